@@ -43,11 +43,9 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "TernLog", "HTTP",
+                "DNS", "TernLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // A programmable DNS server on loopback, shared by the resolver and CLI tests.

@@ -30,6 +30,7 @@ TMP=""
 NSD_PID=""
 UNBOUND_PID=""
 CREATED_POLICY_RC=0
+POLICY_RC_BACKUP=""
 RESULT_PRINTED=0
 
 log() { printf '[dnssec] %s\n' "$*" >&2; }
@@ -78,9 +79,25 @@ stop_pid() { # stop_pid PID NAME: TERM it, wait up to 5 s for it and its childre
     wait "$pid" 2>/dev/null || true
 }
 
+# Keep Debian from starting the packaged nsd/unbound while installing: a
+# temporary policy-rc.d that says "exit 101" (an existing one is put back after).
+install_policy_rc() {
+    if [ -e /usr/sbin/policy-rc.d ]; then
+        POLICY_RC_BACKUP=$(mktemp /var/tmp/policy-rc.d.XXXXXX)
+        cp -a /usr/sbin/policy-rc.d "$POLICY_RC_BACKUP"
+    fi
+    CREATED_POLICY_RC=1
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+}
 remove_policy_rc() {
     if [ "$CREATED_POLICY_RC" = 1 ]; then
-        rm -f /usr/sbin/policy-rc.d
+        if [ -n "$POLICY_RC_BACKUP" ]; then
+            mv -f "$POLICY_RC_BACKUP" /usr/sbin/policy-rc.d
+            POLICY_RC_BACKUP=""
+        else
+            rm -f /usr/sbin/policy-rc.d
+        fi
         CREATED_POLICY_RC=0
     fi
 }
@@ -121,6 +138,9 @@ fi
 [ -x "$TERN" ] || finish_fail "tern binary not found or not executable: $TERN"
 log "tern: $TERN"
 
+TMP=$(mktemp -d /tmp/tern-dnssec.XXXXXX)
+mkdir -p "$TMP/nsd" "$TMP/unbound" "$TMP/keys" "$TMP/out"
+
 # --------------------------------------------------------------------------
 # 1. Packages
 # --------------------------------------------------------------------------
@@ -131,23 +151,17 @@ missing=()
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     [ "$(id -u)" = 0 ] || finish_fail "packages missing (${missing[*]}) and not root to install them"
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        CREATED_POLICY_RC=1
-    fi
-    apt_log=$(mktemp /tmp/dnssec-apt.XXXXXX)
+    install_policy_rc
+    apt_log="$TMP/apt.log"
     export DEBIAN_FRONTEND=noninteractive
     if ! apt-get install -y -q "${missing[@]}" >"$apt_log" 2>&1; then
         log "install failed, running apt-get update and retrying"
         if ! { apt-get update -q >>"$apt_log" 2>&1 \
                && apt-get install -y -q "${missing[@]}" >>"$apt_log" 2>&1; }; then
             tail -n 20 "$apt_log" >&2
-            rm -f "$apt_log"
             finish_fail "apt-get install ${missing[*]} failed"
         fi
     fi
-    rm -f "$apt_log"
     remove_policy_rc
 fi
 for b in "$LDNS_KEYGEN" "$LDNS_SIGNZONE" "$DRILL" "$NSD" "$UNBOUND"; do
@@ -158,9 +172,6 @@ log "packages ready ($((SECONDS - START_TIME)) s)"
 # --------------------------------------------------------------------------
 # 2. Zones, keys, signing
 # --------------------------------------------------------------------------
-TMP=$(mktemp -d /tmp/tern-dnssec.XXXXXX)
-mkdir -p "$TMP/nsd" "$TMP/unbound" "$TMP/keys" "$TMP/out"
-
 TLSA_HEX=$(printf 'tern dnssec interop' | sha256sum | cut -c1-64)
 PAD=$(printf '%.0sabcdefghijklmnopqrstuvwxyz0123' {1..8}) # 256 chars
 BIG_COUNT=12
@@ -223,14 +234,14 @@ port_in_use() { # any local TCP or UDP socket (v4 or v6) on that port?
                      END { exit f ? 0 : 1 }' \
         /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
 }
-pick_port() {
+pick_port() { # pick_port VAR: a free port below the ephemeral range, not used before
     local p i
     for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         case "$USED_PORTS" in *" $p "*) continue ;; esac
         if ! port_in_use "$p"; then
             USED_PORTS="$USED_PORTS$p "
-            echo "$p"
+            printf -v "$1" '%s' "$p"
             return 0
         fi
     done
@@ -265,7 +276,7 @@ wait_dns() {
 start_nsd() {
     local attempt rc
     for attempt in 1 2 3; do
-        NSD_PORT=$(pick_port) || finish_fail "no free port for nsd"
+        pick_port NSD_PORT || finish_fail "no free port for nsd"
         cat > "$TMP/nsd/nsd.conf" <<EOF
 server:
     ip-address: 127.0.0.1
@@ -316,7 +327,7 @@ EOF
 start_unbound() {
     local attempt rc
     for attempt in 1 2 3; do
-        UNBOUND_PORT=$(pick_port) || finish_fail "no free port for unbound"
+        pick_port UNBOUND_PORT || finish_fail "no free port for unbound"
         cat > "$TMP/unbound/unbound.conf" <<EOF
 server:
     interface: 127.0.0.1
@@ -496,7 +507,7 @@ expect_stderr() { # SUBSTRING (case-sensitive)
     grep -qF -- "$1" "$ERR" || bad "stderr lacks '$1'" "stderr containing '$1'"
 }
 
-check_end() { [ "$CUR_OK" = 1 ] && log "  ok" || true; }
+check_end() { if [ "$CUR_OK" = 1 ]; then log "  ok"; fi; }
 
 # a. Signed data: authentic, right RDATA.
 check_begin "A mail.tern.test"

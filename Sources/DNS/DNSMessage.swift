@@ -326,13 +326,19 @@ private struct WireReader {
             guard end - offset >= 3 else { throw .badRDataLength(type: type, offset: start) }
             data = .tlsa(TLSA(usage: try u8(), selector: try u8(), matchingType: try u8(), data: try take(end - offset)))
         case .caa:
-            // RFC 8659 §4.1: flags, tag length (1–15 in valid records; not enforced on input),
-            // tag, value to the end.
-            let flags = try u8()
-            let tagLength = Int(try u8())
-            guard offset + tagLength <= end else { throw .badRDataLength(type: type, offset: start) }
-            let tag = String(decoding: try take(tagLength), as: UTF8.self)
-            data = .caa(CAA(flags: flags, tag: tag, value: try take(end - offset)))
+            // RFC 8659 §4.1: flags, tag length, tag of 1–15 ASCII letters and digits, value to
+            // the end. A record outside that grammar is kept as octets, unaltered, rather
+            // than decoded lossily.
+            let raw = try take(end - start)
+            let tagLength = raw.count >= 2 ? Int(raw[1]) : 0
+            let tag = raw.dropFirst(2).prefix(tagLength)
+            if (1...15).contains(tagLength), tag.count == tagLength,
+                tag.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
+            {
+                data = .caa(CAA(flags: raw[0], tag: String(decoding: tag, as: UTF8.self), value: Array(raw.dropFirst(2 + tagLength))))
+            } else {
+                data = .unknown(type: type, data: raw)
+            }
         default:
             data = .unknown(type: type, data: try take(end - offset))
         }

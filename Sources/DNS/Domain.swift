@@ -41,17 +41,17 @@
 //   underscore: service names such as _dmarc are not hostnames and have their
 //   own type). Non-ASCII must be what RFC 5892 §2.1 calls LetterDigits (general
 //   categories Ll, Lu, Lo, Lm, Mn, Mc, Nd), plus the PVALID, CONTEXTO and
-//   CONTEXTJ exceptions of RFC 5892 §2.6 and §2.4, minus the DISALLOWED
-//   exceptions of §2.6, the IgnorableProperties of §2.8, the IgnorableBlocks of
-//   §2.9 and the OldHangulJamo of §2.10; unassigned code points (§2.11) are
-//   rejected, counting everything newer than Unicode 17.0 as unassigned. Checked
-//   over all code points against the RFC 5892 derived property values for
-//   Unicode 17.0: after mapping, the accepted set is exactly PVALID, CONTEXTJ
-//   and CONTEXTO. This is stricter than UTS 46, which also accepts symbols
-//   such as emoji ("NV8"); a mail domain has to be IDNA2008-valid to be
-//   registered, so rejecting them early gives a clear error instead of a failed
-//   lookup. RFC 5892 §2.2 "Unstable" is enforced by requiring every label to be
-//   a fixed point of the mapping.
+//   CONTEXTJ code points of RFC 5892 §2.6 (Exceptions) and §2.8 (JoinControl),
+//   minus the DISALLOWED exceptions of §2.6, the IgnorableProperties of §2.3,
+//   the IgnorableBlocks of §2.4 and the OldHangulJamo of §2.9; unassigned code
+//   points (§2.10) are rejected, counting everything newer than Unicode 17.0 as
+//   unassigned. Checked over all code points against the RFC 5892 derived
+//   property values for Unicode 17.0: after mapping, the accepted set is
+//   exactly PVALID, CONTEXTJ and CONTEXTO. This is stricter than UTS 46, which
+//   also accepts symbols such as emoji ("NV8"); a mail domain has to be
+//   IDNA2008-valid to be registered, so rejecting them early gives a clear
+//   error instead of a failed lookup. RFC 5892 §2.2 "Unstable" is enforced by
+//   requiring every label to be a fixed point of the mapping.
 // - CheckHyphens (UTS 46 §4.1 criteria 2 and 3, RFC 5891 §4.2.3.1): no hyphen
 //   at the start or end of a label, and no "--" in positions 3 and 4 unless the
 //   label is an A-label. Applied to ASCII labels and to U-labels.
@@ -72,10 +72,14 @@
 //   per label and 253 octets for the name, both in ASCII form without the
 //   trailing dot (255 on the wire, less the first length octet and the root).
 //
+// In UTS 46 §4 terms: UseSTD3ASCIIRules, CheckHyphens, CheckBidi, CheckJoiners
+// and VerifyDnsLength are on; Transitional_Processing and IgnoreInvalidPunycode
+// are off.
+//
 // Not covered: the registration-only rules of RFC 5891 §4 and registry
-// policies; confusable or mixed-script detection (UTS 39); CONTEXTO/CONTEXTJ
-// and Bidi data for scripts newer than the tables (they are treated by general
-// category and as left-to-right).
+// policies; confusable or mixed-script detection (UTS 39). Code points assigned
+// after Unicode 17.0 are rejected as unassigned until the tables are
+// regenerated, even when the standard library already knows them.
 
 import Foundation
 
@@ -537,7 +541,7 @@ enum IDNA {
         switch value {
         case 0x61...0x7A, 0x30...0x39, 0x2D:  // RFC 5892 §2.5 LDH
             return true
-        case 0...0x7F:  // RFC 5892 §2.12 ASCII7 other than LDH
+        case 0...0x7F:  // RFC 5892 §2.11 ASCII7 other than LDH
             return false
         // RFC 5892 §2.6 Exceptions: PVALID.
         case 0x00DF, 0x03C2, 0x06FD, 0x06FE, 0x0F0B, 0x3007:
@@ -545,16 +549,16 @@ enum IDNA {
         // RFC 5892 §2.6 Exceptions: CONTEXTO (rules checked in checkContext).
         case 0x00B7, 0x0375, 0x05F3, 0x05F4, 0x30FB:
             return true
-        // RFC 5892 §2.7 JoinControl: CONTEXTJ.
+        // RFC 5892 §2.8 JoinControl: CONTEXTJ.
         case 0x200C, 0x200D:
             return true
         // RFC 5892 §2.6 Exceptions: DISALLOWED.
         case 0x0640, 0x07FA, 0x302E, 0x302F, 0x3031...0x3035, 0x303B:
             return false
-        // RFC 5892 §2.10 OldHangulJamo (Hangul_Syllable_Type L, V, T).
+        // RFC 5892 §2.9 OldHangulJamo (Hangul_Syllable_Type L, V, T).
         case 0x1100...0x11FF, 0xA960...0xA97F, 0xD7B0...0xD7FF:
             return allowingConjoiningJamo
-        // RFC 5892 §2.9 IgnorableBlocks: Combining Diacritical Marks for
+        // RFC 5892 §2.4 IgnorableBlocks: Combining Diacritical Marks for
         // Symbols, Musical Symbols, Ancient Greek Musical Notation.
         case 0x20D0...0x20FF, 0x1D100...0x1D24F:
             return false
@@ -562,12 +566,12 @@ enum IDNA {
             break
         }
         let properties = scalar.properties
-        // RFC 5892 §2.11 Unassigned. Code points newer than the Unicode version
+        // RFC 5892 §2.10 Unassigned. Code points newer than the Unicode version
         // this file's tables and mapping corrections were checked against are
         // treated as unassigned too, whatever the standard library knows.
         guard let age = properties.age,
               age <= IDNA.unicodeVersion else { return false }
-        // RFC 5892 §2.8 IgnorableProperties.
+        // RFC 5892 §2.3 IgnorableProperties.
         if properties.isDefaultIgnorableCodePoint || properties.isWhitespace
             || properties.isNoncharacterCodePoint {
             return false

@@ -16,7 +16,10 @@
 
 /// Why a string could not be encoded to, or decoded from, Punycode.
 ///
-/// Positions (`at`) count Unicode scalars from 0 in the input of the failing call.
+/// Positions (`at`) count Unicode scalars from 0 in the input of the failing
+/// call. They point at the offending character; for a problem with a decoded
+/// number, at that number's last digit; for truncated input, at its end; for an
+/// encoder overflow, at the code point being encoded.
 public enum PunycodeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The input has more Unicode scalars than `Punycode.maximumLength`.
     case inputTooLong(length: Int)
@@ -109,9 +112,10 @@ public enum Punycode {
             for scalar in input where scalar.value >= n && scalar.value < m {
                 m = scalar.value
             }
+            let mPosition = input.firstIndex { $0.value == m } ?? 0
             // §6.4: "if m - n > (maxint - delta) / (h + 1) then fail".
             guard (m - n) <= (maxInt - delta) / (handled + 1) else {
-                throw .overflow(at: Int(handled))
+                throw .overflow(at: mPosition)
             }
             delta += (m - n) * (handled + 1)
             n = m
@@ -141,7 +145,7 @@ public enum Punycode {
                     handled += 1
                 }
             }
-            guard delta < maxInt, n < maxInt else { throw .overflow(at: input.count) }
+            guard delta < maxInt, n < maxInt else { throw .overflow(at: mPosition) }
             delta += 1
             n += 1
         }
@@ -184,6 +188,8 @@ public enum Punycode {
             let oldI = i
             var w: UInt32 = 1
             var k = base
+            // Read one generalized variable-length integer (§3.3); `position`
+            // stays on its current digit until the next one is needed.
             while true {
                 guard position < input.count else { throw .truncated(at: position) }
                 let scalar = input[position]
@@ -191,29 +197,30 @@ public enum Punycode {
                 // §6.4: "if digit > (maxint - i) / w then fail".
                 guard digit <= (maxInt - i) / w else { throw .overflow(at: position) }
                 i += digit * w
-                position += 1
                 let t = threshold(k: k, bias: bias)
                 if digit < t { break }
                 // §6.4: "if w > maxint / (base - t) then fail".
                 guard w <= maxInt / (base - t) else { throw .overflow(at: position) }
                 w *= base - t
-                // k only feeds threshold(), which clamps it; stop it growing
-                // without bound on a long run of large digits (w would overflow
-                // first anyway, within 7 digits).
+                // k only feeds threshold(), which clamps it; w overflows long
+                // before k could, but keep the arithmetic checked regardless.
                 let (nextK, kOverflow) = k.addingReportingOverflow(base)
                 guard !kOverflow else { throw .overflow(at: position) }
                 k = nextK
+                position += 1
             }
+            let lastDigit = position
+            position += 1
             let length = UInt32(output.count) + 1
             bias = adapt(delta: i - oldI, numPoints: length, firstTime: oldI == 0)
             // §6.4: "if i div (length(output) + 1) > maxint - n then fail".
-            guard i / length <= maxInt - n else { throw .overflow(at: position) }
+            guard i / length <= maxInt - n else { throw .overflow(at: lastDigit) }
             n += i / length
             i %= length
             // n only grows from 0x80, so it is never a basic code point; it may
             // still fall outside the Unicode scalar values.
             guard let scalar = Unicode.Scalar(n) else {
-                throw .invalidCodePoint(n, at: position)
+                throw .invalidCodePoint(n, at: lastDigit)
             }
             output.insert(scalar, at: Int(i))
             i += 1

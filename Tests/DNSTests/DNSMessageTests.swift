@@ -134,13 +134,17 @@ import Testing
             + [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
     }
 
-    @Test func recordDataMustMatchItsLength() {
+    @Test func recordDataMustMatchItsLength() throws {
         #expect(throws: DNSWireError.badRDataLength(type: .a, offset: 23)) { try DNSMessage(parsing: Self.answerMessage(type: 1, rdata: [1, 2, 3, 4, 5])) }
         #expect(throws: DNSWireError.self) { try DNSMessage(parsing: Self.answerMessage(type: 1, rdata: [1, 2, 3])) }
         #expect(throws: DNSWireError.badRDataLength(type: .txt, offset: 23)) { try DNSMessage(parsing: Self.answerMessage(type: 16, rdata: [5, 0x61, 0x62])) }
         #expect(throws: DNSWireError.badRDataLength(type: .tlsa, offset: 23)) { try DNSMessage(parsing: Self.answerMessage(type: 52, rdata: [3, 1])) }
         #expect(throws: DNSWireError.badRDataLength(type: .mx, offset: 23)) { try DNSMessage(parsing: Self.answerMessage(type: 15, rdata: [0, 10, 0, 0xFF])) }
-        #expect(throws: DNSWireError.badRDataLength(type: .caa, offset: 23)) { try DNSMessage(parsing: Self.answerMessage(type: 257, rdata: [0, 9, 0x61])) }
+        // RFC 8659 §4.1: a CAA record whose tag breaks the grammar is kept as octets, exactly.
+        for rdata: [UInt8] in [[0, 9, 0x61], [0, 1, 0xFF, 0x61], [0, 0], [0]] {
+            let message = try DNSMessage(parsing: Self.answerMessage(type: 257, rdata: rdata))
+            #expect(message.answers.first?.data == .unknown(type: .caa, data: rdata))
+        }
         // RDLENGTH beyond the message.
         var overlong = Self.answerMessage(type: 1, rdata: [1, 2, 3, 4])
         overlong[22] = 9

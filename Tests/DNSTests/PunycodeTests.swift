@@ -1,8 +1,8 @@
 import Testing
-@testable import DNS
+import DNS
 
 /// One sample string of RFC 3492 §7.1.
-struct Sample: Sendable, CustomTestStringConvertible {
+struct PunycodeSample: Sendable, CustomTestStringConvertible {
     let id: String
     let title: String
     /// The code points as listed, in the case the RFC gives (U+0050 "P" and so on).
@@ -41,8 +41,8 @@ struct Sample: Sendable, CustomTestStringConvertible {
 }
 
 /// RFC 3492 §7.1, samples (A) to (S), taken from the RFC text.
-let rfc3492Samples: [Sample] = [
-    Sample(
+let rfc3492Samples: [PunycodeSample] = [
+    PunycodeSample(
         id: "A", title: "Arabic (Egyptian)",
         codePoints: [
             0x0644, 0x064A, 0x0647, 0x0645, 0x0627, 0x0628, 0x062A, 0x0643, 0x0644, 0x0645,
@@ -50,21 +50,21 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "egbpdaj6bu4bxfgehfvwxn"
     ),
-    Sample(
+    PunycodeSample(
         id: "B", title: "Chinese (simplified)",
         codePoints: [
             0x4ED6, 0x4EEC, 0x4E3A, 0x4EC0, 0x4E48, 0x4E0D, 0x8BF4, 0x4E2D, 0x6587
         ],
         punycode: "ihqwcrb4cv8a8dqg056pqjye"
     ),
-    Sample(
+    PunycodeSample(
         id: "C", title: "Chinese (traditional)",
         codePoints: [
             0x4ED6, 0x5011, 0x7232, 0x4EC0, 0x9EBD, 0x4E0D, 0x8AAA, 0x4E2D, 0x6587
         ],
         punycode: "ihqwctvzc91f659drss3x8bo0yb"
     ),
-    Sample(
+    PunycodeSample(
         id: "D", title: "Czech: Pro<ccaron>prost<ecaron>nemluv<iacute><ccaron>esky",
         codePoints: [
             0x0050, 0x0072, 0x006F, 0x010D, 0x0070, 0x0072, 0x006F, 0x0073, 0x0074, 0x011B,
@@ -73,7 +73,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "Proprostnemluvesky-uyb24dma41a"
     ),
-    Sample(
+    PunycodeSample(
         id: "E", title: "Hebrew",
         codePoints: [
             0x05DC, 0x05DE, 0x05D4, 0x05D4, 0x05DD, 0x05E4, 0x05E9, 0x05D5, 0x05D8, 0x05DC,
@@ -82,7 +82,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "4dbcagdahymbxekheh6e0a7fei0b"
     ),
-    Sample(
+    PunycodeSample(
         id: "F", title: "Hindi (Devanagari)",
         codePoints: [
             0x092F, 0x0939, 0x0932, 0x094B, 0x0917, 0x0939, 0x093F, 0x0928, 0x094D, 0x0926,
@@ -91,7 +91,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "i1baa7eci9glrd9b2ae1bj0hfcgg6iyaf8o0a1dig0cd"
     ),
-    Sample(
+    PunycodeSample(
         id: "G", title: "Japanese (kanji and hiragana)",
         codePoints: [
             0x306A, 0x305C, 0x307F, 0x3093, 0x306A, 0x65E5, 0x672C, 0x8A9E, 0x3092, 0x8A71,
@@ -99,7 +99,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "n8jok5ay5dzabd5bym9f0cm5685rrjetr6pdxa"
     ),
-    Sample(
+    PunycodeSample(
         id: "H", title: "Korean (Hangul syllables)",
         codePoints: [
             0xC138, 0xACC4, 0xC758, 0xBAA8, 0xB4E0, 0xC0AC, 0xB78C, 0xB4E4, 0xC774, 0xD55C,
@@ -108,7 +108,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "989aomsvi5e83db1d2a355cv1e0vak1dwrv93d5xbh15a0dt30a5jpsd879ccm6fea98c"
     ),
-    Sample(
+    PunycodeSample(
         id: "I", title: "Russian (Cyrillic)",
         codePoints: [
             0x043F, 0x043E, 0x0447, 0x0435, 0x043C, 0x0443, 0x0436, 0x0435, 0x043E, 0x043D,
@@ -117,7 +117,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "b1abfaaepdrnnbgefbaDotcwatmq2g4l"
     ),
-    Sample(
+    PunycodeSample(
         id: "J", title: "Spanish: Porqu<eacute>nopuedensimplementehablarenEspa<ntilde>ol",
         codePoints: [
             0x0050, 0x006F, 0x0072, 0x0071, 0x0075, 0x00E9, 0x006E, 0x006F, 0x0070, 0x0075,
@@ -127,7 +127,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "PorqunopuedensimplementehablarenEspaol-fmd56a"
     ),
-    Sample(
+    PunycodeSample(
         id: "K", title: "Vietnamese",
         codePoints: [
             0x0054, 0x1EA1, 0x0069, 0x0073, 0x0061, 0x006F, 0x0068, 0x1ECD, 0x006B, 0x0068,
@@ -137,14 +137,14 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "TisaohkhngthchnitingVit-kjcr8268qyxafd2f1b9g"
     ),
-    Sample(
+    PunycodeSample(
         id: "L", title: "3<nen>B<gumi><kinpachi><sensei>",
         codePoints: [
             0x0033, 0x5E74, 0x0042, 0x7D44, 0x91D1, 0x516B, 0x5148, 0x751F
         ],
         punycode: "3B-ww4c5e180e575a65lsy2b"
     ),
-    Sample(
+    PunycodeSample(
         id: "M", title: "<amuro><namie>-with-SUPER-MONKEYS",
         codePoints: [
             0x5B89, 0x5BA4, 0x5948, 0x7F8E, 0x6075, 0x002D, 0x0077, 0x0069, 0x0074, 0x0068,
@@ -153,7 +153,7 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "-with-SUPER-MONKEYS-pc58ag80a8qai00g7n9n"
     ),
-    Sample(
+    PunycodeSample(
         id: "N", title: "Hello-Another-Way-<sorezore><no><basho>",
         codePoints: [
             0x0048, 0x0065, 0x006C, 0x006C, 0x006F, 0x002D, 0x0041, 0x006E, 0x006F, 0x0074,
@@ -162,14 +162,14 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "Hello-Another-Way--fc4qua05auwb3674vfr0b"
     ),
-    Sample(
+    PunycodeSample(
         id: "O", title: "<hitotsu><yane><no><shita>2",
         codePoints: [
             0x3072, 0x3068, 0x3064, 0x5C4B, 0x6839, 0x306E, 0x4E0B, 0x0032
         ],
         punycode: "2-u9tlzr9756bt3uc0v"
     ),
-    Sample(
+    PunycodeSample(
         id: "P", title: "Maji<de>Koi<suru>5<byou><mae>",
         codePoints: [
             0x004D, 0x0061, 0x006A, 0x0069, 0x3067, 0x004B, 0x006F, 0x0069, 0x3059, 0x308B,
@@ -177,21 +177,21 @@ let rfc3492Samples: [Sample] = [
         ],
         punycode: "MajiKoi5-783gue6qz075azm5e"
     ),
-    Sample(
+    PunycodeSample(
         id: "Q", title: "<pafii>de<runba>",
         codePoints: [
             0x30D1, 0x30D5, 0x30A3, 0x30FC, 0x0064, 0x0065, 0x30EB, 0x30F3, 0x30D0
         ],
         punycode: "de-jg4avhby1noc0d"
     ),
-    Sample(
+    PunycodeSample(
         id: "R", title: "<sono><supiido><de>",
         codePoints: [
             0x305D, 0x306E, 0x30B9, 0x30D4, 0x30FC, 0x30C9, 0x3067
         ],
         punycode: "d9juau41awczczp"
     ),
-    Sample(
+    PunycodeSample(
         id: "S", title: "-> $1.00 <-",
         codePoints: [
             0x002D, 0x003E, 0x0020, 0x0024, 0x0031, 0x002E, 0x0030, 0x0030, 0x0020, 0x003C,
@@ -210,18 +210,18 @@ struct PunycodeTests {
     }
 
     @Test("encodes the RFC 3492 §7.1 samples", arguments: rfc3492Samples)
-    func encodeSample(_ sample: Sample) throws {
+    func encodeSample(_ sample: PunycodeSample) throws {
         #expect(try Punycode.encode(sample.unicode) == sample.lowercaseDigits)
     }
 
     @Test("decodes the RFC 3492 §7.1 samples as printed", arguments: rfc3492Samples)
-    func decodeSample(_ sample: Sample) throws {
+    func decodeSample(_ sample: PunycodeSample) throws {
         let decoded = try Punycode.decode(sample.punycode)
         #expect(decoded.unicodeScalars.map(\.value) == sample.codePoints)
     }
 
     @Test("decodes digits case-insensitively", arguments: rfc3492Samples)
-    func decodeSampleAnyDigitCase(_ sample: Sample) throws {
+    func decodeSampleAnyDigitCase(_ sample: PunycodeSample) throws {
         #expect(try Punycode.decode(sample.lowercaseDigits) == sample.unicode)
         #expect(try Punycode.decode(sample.uppercaseDigits) == sample.unicode)
     }
@@ -253,7 +253,8 @@ struct PunycodeTests {
         #expect(try Punycode.encode("ü") == "tda")
         #expect(try Punycode.decode("tda") == "ü")
         // Only the last delimiter separates; earlier ones are basic code points.
-        #expect(try Punycode.decode("a-b-tda") == "a-bü")
+        #expect(try Punycode.decode("a-b-joa") == "a-bü")
+        #expect(try Punycode.encode("a-bü") == "a-b-joa")
     }
 
     @Test("round-trips strings across the code space")
@@ -265,7 +266,7 @@ struct PunycodeTests {
         ]
         for string in strings {
             let encoded = try Punycode.encode(string)
-            #expect(encoded.unicodeScalars.allSatisfy(\.isASCII))
+            #expect(encoded.unicodeScalars.allSatisfy { $0.isASCII })
             #expect(try Punycode.decode(encoded) == string)
         }
     }
@@ -297,11 +298,25 @@ struct PunycodeTests {
 
     @Test("detects overflow (RFC 3492 §6.4)")
     func overflow() {
-        #expect(throws: PunycodeError.overflow(at: 7)) {
-            try Punycode.decode(String(repeating: "z", count: 40))
-        }
+        // "9" is 35, above every threshold, so the number never ends: its
+        // weight grows by a factor of up to 35 per digit, and at the eighth
+        // digit (offset 7) i + digit × w no longer fits in 32 bits.
         #expect(throws: PunycodeError.overflow(at: 7)) {
             try Punycode.decode(String(repeating: "9", count: 10))
+        }
+        #expect(throws: PunycodeError.overflow(at: 11)) {
+            try Punycode.decode("abc-" + String(repeating: "9", count: 40))
+        }
+    }
+
+    @Test("a long run of a small digit is not an overflow, but can leave the code space")
+    func longRuns() throws {
+        // "z" (25) is below the threshold 26 that long runs reach, so each
+        // number ends early; the values still climb past U+10FFFF or into the
+        // surrogates.
+        #expect(try Punycode.decode("zzzzzzzzzz") == "\u{885E}\u{7BA5}\u{7CEA}\u{7E16}")
+        #expect(throws: PunycodeError.invalidCodePoint(0xDEF3, at: 24)) {
+            try Punycode.decode(String(repeating: "z", count: 40))
         }
     }
 
@@ -309,10 +324,10 @@ struct PunycodeTests {
     func invalidCodePoints() {
         // Encodings of U+D800 and U+DFFF (surrogates) and 0x110000, made with
         // the §6.3 algorithm on raw integers.
-        #expect(throws: PunycodeError.invalidCodePoint(0xD800, at: 4)) { try Punycode.decode("ib9b") }
-        #expect(throws: PunycodeError.invalidCodePoint(0xDFFF, at: 4)) { try Punycode.decode("zy0c") }
-        #expect(throws: PunycodeError.invalidCodePoint(0xD800, at: 6)) { try Punycode.decode("a-rc4g") }
-        #expect(throws: PunycodeError.invalidCodePoint(0x110000, at: 5)) { try Punycode.decode("en32g") }
+        #expect(throws: PunycodeError.invalidCodePoint(0xD800, at: 3)) { try Punycode.decode("ib9b") }
+        #expect(throws: PunycodeError.invalidCodePoint(0xDFFF, at: 3)) { try Punycode.decode("zy0c") }
+        #expect(throws: PunycodeError.invalidCodePoint(0xD800, at: 5)) { try Punycode.decode("a-rc4g") }
+        #expect(throws: PunycodeError.invalidCodePoint(0x110000, at: 4)) { try Punycode.decode("en32g") }
     }
 
     @Test("bounds the input length")
@@ -335,7 +350,7 @@ struct PunycodeTests {
         #expect(PunycodeError.invalidCodePoint(0x110000, at: 5).description.contains("U+110000"))
         #expect(PunycodeError.nonBasicCodePoint("ü", at: 1).description.contains("U+00FC"))
         #expect(PunycodeError.truncated(at: 3).description.contains("offset 3"))
-        #expect(PunycodeError.overflow(at: 7).description.contains("overflow"))
+        #expect(PunycodeError.overflow(at: 6).description == "punycode arithmetic overflow at offset 6")
         #expect(PunycodeError.inputTooLong(length: 2000).description.contains("2000"))
     }
 
