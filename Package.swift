@@ -43,9 +43,11 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "TernLog",
+                "DNS", "TernLog", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // A programmable DNS server on loopback, shared by the resolver and CLI tests.
@@ -69,7 +71,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "TernTests", dependencies: ["Tern", "DNS", "DNSTestSupport"]),
+        .testTarget(
+            name: "TernTests",
+            dependencies: ["Tern", "DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -101,8 +101,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
                 case 0x21...0x7E:
                     out.append(Character(Unicode.Scalar(byte)))
                 default:
-                    let digits = String(byte)
-                    out.append("\\" + String(repeating: "0", count: 3 - digits.count) + digits)
+                    out += decimalEscape(byte)
                 }
             }
             out.append(".")
@@ -163,6 +162,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
             return DNSName(uncheckedLabels: nibbles + [Array("ip6".utf8), Array("arpa".utf8)])
         }
     }
+}
+
+/// RFC 1035 §5.1: `\DDD`, an octet as three decimal digits, for presentation form.
+func decimalEscape(_ byte: UInt8) -> String {
+    let digits = String(byte)
+    return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
 }
 
 public enum DNSNameError: Error, Equatable, Sendable, CustomStringConvertible {

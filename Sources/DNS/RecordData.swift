@@ -69,8 +69,7 @@ public enum RecordData: Hashable, Sendable {
             case 0x20...0x7E:
                 out.append(Character(Unicode.Scalar(byte)))
             default:
-                let digits = String(byte)
-                out.append("\\" + String(repeating: "0", count: 3 - digits.count) + digits)
+                out += decimalEscape(byte)
             }
         }
         return out + "\""

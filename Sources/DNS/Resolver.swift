@@ -29,6 +29,13 @@ public struct DNSAnswer: Hashable, Sendable {
     }
 }
 
+extension DNSAnswer {
+    /// The records' data of one kind, e.g. `values { if case let .mx(mx) = $0 { mx } else { nil } }`.
+    func values<Value>(_ extract: (RecordData) -> Value?) -> [Value] {
+        records.compactMap { extract($0.data) }
+    }
+}
+
 /// A typed answer from one of the lookup helpers.
 public struct DNSResult<Value: Sendable>: Sendable {
     public var value: Value
@@ -143,10 +150,7 @@ extension Resolver {
     /// delivery code randomises within a preference).
     public func lookupMX(_ domain: DNSName) async throws(DNSError) -> DNSResult<[MX]> {
         let answer = try await resolve(domain, .mx)
-        let records = answer.records.compactMap { record -> MX? in
-            if case let .mx(mx) = record.data { return mx }
-            return nil
-        }
+        let records = answer.values { if case let .mx(mx) = $0 { mx } else { nil } }
         return DNSResult(value: records.enumerated().sorted { ($0.element.preference, $0.offset) < ($1.element.preference, $1.offset) }.map(\.element), authentic: answer.authentic)
     }
 
@@ -154,20 +158,14 @@ extension Resolver {
     /// §3.3, RFC 6376 §3.6.2.2), decoded as UTF-8 with invalid octets replaced.
     public func lookupTXT(_ name: DNSName) async throws(DNSError) -> DNSResult<[String]> {
         let answer = try await resolve(name, .txt)
-        let texts = answer.records.compactMap { record -> String? in
-            if case let .txt(strings) = record.data { return String(decoding: strings.joined(), as: UTF8.self) }
-            return nil
-        }
+        let texts = answer.values { if case let .txt(strings) = $0 { String(decoding: strings.joined(), as: UTF8.self) } else { nil } }
         return DNSResult(value: texts, authentic: answer.authentic)
     }
 
     /// The names an address points back to (RFC 1035 §3.5, RFC 3596 §2.5).
     public func lookupPTR(_ address: IPAddress) async throws(DNSError) -> DNSResult<[DNSName]> {
         let answer = try await resolve(DNSName.reverse(address), .ptr)
-        let names = answer.records.compactMap { record -> DNSName? in
-            if case let .ptr(name) = record.data { return name }
-            return nil
-        }
+        let names = answer.values { if case let .ptr(name) = $0 { name } else { nil } }
         return DNSResult(value: names, authentic: answer.authentic)
     }
 
@@ -189,10 +187,7 @@ extension Resolver {
             throw DNSError(kind: .malformed("TLSA name for \(host) too long"), name: host, type: .tlsa)
         }
         let answer = try await resolve(name, .tlsa)
-        let records = answer.records.compactMap { record -> TLSA? in
-            if case let .tlsa(tlsa) = record.data { return tlsa }
-            return nil
-        }
+        let records = answer.values { if case let .tlsa(tlsa) = $0 { tlsa } else { nil } }
         return DNSResult(value: records, authentic: answer.authentic)
     }
 
@@ -205,20 +200,14 @@ extension Resolver {
             throw DNSError(kind: .malformed("SRV name for \(domain) too long"), name: domain, type: .srv)
         }
         let answer = try await resolve(name, .srv)
-        let records = answer.records.compactMap { record -> SRV? in
-            if case let .srv(srv) = record.data { return srv }
-            return nil
-        }
+        let records = answer.values { if case let .srv(srv) = $0 { srv } else { nil } }
         return DNSResult(value: records.sorted { $0.priority < $1.priority }, authentic: answer.authentic)
     }
 
     /// CAA records at exactly `name` (the RFC 8659 §3 tree climb is the caller's policy).
     public func lookupCAA(_ name: DNSName) async throws(DNSError) -> DNSResult<[CAA]> {
         let answer = try await resolve(name, .caa)
-        let records = answer.records.compactMap { record -> CAA? in
-            if case let .caa(caa) = record.data { return caa }
-            return nil
-        }
+        let records = answer.values { if case let .caa(caa) = $0 { caa } else { nil } }
         return DNSResult(value: records, authentic: answer.authentic)
     }
 }
