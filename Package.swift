@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        .target(name: "Message"),
         .target(
             name: "TernLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -43,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "TernLog", "HTTP",
+                "DNS", "Message", "TernLog", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -60,7 +61,10 @@ let package = Package(
             ],
             path: "Tests/DNSTestSupport"
         ),
+        // Benchmarks, run in release builds (README: Benchmarks).
+        .executableTarget(name: "message-parse-bench", dependencies: ["Message"], path: "Benchmarks/MessageParse"),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTests",

@@ -1,32 +1,58 @@
 #!/usr/bin/env bash
-# Builds and runs a libFuzzer target. Usage: Fuzz/run.sh [SECONDS] (default 60).
-# The DNS wire-format files import nothing but the C library, so they are compiled here
-# directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
+# Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
+# one of dns-message, mime-message. The files under test import nothing but Foundation and
+# the C library, so they are compiled here directly with the fuzzer and AddressSanitizer
+# instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-60}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message [SECONDS]}
+seconds=${2:-60}
 out=.build-fuzz
-mkdir -p "$out" Fuzz/corpus/dns-message Fuzz/crashes
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DNSFuzz \
-    Fuzz/DNSMessageFuzzer.swift \
-    Sources/DNS/DNSMessage.swift Sources/DNS/DNSName.swift Sources/DNS/RecordData.swift \
-    Sources/DNS/RecordType.swift Sources/DNS/IPAddress.swift Sources/DNS/ExtendedDNSError.swift \
-    -o "$out/dns-message"
-# Seeds: real-looking answers (compressed MX, TXT, TLSA, NXDOMAIN with SOA and an EDE).
-python3 - Fuzz/corpus/dns-message <<'PY'
-import sys, os
-d = sys.argv[1]
+mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
+case "$target" in
+dns-message)
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DNSFuzz \
+        Fuzz/DNSMessageFuzzer.swift \
+        Sources/DNS/DNSMessage.swift Sources/DNS/DNSName.swift Sources/DNS/RecordData.swift \
+        Sources/DNS/RecordType.swift Sources/DNS/IPAddress.swift Sources/DNS/ExtendedDNSError.swift \
+        -o "$out/$target"
+    ;;
+mime-message)
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MessageFuzz \
+        Fuzz/MIMEMessageFuzzer.swift Sources/Message/*.swift -o "$out/$target"
+    cp Fuzz/seeds/mime-message/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
+*)
+    echo "unknown fuzz target $target" >&2
+    exit 2
+    ;;
+esac
+if [ "$target" = dns-message ]; then
+    # Seeds: real-looking answers (compressed MX, TXT with OPT, TLSA, NXDOMAIN with SOA and EDE).
+    python3 - "Fuzz/corpus/$target" <<'PY'
+import os, struct, sys
+def name(text):
+    return b"".join(bytes([len(label)]) + label.encode() for label in text.split(".") if label) + b"\0"
+def message(ident, flags, question, answers=b"", counts=(0, 0, 0)):
+    return struct.pack(">HHHHHH", ident, flags, 1, *counts) + question + answers
+def rr(owner, rtype, ttl, data):
+    return owner + struct.pack(">HHIH", rtype, 1, ttl, len(data)) + data
+opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0x8000, 0)
+ede = b"\0" + struct.pack(">HHIH", 41, 1232, 0x8000, 10) + struct.pack(">HHH", 15, 6, 6) + b"bogus!"
 seeds = {
- "mx": "000181800001000100000000076578616d706c6503636f6d00000f0001c00c000f000100000e100009000a046d61696cc00c",
- "txt-opt": "000281a000010001000000010474657374000010000100000010000c0b763d73706631202d616c6c0000291000000080000000",
- "tlsa": "0003818000010001000000000335323504746370046d61696c0474657374000034000100000034000100000100250301010102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"[:0] or "00038180000100010000000003 5f323504 5f746370 046d61696c 0474657374 00 0034 0001 c00c 0034 0001 0000003c 0023 030101 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20".replace(" ",""),
- "nxdomain-ede": "0004818300010000000100010262780474657374000001000100000600010000003c001602ff0004686f737403746573740000000001000000010000000100000001000000010000291000000080000000000f000f0006000662616420736967",
+    "mx": message(1, 0x8180, name("example.com") + struct.pack(">HH", 15, 1),
+                  rr(b"\xc0\x0c", 15, 3600, struct.pack(">H", 10) + b"\x04mail\xc0\x0c"), (1, 0, 0)),
+    "txt-opt": message(2, 0x81A0, name("test") + struct.pack(">HH", 16, 1),
+                       rr(b"\xc0\x0c", 16, 60, b"\x0bv=spf1 -all") + opt, (1, 0, 1)),
+    "tlsa": message(3, 0x81A0, name("_25._tcp.mail.test") + struct.pack(">HH", 52, 1),
+                    rr(b"\xc0\x0c", 52, 60, bytes([3, 1, 1]) + bytes(range(32))), (1, 0, 0)),
+    "nxdomain-ede": message(4, 0x8183, name("nx.test") + struct.pack(">HH", 1, 1),
+                            rr(name("test"), 6, 60, name("ns.test") + name("host.test") + struct.pack(">IIIII", 1, 2, 3, 4, 5)) + ede,
+                            (0, 1, 1)),
 }
-for name, h in seeds.items():
-    try:
-        open(os.path.join(d, name), "wb").write(bytes.fromhex(h))
-    except ValueError:
-        pass
+for key, data in seeds.items():
+    open(os.path.join(sys.argv[1], key), "wb").write(data)
 PY
-"$out/dns-message" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix=Fuzz/crashes/ Fuzz/corpus/dns-message
+fi
+"$out/$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="Fuzz/crashes/$target-" "Fuzz/corpus/$target"

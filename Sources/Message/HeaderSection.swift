@@ -1,0 +1,128 @@
+/// The header section of a message or MIME part (RFC 5322 §2.2, §3.6; RFC 2045 §3).
+///
+/// Every field keeps its raw octets exactly as received, folding and line ending included,
+/// because DKIM signs them (RFC 6376 §3.4) and IMAP serves them byte for byte. The value is
+/// also given unfolded (RFC 5322 §2.2.3) as text: UTF-8 when the octets are valid UTF-8
+/// (RFC 6532 §3.2), otherwise each octet as one Latin-1 character, so 8-bit headers from
+/// legacy software remain readable and nothing is lost. Encoded-words are not decoded here.
+///
+/// Tolerance (what real mail needs): bare LF line endings; whitespace between a field name
+/// and its colon (RFC 5322 §4.5, obs-optional); lines that are neither a field nor a
+/// continuation (an mbox "From " line, garbage) are skipped and counted in `malformedLines`.
+public struct HeaderSection: Hashable, Sendable {
+    public var fields: [HeaderField]
+    /// Octets from the start of the section through the empty line that ends it (or through
+    /// the end of input when there is none). The body starts here.
+    public var length: Int
+    /// Whether an empty line ended the section (false: the message has no body separator).
+    public var hasSeparator: Bool
+    public var malformedLines: Int
+
+    public init(fields: [HeaderField] = [], length: Int = 0, hasSeparator: Bool = true, malformedLines: Int = 0) {
+        self.fields = fields
+        self.length = length
+        self.hasSeparator = hasSeparator
+        self.malformedLines = malformedLines
+    }
+
+    /// Parses a header section at the start of `bytes`.
+    public init(parsing bytes: some Collection<UInt8>) {
+        self = HeaderSection.parse(Array(bytes))
+    }
+
+    /// The unfolded value of the first field named `name` (case-insensitive), if any.
+    public func first(_ name: String) -> String? {
+        fields.first { $0.is(name) }?.value
+    }
+
+    /// The unfolded values of all fields named `name`, in order.
+    public func all(_ name: String) -> [String] {
+        fields.filter { $0.is(name) }.map(\.value)
+    }
+
+    /// The raw octets of the whole section, as received.
+    public var raw: [UInt8] { fields.flatMap(\.raw) }
+
+    static func parse(_ bytes: [UInt8]) -> HeaderSection {
+        var fields: [HeaderField] = []
+        var malformed = 0
+        var offset = 0
+        var current: (start: Int, end: Int)?
+
+        func finish() {
+            if let range = current, let field = HeaderField(raw: Array(bytes[range.start..<range.end])) {
+                fields.append(field)
+            } else if current != nil {
+                malformed += 1
+            }
+            current = nil
+        }
+
+        while offset < bytes.count {
+            let lineEnd = bytes[offset...].firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count
+            let isEmptyLine = bytes[offset] == 0x0A || (bytes[offset] == 0x0D && offset + 1 < bytes.count && bytes[offset + 1] == 0x0A)
+            if isEmptyLine {
+                finish()
+                return HeaderSection(fields: fields, length: lineEnd, hasSeparator: true, malformedLines: malformed)
+            }
+            if bytes[offset] == 0x20 || bytes[offset] == 0x09 {
+                // RFC 5322 §2.2.3: a continuation line; without a field before it, it is junk.
+                if current != nil { current?.end = lineEnd } else { malformed += 1 }
+            } else {
+                finish()
+                current = (offset, lineEnd)
+            }
+            offset = lineEnd
+        }
+        finish()
+        return HeaderSection(fields: fields, length: bytes.count, hasSeparator: false, malformedLines: malformed)
+    }
+}
+
+/// One header field.
+public struct HeaderField: Hashable, Sendable {
+    /// The field name as written, without surrounding whitespace.
+    public var name: String
+    /// The whole field as received: name, colon, value, folding and final line ending.
+    public var raw: [UInt8]
+    /// The value after the colon, unfolded, with leading and trailing whitespace removed.
+    public var value: String
+
+    /// Parses a field from its raw octets; nil when there is no valid name before a colon
+    /// (RFC 5322 §3.6.8: printable US-ASCII except colon).
+    public init?(raw: [UInt8]) {
+        guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        var nameEnd = colon
+        while nameEnd > 0, raw[nameEnd - 1] == 0x20 || raw[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+        guard nameEnd > 0, raw[0..<nameEnd].allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }
+        name = String(decoding: raw[0..<nameEnd], as: UTF8.self)
+        self.raw = raw
+        value = HeaderField.text(HeaderField.unfold(raw[(colon + 1)...]))
+    }
+
+    /// Builds a field from a name and an already folded value (the composer's way in).
+    public init(name: String, foldedValue: String) {
+        self.name = name
+        raw = Array("\(name):\(foldedValue)\r\n".utf8)
+        value = HeaderField.text(HeaderField.unfold(Array(foldedValue.utf8)[...]))
+    }
+
+    /// Case-insensitive name comparison (RFC 5322 §1.2.2).
+    public func `is`(_ other: String) -> Bool {
+        name.count == other.count && name.lowercased() == other.lowercased()
+    }
+
+    /// Removes CR and LF (RFC 5322 §2.2.3 unfolding) and trims surrounding whitespace.
+    static func unfold(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out = bytes.filter { $0 != 0x0D && $0 != 0x0A }[...]
+        while let first = out.first, first == 0x20 || first == 0x09 { out = out.dropFirst() }
+        while let last = out.last, last == 0x20 || last == 0x09 { out = out.dropLast() }
+        return Array(out)
+    }
+
+    /// UTF-8 when valid (RFC 6532), otherwise Latin-1, one character per octet.
+    static func text(_ bytes: [UInt8]) -> String {
+        if let utf8 = String(validating: bytes, as: UTF8.self) { return utf8 }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+}
