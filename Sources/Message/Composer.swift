@@ -71,7 +71,8 @@ public enum ComposeError: Error, Hashable, Sendable, CustomStringConvertible {
 public struct ComposedMessage: Hashable, Sendable {
     /// The whole message, CRLF line endings throughout, ending with CRLF.
     public var bytes: [UInt8]
-    /// The Message-ID, angle brackets included.
+    /// The Message-ID without angle brackets, "id-left@id-right": the form `MessageID.parse`
+    /// returns, so ids from both compare equal.
     public var messageID: String
     /// The multipart boundaries in the order their parts begin (outermost first).
     public var boundaries: [String]
@@ -84,9 +85,10 @@ public struct ComposedMessage: Hashable, Sendable {
     /// The top-level header section, parsed back from `bytes`.
     public var header: HeaderSection { HeaderSection(parsing: bytes) }
 
+    /// `messageID` may be given with its angle brackets, as written in the header.
     init(bytes: [UInt8], messageID: String, boundaries: [String]) {
         self.bytes = bytes
-        self.messageID = messageID
+        self.messageID = messageID.hasPrefix("<") && messageID.hasSuffix(">") ? String(messageID.dropFirst().dropLast()) : messageID
         self.boundaries = boundaries
         let headerLength = HeaderSection(parsing: bytes).length
         needsSMTPUTF8 = bytes[..<headerLength].contains { $0 >= 0x80 }

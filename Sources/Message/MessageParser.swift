@@ -112,10 +112,11 @@ private struct MIMEParser {
 
         var part = MIMEPart(offset: start, header: header, defaultType: defaultType)
         part.defects += defects
+        let bodyStartLine = reader.lineCount
         if let delimiter {
+            finish(&part, bodyStartLine: bodyStartLine, ending: delimiter)
             return (part, delimiter)
         }
-        let bodyStartLine = reader.lineCount
 
         if part.isMultipart {
             if let boundary = part.parameters["boundary"], !boundary.isEmpty {
@@ -193,18 +194,25 @@ private struct MIMEParser {
     }
 
     /// Sets the body's extent and line count from how it ended. RFC 2046 §5.1.1: the line
-    /// break before a delimiter belongs to the delimiter.
+    /// break before a delimiter belongs to the delimiter. When that line break is the one
+    /// ending the part's header section (a header, then straight away a delimiter), the
+    /// header is shortened by it, so a part never reaches past the end its parent sees.
     func finish(_ part: inout MIMEPart, bodyStartLine: Int, ending: Delimiter?) {
-        if let ending {
-            let end = max(part.bodyOffset, ending.line.start - (ending.previous?.terminatorLength ?? 0))
-            part.bodyLength = end - part.bodyOffset
-            let lines = ending.linesBefore - bodyStartLine
-            let lastIsBlank = ending.previous?.isBlank ?? false
-            part.bodyLines = lines > 0 && lastIsBlank ? lines - 1 : lines
-        } else {
+        guard let ending else {
             part.bodyLength = reader.source.count - part.bodyOffset
             part.bodyLines = reader.lineCount - bodyStartLine
+            return
         }
+        let end = max(part.offset, ending.line.start - (ending.previous?.terminatorLength ?? 0))
+        if end < part.bodyOffset {
+            part.headerLength = end - part.offset
+            part.header.length = part.headerLength
+            part.bodyOffset = end
+        }
+        part.bodyLength = end - part.bodyOffset
+        let lines = ending.linesBefore - bodyStartLine
+        let lastIsBlank = ending.previous?.isBlank ?? false
+        part.bodyLines = part.bodyLength == 0 ? 0 : (lastIsBlank ? lines - 1 : lines)
     }
 
     /// RFC 2046 §5.1.1: "--" boundary, optionally "--", then only white space. Innermost

@@ -209,6 +209,40 @@ func message(_ lines: [String], ending: String = "\r\n") -> [UInt8] {
         #expect(nothing.headerLength == 0 && nothing.bodyLength == 0 && nothing.defects.isEmpty)
     }
 
+    /// A delimiter inside a part's header ends the part there; the line break before it is
+    /// the delimiter's, so the part stays inside its parent (found by the fuzzer).
+    @Test func delimiterInsideAHeader() {
+        let bytes = message(["Content-Type: multipart/mixed; boundary=b", "", "--b", "Subject: cut short", "--b--", ""])
+        let root = ParsedMessage(bytes: bytes).root
+        let part = root.parts[0]
+        #expect(part.offset == 50 && part.headerLength == 18 && part.bodyLength == 0)
+        #expect(part.end <= root.end)
+        #expect(part.header.first("Subject") == "cut short")
+        #expect(part.defects == [.missingHeaderSeparator])
+    }
+
+    /// A header whose empty line is followed at once by a delimiter: that line break is the
+    /// delimiter's, so the part (and an encapsulated message in it) ends before it, inside
+    /// the enclosing part (found by the fuzzer).
+    @Test func headerEndingRightAtADelimiter() {
+        let bytes = message([
+            "Content-Type: multipart/mixed; boundary=b",  // 0..43
+            "",  // 43..45
+            "--b",  // 45..50
+            "Content-Type: message/rfc822",  // 50..80
+            "",  // 80..82
+            "Subject: inner",  // 82..98
+            "",  // 98..100
+            "--b--",  // 100..107
+            "",
+        ])
+        let wrapper = ParsedMessage(bytes: bytes).root.parts[0]
+        #expect(wrapper.bodyOffset == 82 && wrapper.bodyLength == 16)
+        let inner = try! #require(wrapper.message)
+        #expect(inner.offset == 82 && inner.headerLength == 16 && inner.bodyOffset == 98 && inner.bodyLength == 0)
+        #expect(inner.end <= wrapper.end)
+    }
+
     /// A part that starts with its delimiter right after the header: empty body.
     @Test func emptyBodies() {
         let bytes = message(["Content-Type: multipart/mixed; boundary=b", "", "--b", "Content-Type: text/plain", "", "--b", "", "", "--b--"])
