@@ -9,7 +9,7 @@
 /// Tolerance (what real mail needs): bare LF line endings; whitespace between a field name
 /// and its colon (RFC 5322 §4.5, obs-optional); lines that are neither a field nor a
 /// continuation (an mbox "From " line, garbage) are skipped and counted in `malformedLines`.
-public struct HeaderSection: Hashable, Sendable {
+public struct HeaderSection: Hashable, Sendable, Codable {
     public var fields: [HeaderField]
     /// Octets from the start of the section through the empty line that ends it (or through
     /// the end of input when there is none). The body starts here.
@@ -80,7 +80,7 @@ public struct HeaderSection: Hashable, Sendable {
 }
 
 /// One header field.
-public struct HeaderField: Hashable, Sendable {
+public struct HeaderField: Hashable, Sendable, Codable {
     /// The field name as written, without surrounding whitespace.
     public var name: String
     /// The whole field as received: name, colon, value, folding and final line ending.

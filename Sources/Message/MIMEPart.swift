@@ -1,11 +1,12 @@
 /// One node of a message's MIME tree (RFC 2045, RFC 2046) with where it lies in the message:
 /// what IMAP BODYSTRUCTURE, BODY[section]<partial> and BINARY need without parsing again.
+/// Codable, so the store keeps it next to the message and nothing is parsed twice.
 ///
 /// Offsets are absolute octet positions in the whole message. A part's header runs from
 /// `offset` for `headerLength` octets (its final empty line included); the body follows at
 /// `bodyOffset` for `bodyLength` octets. RFC 2046 §5.1.1: the line break before a boundary
 /// delimiter belongs to the delimiter, so it is not in the body.
-public struct MIMEPart: Hashable, Sendable {
+public struct MIMEPart: Hashable, Sendable, Codable {
     public var offset: Int
     public var headerLength: Int
     public var bodyOffset: Int
@@ -127,7 +128,7 @@ public struct MIMEPart: Hashable, Sendable {
 }
 
 /// A structural problem the parser worked around the way mainstream clients do.
-public enum MIMEDefect: Hashable, Sendable, CustomStringConvertible {
+public enum MIMEDefect: Hashable, Sendable, Codable, CustomStringConvertible {
     /// A Content-Type without type/subtype: read as the default type.
     case invalidContentType
     /// A multipart without a boundary parameter: read as a single part.

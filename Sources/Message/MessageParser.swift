@@ -24,7 +24,7 @@ public struct ParseLimits: Hashable, Sendable {
 }
 
 /// A parsed message: the MIME tree of the whole message, with offsets into its source.
-public struct ParsedMessage: Hashable, Sendable {
+public struct ParsedMessage: Hashable, Sendable, Codable {
     public var root: MIMEPart
     /// Size of the whole message in octets.
     public var size: Int

@@ -376,3 +376,53 @@ func message(_ lines: [String], ending: String = "\r\n") -> [UInt8] {
         #expect(throws: ByteSourceError.self) { try FileSource(path: path + ".missing") }
     }
 }
+
+@Suite struct ParsedMessageCodingTests {
+    /// The store keeps parsed structures; decoding gives back exactly the same tree.
+    @Test func codableRoundTrip() throws {
+        let parsed = ParsedMessage(bytes: MIMEParserTests.multipart)
+        let data = try JSONEncoder().encode(parsed)
+        #expect(try JSONDecoder().decode(ParsedMessage.self, from: data) == parsed)
+    }
+}
+
+/// Encoded header fields in many charsets, read from a parsed message the way a client does.
+@Suite struct EncodedHeaderCorpusTests {
+    static let samples: [(charset: String, encoded: String, text: String)] = [
+        ("ISO-2022-JP", "=?ISO-2022-JP?B?GyRCN29MPiROJUYlOSVIGyhC?=", "件名のテスト"),
+        ("Shift_JIS", "=?Shift_JIS?B?k/qWe4zqgsyMj5a8?=", "日本語の件名"),
+        ("EUC-JP", "=?EUC-JP?B?pLOk86TLpMGkzw==?=", "こんにちは"),
+        ("KOI8-R", "=?KOI8-R?B?8NLJ18XUIM3J0g==?=", "Привет мир"),
+        ("ISO-8859-2", "=?ISO-8859-2?B?UPjtbGm5IL5sdbtvdehr/Q==?=", "Příliš žluťoučký"),
+        ("windows-1251", "=?windows-1251?B?x+Tw4OLx8uLz6fLl?=", "Здравствуйте"),
+        ("GB2312", "=?GB2312?B?xOO6w8rAvec=?=", "你好世界"),
+        ("Big5", "=?Big5?B?wWPF6aSkpOU=?=", "繁體中文"),
+        ("EUC-KR", "=?EUC-KR?B?vsiz58fPvLy/5A==?=", "안녕하세요"),
+        ("ISO-8859-7", "=?ISO-8859-7?B?yuHr5+zd8eE=?=", "Καλημέρα"),
+        ("windows-1256", "=?windows-1256?B?49HNyMc=?=", "مرحبا"),
+        ("ISO-8859-8", "=?ISO-8859-8?B?+ezl7Q==?=", "שלום"),
+        ("GB18030", "=?GB18030?B?lTKCNrq619Y=?=", "𠀀汉字"),
+    ]
+
+    @Test func subjectsAndDisplayNames() throws {
+        var lines: [String] = []
+        for (index, sample) in Self.samples.enumerated() {
+            lines.append("Subject: \(sample.encoded)")
+            lines.append("X-From-\(index): \(sample.encoded) <u\(index)@example.org>")
+        }
+        let header = ParsedMessage(bytes: message(lines + ["", "body"])).header
+        let subjects = header.all("Subject").map(EncodedWord.decode)
+        #expect(subjects == Self.samples.map(\.text))
+        for (index, sample) in Self.samples.enumerated() {
+            let value = try #require(header.first("X-From-\(index)"))
+            #expect(AddressList.mailboxes(AddressList.parseLenient(value)).first?.displayName == sample.text, "\(sample.charset)")
+        }
+    }
+
+    /// A folded Subject of two encoded-words, a multi-byte character split between them.
+    @Test func foldedSplitCharacter() {
+        // "é" is C3 A9 in UTF-8: the first word ends with C3, the second starts with A9.
+        let header = ParsedMessage(bytes: message(["Subject: =?UTF-8?Q?caf=C3?=", " =?UTF-8?Q?=A9_cr=C3=A8me?=", "", ""])).header
+        #expect(header.first("Subject").map(EncodedWord.decode) == "café crème")
+    }
+}
