@@ -197,13 +197,21 @@ private struct MIMEParser {
     /// break before a delimiter belongs to the delimiter. When that line break is the one
     /// ending the part's header section (a header, then straight away a delimiter), the
     /// header is shortened by it, so a part never reaches past the end its parent sees.
+    /// Nested parts ending at the same delimiter are finished by the same rule, so they stay
+    /// inside.
     func finish(_ part: inout MIMEPart, bodyStartLine: Int, ending: Delimiter?) {
         guard let ending else {
             part.bodyLength = reader.source.count - part.bodyOffset
             part.bodyLines = reader.lineCount - bodyStartLine
             return
         }
-        let end = max(part.offset, ending.line.start - (ending.previous?.terminatorLength ?? 0))
+        let end = ending.line.start - (ending.previous?.terminatorLength ?? 0)
+        if end < part.offset {
+            // Nothing of the part is before the delimiter's line break (an empty message
+            // inside a message/rfc822 whose header ends at the delimiter): it sits there,
+            // empty, inside its parent.
+            part.offset = end
+        }
         if end < part.bodyOffset {
             part.headerLength = end - part.offset
             part.header.length = part.headerLength

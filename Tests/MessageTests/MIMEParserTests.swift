@@ -243,6 +243,23 @@ func message(_ lines: [String], ending: String = "\r\n") -> [UInt8] {
         #expect(inner.end <= wrapper.end)
     }
 
+    /// A message/rfc822 part whose header ends right at a delimiter: the encapsulated message
+    /// is empty and stays inside the part (found by the fuzzer).
+    @Test func emptyEncapsulatedMessageAtADelimiter() {
+        let bytes = message([
+            "Content-Type: multipart/mixed; boundary=b",  // 0..43
+            "",  // 43..45
+            "--b",  // 45..50
+            "Content-Type: message/rfc822",  // 50..80
+            "",  // 80..82
+            "--b--",  // 82..89
+        ])
+        let wrapper = ParsedMessage(bytes: bytes).root.parts[0]
+        #expect(wrapper.offset == 50 && wrapper.headerLength == 30 && wrapper.bodyOffset == 80 && wrapper.bodyLength == 0)
+        let inner = try! #require(wrapper.message)
+        #expect(inner.offset == 80 && inner.headerLength == 0 && inner.bodyLength == 0)
+    }
+
     /// A part that starts with its delimiter right after the header: empty body.
     @Test func emptyBodies() {
         let bytes = message(["Content-Type: multipart/mixed; boundary=b", "", "--b", "Content-Type: text/plain", "", "--b", "", "", "--b--"])
