@@ -28,6 +28,7 @@ let package = Package(
             ]
         ),
         .target(name: "Message"),
+        .target(name: "SMTP"),
         .target(
             name: "TernLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -65,6 +66,7 @@ let package = Package(
         .executableTarget(name: "message-parse-bench", dependencies: ["Message"], path: "Benchmarks/MessageParse"),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
+        .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTests",

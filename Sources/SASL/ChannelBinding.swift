@@ -1,0 +1,135 @@
+import Crypto
+
+// Channel binding data from the TLS layer (RFC 5056), and the pure computation of
+// tls-exporter from a TLS 1.3 exporter secret (RFC 9266, RFC 8446 §7.5).
+
+/// What the TLS layer hands to SCRAM-*-PLUS: a channel binding type (RFC 5056 §7) and the
+/// binding data of this connection. "tls-exporter" (RFC 9266) is the one for TLS 1.3;
+/// "tls-unique" (RFC 5929 §3) is defined only for TLS 1.2 and earlier.
+public struct ChannelBinding: Sendable, Hashable {
+    /// "tls-exporter" or "tls-unique".
+    public var type: String
+    public var data: [UInt8]
+
+    public init(type: String, data: [UInt8]) {
+        self.type = type
+        self.data = data
+    }
+
+    public static let tlsExporterType = "tls-exporter"
+    public static let tlsUniqueType = "tls-unique"
+
+    /// RFC 9266 §2: the binding is the exporter output for label "EXPORTER-Channel-Binding",
+    /// an empty context and 32 octets.
+    public static let tlsExporterLabel = "EXPORTER-Channel-Binding"
+    public static let tlsExporterLength = 32
+
+    /// tls-exporter for a TLS 1.3 connection from its exporter secret (the
+    /// `EXPORTER_SECRET` line of the key log, RFC 8446 §7.1 exporter_master_secret) and the
+    /// hash of its cipher suite.
+    public static func tlsExporter(exporterSecret: [UInt8], hash: TLSExporter.Hash) throws(TLSExporterError) -> ChannelBinding {
+        let data = try TLSExporter.keyingMaterial(
+            exporterSecret: exporterSecret, hash: hash, label: tlsExporterLabel, context: [], length: tlsExporterLength)
+        return ChannelBinding(type: tlsExporterType, data: data)
+    }
+
+    /// tls-unique (RFC 5929 §3.1): the first Finished message of the most recent TLS 1.2
+    /// handshake, as the TLS layer reports it.
+    public static func tlsUnique(_ finished: [UInt8]) -> ChannelBinding {
+        ChannelBinding(type: tlsUniqueType, data: finished)
+    }
+
+    /// Whether the type name follows RFC 5056 §7 (letters, digits, "." and "-") and the
+    /// data is within `SASLLimits.maxChannelBindingLength`; a server ignores bindings
+    /// that do not, rather than advertise -PLUS for them.
+    public var isWellFormed: Bool {
+        !type.isEmpty && type.utf8.count <= SASLLimits.maxChannelBindingTypeLength
+            && type.utf8.allSatisfy(SCRAMSyntax.isChannelBindingNameCharacter)
+            && !data.isEmpty && data.count <= SASLLimits.maxChannelBindingLength
+    }
+}
+
+/// Why an exporter value could not be computed. Each is a mistake of the caller (the TLS
+/// layer), reported rather than trapped.
+public enum TLSExporterError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The secret is not as long as the hash output (RFC 8446 §7.1: secrets are
+    /// Hash.length octets).
+    case secretLengthMismatch(expected: Int, actual: Int)
+    /// "tls13 " plus the label exceeds 255 octets (RFC 8446 §7.1 HkdfLabel.label).
+    case labelTooLong(Int)
+    /// The requested length is 0 or more than 255 hash blocks (RFC 5869 §2.3).
+    case lengthOutOfRange(Int)
+
+    public var description: String {
+        switch self {
+        case let .secretLengthMismatch(expected, actual): "exporter secret of \(actual) octets (want \(expected))"
+        case let .labelTooLong(length): "exporter label of \(length) octets (at most 249)"
+        case let .lengthOutOfRange(length): "exporter output length \(length) out of range"
+        }
+    }
+}
+
+/// The TLS 1.3 exporter (RFC 8446 §7.5), from the exporter secret.
+public enum TLSExporter {
+    /// The hash of the negotiated cipher suite: SHA-256 for TLS_AES_128_GCM_SHA256 and
+    /// TLS_CHACHA20_POLY1305_SHA256, SHA-384 for TLS_AES_256_GCM_SHA384 (RFC 8446 B.4).
+    public enum Hash: Sendable, Hashable {
+        case sha256
+        case sha384
+
+        public var outputByteCount: Int {
+            switch self {
+            case .sha256: SHA256.byteCount
+            case .sha384: SHA384.byteCount
+            }
+        }
+    }
+
+    /// RFC 8446 §7.5: TLS-Exporter(label, context_value, key_length) =
+    /// HKDF-Expand-Label(Derive-Secret(Secret, label, ""), "exporter", Hash(context_value),
+    /// key_length), where Secret is the exporter_master_secret.
+    public static func keyingMaterial(
+        exporterSecret: [UInt8], hash: Hash, label: String, context: [UInt8], length: Int
+    ) throws(TLSExporterError) -> [UInt8] {
+        guard exporterSecret.count == hash.outputByteCount else {
+            throw .secretLengthMismatch(expected: hash.outputByteCount, actual: exporterSecret.count)
+        }
+        let labelBytes = Array(label.utf8)
+        guard labelBytes.count <= 249 else { throw .labelTooLong(labelBytes.count) }
+        guard length >= 1, length <= 255 * hash.outputByteCount else { throw .lengthOutOfRange(length) }
+        switch hash {
+        case .sha256:
+            return expand(SHA256.self, exporterSecret, labelBytes, context, length)
+        case .sha384:
+            return expand(SHA384.self, exporterSecret, labelBytes, context, length)
+        }
+    }
+
+    private static func expand<H: HashFunction>(
+        _: H.Type, _ secret: [UInt8], _ label: [UInt8], _ context: [UInt8], _ length: Int
+    ) -> [UInt8] {
+        // Derive-Secret(Secret, Label, "") = HKDF-Expand-Label(Secret, Label,
+        // Transcript-Hash(""), Hash.length) (RFC 8446 §7.1); the transcript of no messages
+        // hashes the empty string.
+        let emptyHash = H.hash(data: [UInt8]()).withUnsafeBytes { Array($0) }
+        let derived = expandLabel(H.self, secret: secret, label: label, context: emptyHash, length: H.Digest.byteCount)
+        let contextHash = H.hash(data: context).withUnsafeBytes { Array($0) }
+        return expandLabel(H.self, secret: derived, label: Array("exporter".utf8), context: contextHash, length: length)
+    }
+
+    /// RFC 8446 §7.1 HKDF-Expand-Label: HKDF-Expand(Secret, HkdfLabel, Length) with
+    /// HkdfLabel = uint16 length, opaque label<7..255> = "tls13 " + Label, opaque
+    /// context<0..255>. Lengths are checked by the caller.
+    static func expandLabel<H: HashFunction>(
+        _: H.Type, secret: [UInt8], label: [UInt8], context: [UInt8], length: Int
+    ) -> [UInt8] {
+        let fullLabel = Array("tls13 ".utf8) + label
+        var info: [UInt8] = [UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        info.append(UInt8(fullLabel.count))
+        info += fullLabel
+        info.append(UInt8(context.count))
+        info += context
+        return HKDF<H>.expand(pseudoRandomKey: secret, info: info, outputByteCount: length)
+            .withUnsafeBytes { Array($0) }
+    }
+}

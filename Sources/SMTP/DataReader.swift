@@ -1,0 +1,136 @@
+/// Reading a DATA body (RFC 5321 §4.1.1.4, §4.5.2): dot-unstuffing, the end of data, and
+/// the size limit, incrementally, as octets arrive.
+///
+/// Only CR LF "." CR LF ends the data. A bare LF or bare CR anywhere is turned into CR LF
+/// rather than being taken as part of an end marker: other servers end data on variants
+/// like LF "." LF, and a message that smuggles such a variant would be read as two
+/// messages further along ("SMTP smuggling"). Normalized, the stored message has only CRLF
+/// line breaks, and any leading dot is stuffed again when it is sent on.
+///
+/// The size limit is enforced while reading (RFC 1870 §6): past it nothing more is kept,
+/// the rest is read and dropped up to the end marker, and `exceededLimit` tells the session
+/// to answer 552.
+public struct DataReader: Sendable {
+    private enum State: Sendable {
+        case lineStart
+        case lineStartDot
+        case dotCR
+        case inLine
+        case sawCR
+    }
+
+    public let limit: Int
+    private var state = State.lineStart
+    /// Message octets produced so far (counted also past the limit).
+    public private(set) var size = 0
+    public private(set) var exceededLimit = false
+    /// Bare CR or LF octets that were normalized to CR LF.
+    public private(set) var bareLineBreaks = 0
+    public private(set) var finished = false
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Consumes octets of the connection and appends the message octets to `output`.
+    /// Returns how many input octets were used: at the end of data it stops right after the
+    /// final CR LF, and the rest belongs to the next command (pipelining).
+    public mutating func consume(_ input: some Collection<UInt8>, into output: inout [UInt8]) -> Int {
+        var used = 0
+        for byte in input {
+            if finished { break }
+            used += 1
+            step(byte, into: &output)
+        }
+        return used
+    }
+
+    private mutating func emit(_ byte: UInt8, into output: inout [UInt8]) {
+        size += 1
+        if size > limit {
+            exceededLimit = true
+        } else {
+            output.append(byte)
+        }
+    }
+
+    private mutating func emitLineBreak(into output: inout [UInt8]) {
+        emit(0x0D, into: &output)
+        emit(0x0A, into: &output)
+    }
+
+    /// After a bare CR or LF the next octets are not at an SMTP line start (that needs CR
+    /// LF), so a dot there is data, neither unstuffed nor the start of an end marker: that
+    /// is what keeps LF "." CR LF and CR "." CR LF from ending the message.
+    private mutating func step(_ byte: UInt8, into output: inout [UInt8]) {
+        switch state {
+        case .lineStart:
+            switch byte {
+            case UInt8(ascii: "."): state = .lineStartDot
+            case 0x0D: state = .sawCR
+            case 0x0A: bareBreak(into: &output)
+            default:
+                emit(byte, into: &output)
+                state = .inLine
+            }
+        case .lineStartDot:
+            // §4.5.2: the first dot of a line is removed; a line of one dot may end the data.
+            switch byte {
+            case 0x0D: state = .dotCR
+            case 0x0A: bareBreak(into: &output)
+            default:
+                emit(byte, into: &output)
+                state = .inLine
+            }
+        case .dotCR:
+            if byte == 0x0A {
+                finished = true
+            } else {
+                // "." CR without LF: a bare CR, so not the end.
+                bareBreak(into: &output)
+                step(byte, into: &output)
+            }
+        case .inLine:
+            switch byte {
+            case 0x0D: state = .sawCR
+            case 0x0A: bareBreak(into: &output)
+            default: emit(byte, into: &output)
+            }
+        case .sawCR:
+            if byte == 0x0A {
+                emitLineBreak(into: &output)
+                state = .lineStart
+            } else {
+                bareBreak(into: &output)
+                step(byte, into: &output)
+            }
+        }
+    }
+
+    /// A bare CR or LF: stored as CR LF, but the protocol line goes on.
+    private mutating func bareBreak(into output: inout [UInt8]) {
+        bareLineBreaks += 1
+        emitLineBreak(into: &output)
+        state = .inLine
+    }
+}
+
+/// Dot-stuffing for sending (RFC 5321 §4.5.2): a dot at the start of a line is doubled, and
+/// the body is made to end with CR LF before the end marker.
+public enum DotStuffing {
+    public static func stuff(_ message: some Collection<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(message.count + message.count / 64 + 5)
+        var atLineStart = true
+        for byte in message {
+            if atLineStart, byte == UInt8(ascii: ".") { out.append(byte) }
+            out.append(byte)
+            atLineStart = byte == 0x0A
+        }
+        if !out.isEmpty, !(out.count >= 2 && out[out.count - 2] == 0x0D && out[out.count - 1] == 0x0A) {
+            out += [0x0D, 0x0A]
+        }
+        out += Array(".\r\n".utf8)
+        return out
+    }
+}

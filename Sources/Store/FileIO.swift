@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
+
+/// The few file operations the durability rule needs, on raw system calls so that every
+/// fsync is explicit: a message file is fsynced, then the directory that names it (a new
+/// directory entry is durable only once its directory is fsynced, POSIX fsync(2)), and
+/// only then is the database row that points at it committed.
+enum FileIO {
+    static let directoryMode: mode_t = 0o750
+    static let fileMode: mode_t = 0o640
+    static let copyChunk = 64 * 1024
+
+    static func error(_ operation: String, _ path: String, _ code: Int32 = errno) -> StoreError {
+        .io(operation: operation, path: path, errno: code)
+    }
+
+    /// Creates `path` if missing; when it was created, fsyncs its parent so the new entry
+    /// survives a crash. Returns whether it was created.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws(StoreError) -> Bool {
+        if mkdir(path, directoryMode) == 0 {
+            try syncDirectory(parent(of: path))
+            return true
+        }
+        let code = errno
+        guard code == EEXIST else { throw error("mkdir", path, code) }
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { throw error("mkdir", path, ENOTDIR) }
+        return false
+    }
+
+    /// Creates `path` and any missing superiors, each made durable.
+    static func makeDirectories(_ path: String) throws(StoreError) {
+        var missing: [String] = []
+        var current = path
+        var info = stat()
+        while !current.isEmpty, current != "/", stat(current, &info) != 0 {
+            missing.append(current)
+            current = parent(of: current)
+        }
+        for directory in missing.reversed() { try makeDirectory(directory) }
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func syncDirectory(_ path: String) throws(StoreError) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw error("open", path) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw error("fsync", path) }
+    }
+
+    static func syncFile(_ path: String) throws(StoreError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw error("open", path) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw error("fsync", path) }
+    }
+
+    /// Puts a complete file at `destination`: a hard link when both are on one filesystem
+    /// (no copy, and the data is already on that disk), else a copy. Then fsyncs it.
+    /// The destination name belongs to the caller; if a file is there already it is an
+    /// orphan of an earlier crash (message file ids are never reused once committed) and is
+    /// replaced.
+    static func place(from source: String, to destination: String) throws(StoreError) {
+        if link(source, destination) != 0 {
+            var code = errno
+            if code == EEXIST {
+                unlink(destination)
+                if link(source, destination) == 0 { code = 0 } else { code = errno }
+            }
+            if code == EXDEV || code == EPERM || code == EMLINK {
+                try copy(from: source, to: destination)
+            } else if code != 0 {
+                throw error("link", destination, code)
+            }
+        }
+        try syncFile(destination)
+    }
+
+    static func copy(from source: String, to destination: String) throws(StoreError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw error("open", source) }
+        defer { close(input) }
+        let output = try createExclusive(destination)
+        var ok = false
+        defer {
+            close(output)
+            if !ok { unlink(destination) }
+        }
+        var buffer = [UInt8](repeating: 0, count: copyChunk)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("read", source)
+            }
+            if count == 0 { break }
+            try buffer.withUnsafeBytes { raw throws(StoreError) in try writeAll(output, UnsafeRawBufferPointer(rebasing: raw[0..<count]), destination) }
+        }
+        guard fsync(output) == 0 else { throw error("fsync", destination) }
+        ok = true
+    }
+
+    /// Writes `bytes` as a new file at `destination` and fsyncs it.
+    static func write(_ bytes: [UInt8], to destination: String) throws(StoreError) {
+        let output = try createExclusive(destination)
+        var ok = false
+        defer {
+            close(output)
+            if !ok { unlink(destination) }
+        }
+        try bytes.withUnsafeBytes { raw throws(StoreError) in try writeAll(output, raw, destination) }
+        guard fsync(output) == 0 else { throw error("fsync", destination) }
+        ok = true
+    }
+
+    /// O_EXCL so two writers can never share a file; an existing file is an orphan (see
+    /// `place`) and is replaced.
+    private static func createExclusive(_ path: String) throws(StoreError) -> Int32 {
+        var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
+        if descriptor < 0, errno == EEXIST {
+            unlink(path)
+            descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
+        }
+        guard descriptor >= 0 else { throw error("create", path) }
+        return descriptor
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ raw: UnsafeRawBufferPointer, _ path: String) throws(StoreError) {
+        var done = 0
+        while done < raw.count {
+            guard let base = raw.baseAddress else { return }
+            let count = systemWrite(descriptor, base + done, raw.count - done)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("write", path)
+            }
+            done += count
+        }
+    }
+
+    /// Size of a regular file, nil when it does not exist or is not a regular file.
+    static func fileSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Best effort: a file that stays behind is found by the cleaner on the next start.
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+
+    /// Names in a directory, without "." and "..". Empty when it cannot be read.
+    static func list(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    }
+}
+
+/// Runs blocking file work (fsync can take tens of milliseconds) off Swift's cooperative
+/// thread pool, which has only as many threads as cores.
+func blockingIO<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+
+/// The database settings every store database shares.
+///
+/// WAL journal (DatabasePool sets it): IMAP sessions read while a delivery writes.
+///
+/// `synchronous = FULL`, not NORMAL. In WAL mode NORMAL skips the fsync of the WAL at
+/// commit and syncs only at checkpoints, so after a power failure the last commits can be
+/// gone although `COMMIT` returned. Tern acknowledges a message (SMTP 250, IMAP OK) right
+/// after its commit and the delivery journal relies on an account's commit being durable
+/// before the journal entry is removed; NORMAL would break both. FULL costs one WAL fsync
+/// per transaction, which grouping concurrent deliveries into one transaction amortizes.
+enum StoreDatabase {
+    static func configuration(label: String) -> Configuration {
+        var config = Configuration()
+        config.label = label
+        config.foreignKeysEnabled = true
+        // Concurrent writers only exist within this process (GRDB serializes them); a wait
+        // means another process (a backup tool) holds the lock briefly.
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return config
+    }
+
+    static func openPool(path: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
+        let pool = try DatabasePool(path: path, configuration: configuration(label: label))
+        try migrator.migrate(pool)
+        return pool
+    }
+}
+
+/// Schema of `accounts/<account>/index.db`.
+///
+/// - `account`: one row. The account-wide mod-sequence counter (RFC 7162 §3.1: every
+///   change in any mailbox takes the next value, so values only grow, per mailbox too),
+///   the last UIDVALIDITY handed out (so a recreated mailbox never repeats one), and
+///   the password credentials.
+/// - `mailbox`: name (unique, binary compare so children are a range scan), role,
+///   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and counters that make STATUS O(1).
+/// - `subscription`: names, separate from mailboxes: RFC 9051 §6.3.9 keeps a subscribed
+///   name listed after its mailbox is deleted.
+/// - `content`: one row per message file (the file id is the row id, AUTOINCREMENT so an
+///   id is never handed out twice): size, the parsed MIME structure as JSON, REQUIRETLS,
+///   delivery metadata, and the delivery journal id of a multi-account delivery.
+/// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates,
+///   and the content it shows. Copies share one content row and so one file.
+/// - `expunged`: UIDs removed from a mailbox and the mod-sequence of their removal, for
+///   QRESYNC VANISHED (RFC 7162 §3.2.10).
+enum AccountSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE account (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    name TEXT NOT NULL,
+                    created REAL NOT NULL,
+                    modSeq INTEGER NOT NULL,
+                    lastUIDValidity INTEGER NOT NULL,
+                    scramSHA1 BLOB,
+                    scramSHA256 BLOB,
+                    cramMD5Secret TEXT
+                );
+                CREATE TABLE mailbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    role TEXT UNIQUE,
+                    uidValidity INTEGER NOT NULL,
+                    uidNext INTEGER NOT NULL,
+                    highestModSeq INTEGER NOT NULL,
+                    messageCount INTEGER NOT NULL DEFAULT 0,
+                    unseenCount INTEGER NOT NULL DEFAULT 0,
+                    deletedCount INTEGER NOT NULL DEFAULT 0,
+                    totalSize INTEGER NOT NULL DEFAULT 0,
+                    keywords TEXT NOT NULL DEFAULT '',
+                    created REAL NOT NULL
+                );
+                CREATE TABLE subscription (
+                    name TEXT PRIMARY KEY NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE content (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    size INTEGER NOT NULL,
+                    structure BLOB NOT NULL,
+                    requireTLS INTEGER NOT NULL DEFAULT 0,
+                    deliveryMetadata BLOB,
+                    deliveryID TEXT,
+                    created REAL NOT NULL
+                );
+                CREATE INDEX content_delivery ON content(deliveryID) WHERE deliveryID IS NOT NULL;
+                CREATE TABLE message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailboxID INTEGER NOT NULL REFERENCES mailbox(id),
+                    uid INTEGER NOT NULL,
+                    contentID INTEGER NOT NULL REFERENCES content(id),
+                    modSeq INTEGER NOT NULL,
+                    flags INTEGER NOT NULL,
+                    keywords TEXT NOT NULL DEFAULT '',
+                    internalDate REAL NOT NULL,
+                    saveDate REAL NOT NULL,
+                    UNIQUE (mailboxID, uid)
+                );
+                CREATE INDEX message_modseq ON message(mailboxID, modSeq);
+                CREATE INDEX message_content ON message(contentID);
+                CREATE INDEX message_deleted ON message(mailboxID, uid) WHERE flags & 8 != 0;
+                CREATE TABLE expunged (
+                    mailboxID INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    modSeq INTEGER NOT NULL,
+                    PRIMARY KEY (mailboxID, uid)
+                ) WITHOUT ROWID;
+                CREATE INDEX expunged_modseq ON expunged(mailboxID, modSeq);
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Schema of `<data>/deliveries.db`, the delivery journal (see `Delivery.swift`): a row per
+/// multi-account delivery in progress. A row exists from before the first file is placed
+/// until every account has committed; its removal is the delivery's commit point.
+enum JournalSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE delivery (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    accounts TEXT NOT NULL,
+                    created REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
+
+extension Row {
+    /// Throwing column access: a damaged database is an error, not a crash.
+    func value<T: DatabaseValueConvertible>(_ column: String) throws -> T {
+        try decode(T.self, forColumn: column)
+    }
+}

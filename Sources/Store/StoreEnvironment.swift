@@ -1,0 +1,137 @@
+import Foundation
+
+/// What the store takes from the outside world, injected so tests are exact (DESIGN.md:
+/// time and randomness are injected).
+public struct StoreEnvironment: Sendable {
+    /// The clock: INTERNALDATE/SAVEDATE defaults and UIDVALIDITY seeds.
+    public var now: @Sendable () -> Date
+    /// `count` random octets: SCRAM salts and delivery journal ids.
+    public var randomBytes: @Sendable (_ count: Int) -> [UInt8]
+    /// Called between the durable steps of a delivery. Tests throw from it to simulate a
+    /// crash at that point: the error propagates at once and nothing is cleaned up, exactly
+    /// as if the process had died there. Nil in production.
+    public var deliveryHook: (@Sendable (DeliveryStep) throws -> Void)?
+
+    public init(
+        now: @escaping @Sendable () -> Date,
+        randomBytes: @escaping @Sendable (_ count: Int) -> [UInt8],
+        deliveryHook: (@Sendable (DeliveryStep) throws -> Void)? = nil
+    ) {
+        self.now = now
+        self.randomBytes = randomBytes
+        self.deliveryHook = deliveryHook
+    }
+
+    /// The system clock and the system's cryptographic random generator.
+    public static let system = StoreEnvironment(
+        now: { Date() },
+        randomBytes: { count in
+            var generator = SystemRandomNumberGenerator()
+            return (0..<max(0, count)).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        }
+    )
+}
+
+/// The points in a delivery where a crash leaves a distinct state on disk; see `Delivery.swift`.
+public enum DeliveryStep: Hashable, Sendable {
+    /// The journal entry of a multi-account delivery is committed.
+    case journalBegun
+    /// The message file is linked/copied into this account and fsynced with its directory.
+    case fileWritten(account: String)
+    /// This account's transaction (message rows) is committed.
+    case accountCommitted(account: String)
+    /// Every account is committed; the journal entry is not yet removed.
+    case beforeJournalCompletion
+    /// The journal entry is removed: the delivery is complete and may be acknowledged.
+    case journalCompleted
+}
+
+/// Every limit the store enforces, named (DESIGN.md: no unnamed limits).
+public struct StoreLimits: Hashable, Sendable {
+    /// Octets of UTF-8 in a full mailbox name.
+    public var maxMailboxNameLength = 1024
+    /// Levels of "/" hierarchy in a mailbox name.
+    public var maxMailboxDepth = 32
+    /// Mailboxes per account.
+    public var maxMailboxes = 10_000
+    /// Octets in one keyword.
+    public var maxKeywordLength = 255
+    /// Keywords on one message, and distinct keywords remembered per mailbox.
+    public var maxKeywords = 200
+    /// Octets of UTF-8 in an account name (it is also a directory name).
+    public var maxAccountNameLength = 200
+    /// Changes waiting for one change-feed subscriber before it is dropped with `.overflow`.
+    public var changeFeedBuffer = 1000
+    /// Distinct accounts one delivery may go to.
+    public var maxDeliveryAccounts = 1000
+    /// SCRAM PBKDF2 iteration count for new passwords; RFC 7677 §4 asks for at least 4096.
+    public var scramIterations = 4096
+    /// Octets of salt per SCRAM credential.
+    public var saltLength = 16
+
+    public init() {}
+}
+
+public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    case invalidAccountName(String, reason: String)
+    case accountExists(String)
+    case noSuchAccount(String)
+    /// Another `Store` holds the data directory's lock.
+    case dataDirectoryInUse(String)
+    case invalidMailboxName(String, reason: String)
+    case mailboxExists(String)
+    case noSuchMailbox(String)
+    case noSuchMailboxID(MailboxID)
+    /// RFC 9051 §6.3.5: it is an error to delete INBOX.
+    case cannotDeleteInbox
+    /// RFC 9051 §6.3.5: the mailbox has inferiors; answer NO [HASCHILDREN].
+    case hasChildren(String)
+    /// RENAME of a mailbox to a name below itself.
+    case renameIntoItself(from: String, to: String)
+    /// RFC 6154 §3: the role is taken; answer NO [USEATTR].
+    case roleInUse(MailboxRole)
+    case tooManyMailboxes(limit: Int)
+    case invalidKeyword(String)
+    case tooManyKeywords(limit: Int)
+    /// The mailbox would need a UID above 2^32-1 (RFC 9051 §2.3.1.1).
+    case uidsExhausted(String)
+    case moveToSameMailbox
+    case noRecipients
+    case tooManyAccounts(limit: Int)
+    case invalidPassword(reason: String)
+    /// A file operation failed.
+    case io(operation: String, path: String, errno: Int32)
+    /// The database holds something the store cannot read.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidAccountName(name, reason): return "invalid account name \(quoted(name)): \(reason)"
+        case let .accountExists(name): return "account \(quoted(name)) already exists"
+        case let .noSuchAccount(name): return "no account \(quoted(name))"
+        case let .dataDirectoryInUse(path): return "data directory \(path) is in use by another store"
+        case let .invalidMailboxName(name, reason): return "invalid mailbox name \(quoted(name)): \(reason)"
+        case let .mailboxExists(name): return "mailbox \(quoted(name)) already exists"
+        case let .noSuchMailbox(name): return "no mailbox \(quoted(name))"
+        case let .noSuchMailboxID(id): return "no mailbox with id \(id)"
+        case .cannotDeleteInbox: return "INBOX cannot be deleted"
+        case let .hasChildren(name): return "mailbox \(quoted(name)) has children; delete them first"
+        case let .renameIntoItself(from, to): return "cannot rename \(quoted(from)) to \(quoted(to)) below itself"
+        case let .roleInUse(role): return "another mailbox already has the \(role.specialUseAttribute ?? role.rawValue) role"
+        case let .tooManyMailboxes(limit): return "too many mailboxes (limit \(limit))"
+        case let .invalidKeyword(keyword): return "invalid keyword \(quoted(keyword))"
+        case let .tooManyKeywords(limit): return "too many keywords (limit \(limit))"
+        case let .uidsExhausted(name): return "mailbox \(quoted(name)) has no UIDs left"
+        case .moveToSameMailbox: return "cannot move messages to the mailbox they are in"
+        case .noRecipients: return "delivery without recipients"
+        case let .tooManyAccounts(limit): return "delivery to too many accounts (limit \(limit))"
+        case let .invalidPassword(reason): return "invalid password: \(reason)"
+        case let .io(operation, path, code): return "\(operation) \(path): \(String(cString: strerror(code)))"
+        case let .corrupt(what): return "corrupt store: \(what)"
+        }
+    }
+}
+
+func quoted(_ text: String) -> String {
+    "\"" + text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
+}
