@@ -29,6 +29,8 @@ let package = Package(
         ),
         .target(name: "Message"),
         .target(name: "SMTP"),
+        // Services.
+        .target(name: "SMTPServer", dependencies: ["SMTP", "Message"]),
         .target(
             name: "TernLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTP"]),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTests",

@@ -3,6 +3,12 @@
 import DNS
 import Foundation
 
+/// A host name, or why the text is not one.
+enum HostnameResult {
+    case success(Domain)
+    case failure(String)
+}
+
 enum Validation {
     /// Account names become directory names under DataDir/accounts, so they are limited to
     /// characters that are safe there: no "/", no "..", nothing hidden.
@@ -42,7 +48,7 @@ enum Validation {
     }
 
     /// A host name in any form `Domain` accepts (ASCII, A-labels, Unicode), or a message.
-    static func hostname(_ text: String) -> Result<Domain, String> {
+    static func hostname(_ text: String) -> HostnameResult {
         do {
             return .success(try Domain(text))
         } catch {

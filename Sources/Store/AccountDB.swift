@@ -86,6 +86,7 @@ struct MailboxRow: Sendable {
 /// A message row with its content's size, as the mutating operations need it.
 struct MessageRow: Sendable {
     var id: Int64
+    var mailboxID: Int64
     var uid: UInt32
     var contentID: Int64
     var modSeq: Int64
@@ -96,12 +97,13 @@ struct MessageRow: Sendable {
     var size: Int64
 
     static let select = """
-        SELECT m.id, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, c.size
+        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, c.size
         FROM message m JOIN content c ON c.id = m.contentID
         """
 
     init(row: Row) throws {
         id = try row.value("id")
+        mailboxID = try row.value("mailboxID")
         let uid64: Int64 = try row.value("uid")
         guard let uid32 = UInt32(exactly: uid64) else { throw StoreError.corrupt("message \(id) UID \(uid64)") }
         uid = uid32

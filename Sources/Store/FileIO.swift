@@ -110,7 +110,9 @@ enum FileIO {
                 throw error("read", source)
             }
             if count == 0 { break }
-            try buffer.withUnsafeBytes { raw throws(StoreError) in try writeAll(output, UnsafeRawBufferPointer(rebasing: raw[0..<count]), destination) }
+            if let code = buffer.withUnsafeBytes({ writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }) {
+                throw error("write", destination, code)
+            }
         }
         guard fsync(output) == 0 else { throw error("fsync", destination) }
         ok = true
@@ -124,7 +126,9 @@ enum FileIO {
             close(output)
             if !ok { unlink(destination) }
         }
-        try bytes.withUnsafeBytes { raw throws(StoreError) in try writeAll(output, raw, destination) }
+        if let code = bytes.withUnsafeBytes({ writeAll(output, $0) }) {
+            throw error("write", destination, code)
+        }
         guard fsync(output) == 0 else { throw error("fsync", destination) }
         ok = true
     }
@@ -141,17 +145,19 @@ enum FileIO {
         return descriptor
     }
 
-    private static func writeAll(_ descriptor: Int32, _ raw: UnsafeRawBufferPointer, _ path: String) throws(StoreError) {
+    /// Writes all of `raw`; the errno on failure.
+    private static func writeAll(_ descriptor: Int32, _ raw: UnsafeRawBufferPointer) -> Int32? {
         var done = 0
         while done < raw.count {
-            guard let base = raw.baseAddress else { return }
+            guard let base = raw.baseAddress else { return nil }
             let count = systemWrite(descriptor, base + done, raw.count - done)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw error("write", path)
+                return errno
             }
             done += count
         }
+        return nil
     }
 
     /// Size of a regular file, nil when it does not exist or is not a regular file.
@@ -174,6 +180,23 @@ enum FileIO {
     /// Best effort: a file that stays behind is found by the cleaner on the next start.
     static func remove(_ path: String) {
         unlink(path)
+    }
+
+    /// Opens `path` and takes an exclusive flock(2) on it; nil when another holder has it.
+    /// The lock lasts until `unlock` or the process ends, so a crashed server never leaves
+    /// a stale lock behind.
+    static func lockExclusively(_ path: String) throws(StoreError) -> Int32? {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
+        guard descriptor >= 0 else { throw error("open", path) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    static func unlock(_ descriptor: Int32) {
+        close(descriptor)
     }
 
     /// Names in a directory, without "." and "..". Empty when it cannot be read.

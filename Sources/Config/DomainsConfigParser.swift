@@ -1,0 +1,149 @@
+// Reading domains.yaml: the schema, the values, then the model checks of DomainsConfig with
+// their errors placed on the lines that were written.
+
+import DNS
+import Foundation
+import Yams
+
+/// The keys of each mapping in domains.yaml.
+enum DomainsSchema {
+    static let root = ["Domains", "Accounts"]
+    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive"]
+    static let account = ["Domain", "FullName", "Destinations", "Passwords", "CRAMMD5Secret", "QuotaBytes"]
+    static let destination = ["Mailbox"]
+
+    static let allKeys: Set<String> = Set(root + domain + account + destination)
+}
+
+extension DomainsConfig {
+    /// Parses and validates the text of domains.yaml.
+    ///
+    /// - Parameters:
+    ///   - file: the file name to put in errors.
+    ///   - check: further checks on the finished model, e.g. against the static config
+    ///     (`StaticConfig.domainsIssues`); run only when the file itself has no errors.
+    /// - Throws: every problem found, in line order.
+    public static func parse(
+        _ text: String, file: String, check: (DomainsConfig) -> [ConfigIssue] = { _ in [] }
+    ) throws(ConfigErrors) -> DomainsConfig {
+        let (config, reader) = read(text, file: file)
+        if let config, reader.errors.isEmpty {
+            for issue in check(config) { reader.report(issue) }
+        }
+        guard let config, reader.errors.isEmpty else {
+            throw ConfigErrors(reader.errors.sortedByPlace())
+        }
+        return config
+    }
+
+    /// Reads and parses domains.yaml.
+    public static func load(path: String, check: (DomainsConfig) -> [ConfigIssue] = { _ in [] }) throws(ConfigErrors) -> DomainsConfig {
+        switch ConfigFile.read(path) {
+        case let .failure(error): throw ConfigErrors([error])
+        case let .success(text): return try parse(text, file: path, check: check)
+        }
+    }
+
+    static func read(_ text: String, file: String) -> (DomainsConfig?, DocumentReader) {
+        let reader = DocumentReader(file: file)
+        guard let node = reader.compose(text),
+              let root = reader.fields(node, KeyPath(), owner: .start, known: DomainsSchema.root)
+        else {
+            return (nil, reader)
+        }
+        let domainEntries = root.entries("Domains", required: true)
+        let accountEntries = root.entries("Accounts", required: true)
+        let domains = (domainEntries ?? []).compactMap { readDomain($0, reader) }
+        let accounts = (accountEntries ?? []).compactMap { readAccount($0, reader) }
+        let (config, issues) = build(domains: domains, accounts: accounts)
+        for issue in issues { reader.report(issue) }
+        guard domainEntries != nil, accountEntries != nil else { return (nil, reader) }
+        return (config, reader)
+    }
+
+    private static func readDomain(_ entry: Entry, _ reader: DocumentReader) -> DomainSettings? {
+        let path = KeyPath(["Domains", entry.name])
+        let domain: Domain
+        switch Validation.hostname(entry.name) {
+        case let .failure(message):
+            reader.error(path, message, at: entry.keyPosition)
+            _ = reader.fields(entry.value, path, owner: entry.keyPosition, known: DomainsSchema.domain)
+            return nil
+        case let .success(parsed):
+            domain = parsed
+        }
+        // The key defines the domain, so it is written in one canonical form: otherwise
+        // "Example.com" and "example.com" look like two domains and are one.
+        if entry.name != domain.ascii, entry.name != domain.unicode {
+            reader.error(path, "write the domain as '\(domain.unicode)' (lowercase, no trailing dot)", at: entry.keyPosition)
+        }
+        // Model checks name the domain in its Unicode form; let them find this line.
+        reader.record(KeyPath(["Domains", domain.unicode]), entry.keyPosition)
+        guard let fields = reader.fields(entry.value, path, owner: entry.keyPosition, known: DomainsSchema.domain) else { return nil }
+        for key in DomainsSchema.domain {
+            if let position = fields.entries[key]?.keyPosition {
+                reader.record(KeyPath(["Domains", domain.unicode, key]), position)
+            }
+        }
+        return DomainSettings(
+            domain: domain,
+            description: fields.string("Description"),
+            localpartCatchallSeparator: fields.string("LocalpartCatchallSeparator"),
+            localpartCaseSensitive: fields.bool("LocalpartCaseSensitive", default: false))
+    }
+
+    private static func readAccount(_ entry: Entry, _ reader: DocumentReader) -> Account? {
+        let path = KeyPath(["Accounts", entry.name])
+        guard let fields = reader.fields(entry.value, path, owner: entry.keyPosition, known: DomainsSchema.account) else { return nil }
+        let domain = fields.string("Domain", required: true).flatMap { text -> Domain? in
+            switch Validation.hostname(text) {
+            case let .success(domain): return domain
+            case let .failure(message):
+                reader.error(path.key("Domain"), message, at: fields.position("Domain"))
+                return nil
+            }
+        }
+        var destinations: [Destination] = []
+        if let entries = fields.entries("Destinations", required: true) {
+            for destination in entries {
+                let destinationPath = path.key("Destinations").key(destination.name)
+                guard let destinationFields = reader.fields(
+                    destination.value, destinationPath, owner: destination.keyPosition, known: DomainsSchema.destination)
+                else { continue }
+                let mailbox = destinationFields.string("Mailbox") ?? "Inbox"
+                destinations.append(Destination(destination.name, mailbox: mailbox))
+            }
+        }
+        var passwords: [SCRAMPassword] = []
+        if let nodes = fields.list("Passwords") {
+            for (index, node) in nodes.enumerated() {
+                let itemPath = path.key("Passwords").index(index)
+                reader.record(itemPath, Position(node.mark))
+                guard let text = reader.string(node, itemPath) else { continue }
+                do {
+                    passwords.append(try SCRAMPassword(rfc5803: text))
+                } catch {
+                    reader.error(itemPath, "\(error)", node: node)
+                }
+            }
+        }
+        let cramMD5Secret = fields.string("CRAMMD5Secret")
+        let quotaBytes = fields.optionalInt("QuotaBytes", range: 1...Int.max)
+        guard let domain else { return nil }
+        return Account(
+            name: entry.name, domain: domain, fullName: fields.string("FullName"), destinations: destinations,
+            passwords: passwords, cramMD5Secret: cramMD5Secret, quotaBytes: quotaBytes)
+    }
+}
+
+extension StaticConfig {
+    /// The checks of the domains file that depend on this config (the postmaster account
+    /// must exist), placed in the domains file; for `DomainsConfig.parse(check:)` and the
+    /// watcher, so a reload cannot remove the postmaster's account.
+    public func domainsIssues(_ domains: DomainsConfig) -> [ConfigIssue] {
+        guard domains.account(named: postmaster.account) == nil else { return [] }
+        return [ConfigIssue(
+            path: ["Accounts"],
+            message: "account '\(postmaster.account)' is missing; the static config names it as Postmaster.Account")]
+    }
+}

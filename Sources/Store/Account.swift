@@ -1,0 +1,326 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// One account: its database `accounts/<name>/index.db` and message files
+/// `accounts/<name>/msg/<shard>/<id>`, and the change feed its sessions share.
+///
+/// Writes go through the database pool's single writer queue, which serializes them per
+/// account (the "actor with a queue"); reads run concurrently in WAL mode. Every method is
+/// safe to call from any task. Obtain accounts from `Store`, which keeps one `Account` per
+/// name so that all sessions of an account share one feed.
+public final class Account: Sendable {
+    public let name: String
+    /// `<data>/accounts/<name>`.
+    public let directory: String
+    let pool: DatabasePool
+    let feed: ChangeFeed
+    let environment: StoreEnvironment
+    let limits: StoreLimits
+    let logger: Logger
+    /// The last message file id handed out. Ids come from here, not from SQLite, because a
+    /// file is written before its row exists; content.id is AUTOINCREMENT so a committed id
+    /// is never repeated, and one handed out but never committed is at worst an orphan file
+    /// that the cleaner removes or the next writer of that name replaces.
+    private let lastFileID: Mutex<Int64>
+
+    /// Message files per shard directory: keeps directories small for the filesystem and
+    /// for tools. Fixed forever: changing it would move every file.
+    public static let filesPerShard: Int64 = 4096
+
+    init(name: String, directory: String, pool: DatabasePool, environment: StoreEnvironment, limits: StoreLimits, lastFileID: Int64) {
+        self.name = name
+        self.directory = directory
+        self.pool = pool
+        self.environment = environment
+        self.limits = limits
+        self.lastFileID = Mutex(lastFileID)
+        feed = ChangeFeed(limit: limits.changeFeedBuffer)
+        var logger = Logger(label: "store")
+        logger[metadataKey: "account"] = "\(name)"
+        self.logger = logger
+    }
+
+    /// Opens (with `create`, also creates) the account in `directory`. A database without
+    /// its account row (a crash during creation) is initialized now.
+    static func open(
+        name: String, directory: String, create: Bool, environment: StoreEnvironment, limits: StoreLimits
+    ) throws -> Account {
+        let databasePath = directory + "/index.db"
+        guard create || FileIO.exists(databasePath) else { throw StoreError.noSuchAccount(name) }
+        try FileIO.makeDirectories(directory + "/msg")
+        let pool = try StoreDatabase.openPool(path: databasePath, label: "account \(name)", migrator: AccountSchema.migrator)
+        // The database file's directory entry must be durable like a message file's.
+        try FileIO.syncDirectory(directory)
+        let now = environment.now()
+        let lastFileID = try pool.write { db -> Int64 in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM account") == nil {
+                try Self.initialize(db, name: name, now: now, limits: limits)
+            }
+            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'content'") ?? 0
+            let highest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM content") ?? 0
+            return max(sequence, highest)
+        }
+        return Account(name: name, directory: directory, pool: pool, environment: environment, limits: limits, lastFileID: lastFileID)
+    }
+
+    /// A new account's row and default mailboxes: INBOX (RFC 9051 §5.1 requires it) and one
+    /// per role (RFC 6154 special-use, plus Rejects), all subscribed so clients show them.
+    private static func initialize(_ db: Database, name: String, now: Date, limits: StoreLimits) throws {
+        try db.execute(
+            sql: "INSERT INTO account (id, name, created, modSeq, lastUIDValidity) VALUES (1, ?, ?, 0, 0)",
+            arguments: [name, now.timeIntervalSince1970])
+        _ = try AccountDB.createMailbox(db, name: MailboxName.inbox, role: nil, subscribe: true, now: now, limits: limits)
+        for role in MailboxRole.allCases {
+            _ = try AccountDB.createMailbox(db, name: role.defaultName, role: role, subscribe: true, now: now, limits: limits)
+        }
+    }
+
+    func close() {
+        feed.close()
+        try? pool.close()
+    }
+
+    // MARK: Files
+
+    /// `msg/<id / filesPerShard>/<id>`.
+    public func path(forFile id: Int64) -> String {
+        "\(directory)/msg/\(id / Self.filesPerShard)/\(id)"
+    }
+
+    func allocateFileID() -> Int64 {
+        lastFileID.withLock { last in
+            last += 1
+            return last
+        }
+    }
+
+    /// Puts a message file in place and makes it durable: the file, its shard directory
+    /// and, when the shard is new, `msg/` (which `makeDirectory` syncs).
+    func placeFile(id: Int64, from source: MessageSource) async throws -> String {
+        let path = path(forFile: id)
+        let shard = FileIO.parent(of: path)
+        try await blockingIO {
+            try FileIO.makeDirectory(shard)
+            switch source {
+            case let .bytes(bytes): try FileIO.write(bytes, to: path)
+            case let .file(from): try FileIO.place(from: from, to: path)
+            }
+            try FileIO.syncDirectory(shard)
+        }
+        return path
+    }
+
+    func removeFiles(_ ids: [Int64]) {
+        for id in ids { FileIO.remove(path(forFile: id)) }
+    }
+
+    /// Registers `changes` to be broadcast once the current transaction commits, from the
+    /// writer queue, so subscribers see changes in commit order.
+    func publishOnCommit(_ db: Database, _ changes: [StoreChange]) {
+        guard !changes.isEmpty else { return }
+        let feed = feed
+        db.afterNextTransaction(onCommit: { _ in feed.publish(changes) })
+    }
+
+    // MARK: Change feed
+
+    /// A stream of this account's changes from now on; see `ChangeFeed` for order and the
+    /// overflow policy. It unsubscribes when the consumer stops iterating.
+    public func changes() -> AsyncStream<StoreChange> {
+        feed.subscribe()
+    }
+
+    // MARK: Mailboxes
+
+    /// Every mailbox, by name.
+    public func mailboxes() async throws -> [MailboxInfo] {
+        try await pool.read { db in
+            let subscribed = Set(try String.fetchAll(db, sql: "SELECT name FROM subscription"))
+            return try Row.fetchAll(db, sql: "SELECT \(MailboxRow.columns) FROM mailbox ORDER BY name").map {
+                let row = try MailboxRow(row: $0)
+                return row.info(subscribed: subscribed.contains(row.name))
+            }
+        }
+    }
+
+    public func mailbox(named name: String) async throws -> MailboxInfo? {
+        let name = try MailboxName.normalize(name, limits: limits)
+        return try await pool.read { db in
+            try MailboxRow.fetch(db, name: name).map { $0.info(subscribed: try AccountDB.isSubscribed(db, $0.name)) }
+        }
+    }
+
+    public func mailbox(role: MailboxRole) async throws -> MailboxInfo? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(MailboxRow.columns) FROM mailbox WHERE role = ?", arguments: [role.rawValue])
+                .map { let row = try MailboxRow(row: $0); return row.info(subscribed: try AccountDB.isSubscribed(db, row.name)) }
+        }
+    }
+
+    /// The mailbox's STATUS numbers (RFC 9051 §6.3.11): messages, unseen, deleted, UIDNEXT,
+    /// UIDVALIDITY, HIGHESTMODSEQ, size. O(1): read from counters kept in the mailbox row.
+    public func status(_ mailbox: MailboxID) async throws -> MailboxInfo {
+        try await pool.read { db in
+            let row = try MailboxRow.require(db, id: mailbox)
+            return row.info(subscribed: try AccountDB.isSubscribed(db, row.name))
+        }
+    }
+
+    /// CREATE (RFC 9051 §6.3.4), with an optional RFC 6154 role (CREATE-SPECIAL-USE, §3).
+    /// A trailing "/" only declares the intent to create children (§6.3.4) and is dropped.
+    /// Missing superiors are created too.
+    @discardableResult
+    public func createMailbox(_ name: String, role: MailboxRole? = nil, subscribe: Bool = false) async throws -> MailboxInfo {
+        let raw = name.hasSuffix("/") ? String(name.dropLast()) : name
+        let name = try MailboxName.normalize(raw, limits: limits)
+        let now = environment.now()
+        let limits = limits
+        let info = try await pool.write { [self] db -> MailboxInfo in
+            if try MailboxRow.fetch(db, name: name) != nil { throw StoreError.mailboxExists(name) }
+            let (row, changes) = try AccountDB.createMailbox(db, name: name, role: role, subscribe: subscribe, now: now, limits: limits)
+            publishOnCommit(db, changes)
+            return row.info(subscribed: try AccountDB.isSubscribed(db, name))
+        }
+        logger.info("mailbox created", metadata: ["mailbox": "\(name)"])
+        return info
+    }
+
+    /// RENAME (RFC 9051 §6.3.6). Inferiors move along ("a/x" becomes "b/x"); missing
+    /// superiors of the new name are created; subscriptions follow the mailboxes. A renamed
+    /// mailbox keeps its id, UIDVALIDITY and UIDs: the old name stops existing, and if it
+    /// is created again it gets a new UIDVALIDITY, so no UID of a name is ever reused.
+    ///
+    /// Renaming INBOX moves its messages to a new mailbox with the new name and leaves
+    /// INBOX empty; INBOX's inferiors stay. The new mailbox has a fresh UIDVALIDITY, so the
+    /// messages keep their UIDs; in INBOX they are recorded as expunged for QRESYNC and
+    /// INBOX keeps its UIDNEXT, so its UIDs are not reused either.
+    public func renameMailbox(_ from: String, to: String) async throws {
+        let from = try MailboxName.normalize(from, limits: limits)
+        let to = try MailboxName.normalize(to, limits: limits)
+        let now = environment.now()
+        let limits = limits
+        try await pool.write { [self] db in
+            guard var source = try MailboxRow.fetch(db, name: from) else { throw StoreError.noSuchMailbox(from) }
+            if try MailboxRow.fetch(db, name: to) != nil { throw StoreError.mailboxExists(to) }
+            var changes: [StoreChange] = []
+            if from == MailboxName.inbox {
+                var (target, created) = try AccountDB.createMailbox(db, name: to, role: nil, subscribe: false, now: now, limits: limits)
+                changes += created
+                let modSeq = try AccountDB.nextModSeq(db)
+                let uids = try Int64.fetchAll(db, sql: "SELECT uid FROM message WHERE mailboxID = ? ORDER BY uid", arguments: [source.id])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO expunged (mailboxID, uid, modSeq) SELECT mailboxID, uid, ? FROM message WHERE mailboxID = ?",
+                    arguments: [modSeq, source.id])
+                try db.execute(sql: "UPDATE message SET mailboxID = ? WHERE mailboxID = ?", arguments: [target.id, source.id])
+                target.uidNext = source.uidNext
+                target.highestModSeq = modSeq
+                target.messageCount = source.messageCount
+                target.unseenCount = source.unseenCount
+                target.deletedCount = source.deletedCount
+                target.totalSize = source.totalSize
+                target.keywords = source.keywords
+                try target.save(db)
+                source.messageCount = 0
+                source.unseenCount = 0
+                source.deletedCount = 0
+                source.totalSize = 0
+                source.highestModSeq = modSeq
+                try source.save(db)
+                if !uids.isEmpty {
+                    changes.append(.expunged(mailbox: MailboxID(source.id), uids: uids.map { UInt32(truncatingIfNeeded: $0) }, highestModSeq: modSeq))
+                }
+                // The moved messages appear in the new mailbox; a subscriber sees them
+                // when it selects it, as with any new mailbox.
+            } else {
+                if to.hasPrefix(from + "/") { throw StoreError.renameIntoItself(from: from, to: to) }
+                let range = MailboxName.childRange(of: from)
+                let children = try Row.fetchAll(
+                    db, sql: "SELECT id, name FROM mailbox WHERE name >= ? AND name < ? ORDER BY name",
+                    arguments: [range.lower, range.upper])
+                var renames: [(id: Int64, old: String, new: String)] = [(source.id, from, to)]
+                for child in children {
+                    let old: String = try child.value("name")
+                    renames.append((try child.value("id"), old, to + old.dropFirst(from.count)))
+                }
+                for rename in renames.dropFirst() {
+                    _ = try MailboxName.normalize(rename.new, limits: limits)
+                    if try MailboxRow.fetch(db, name: rename.new) != nil { throw StoreError.mailboxExists(rename.new) }
+                }
+                for parent in MailboxName.parents(of: to) where try MailboxRow.fetch(db, name: parent) == nil {
+                    let (_, created) = try AccountDB.createMailbox(db, name: parent, role: nil, subscribe: false, now: now, limits: limits)
+                    changes += created
+                }
+                for rename in renames {
+                    try db.execute(sql: "UPDATE mailbox SET name = ? WHERE id = ?", arguments: [rename.new, rename.id])
+                    if try AccountDB.isSubscribed(db, rename.old) {
+                        try db.execute(sql: "DELETE FROM subscription WHERE name = ?", arguments: [rename.old])
+                        try db.execute(sql: "INSERT OR IGNORE INTO subscription (name) VALUES (?)", arguments: [rename.new])
+                    }
+                    changes.append(.mailboxRenamed(mailbox: MailboxID(rename.id), from: rename.old, to: rename.new))
+                }
+            }
+            publishOnCommit(db, changes)
+        }
+        logger.info("mailbox renamed", metadata: ["mailbox": "\(from)", "to": "\(to)"])
+    }
+
+    /// DELETE (RFC 9051 §6.3.5). INBOX cannot be deleted. A mailbox with inferiors is
+    /// refused (NO [HASCHILDREN]) rather than turned into a \Noselect placeholder, which
+    /// §6.3.5 allows and which keeps every name in Tern a real, selectable mailbox. Its
+    /// messages go; files no other mailbox shares are unlinked after the commit. Its
+    /// subscription stays (§6.3.9). A mailbox of that name created later gets a new
+    /// UIDVALIDITY, which is what §6.3.5 asks for UIDs of the former incarnation.
+    public func deleteMailbox(_ name: String) async throws {
+        let name = try MailboxName.normalize(name, limits: limits)
+        if name == MailboxName.inbox { throw StoreError.cannotDeleteInbox }
+        let removed = try await pool.write { [self] db -> [Int64] in
+            guard let mailbox = try MailboxRow.fetch(db, name: name) else { throw StoreError.noSuchMailbox(name) }
+            if try AccountDB.hasChildren(db, name) { throw StoreError.hasChildren(name) }
+            let contents = Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT contentID FROM message WHERE mailboxID = ?", arguments: [mailbox.id]))
+            try db.execute(sql: "DELETE FROM message WHERE mailboxID = ?", arguments: [mailbox.id])
+            try db.execute(sql: "DELETE FROM expunged WHERE mailboxID = ?", arguments: [mailbox.id])
+            try db.execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [mailbox.id])
+            let removed = try AccountDB.dropUnreferencedContent(db, contents)
+            publishOnCommit(db, [.mailboxDeleted(mailbox: MailboxID(mailbox.id), name: name)])
+            return removed
+        }
+        removeFiles(removed)
+        logger.info("mailbox deleted", metadata: ["mailbox": "\(name)", "files": "\(removed.count)"])
+    }
+
+    // MARK: Subscriptions (RFC 9051 §6.3.7, §6.3.8)
+
+    /// SUBSCRIBE. The name need not exist (RFC 9051 §6.3.7 lets a server accept it).
+    public func subscribe(_ name: String) async throws {
+        let name = try MailboxName.normalize(name, limits: limits)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO subscription (name) VALUES (?)", arguments: [name])
+        }
+    }
+
+    public func unsubscribe(_ name: String) async throws {
+        let name = try MailboxName.normalize(name, limits: limits)
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM subscription WHERE name = ?", arguments: [name])
+        }
+    }
+
+    /// Subscribed names, also of mailboxes that no longer exist (RFC 9051 §6.3.9).
+    public func subscriptions() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM subscription ORDER BY name") }
+    }
+
+    // MARK: Quota
+
+    /// RFC 9208 STORAGE and MESSAGE usage: a sum over the mailbox counters, O(mailboxes).
+    public func quotaUsage() async throws -> QuotaUsage {
+        try await pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT coalesce(sum(messageCount), 0) AS messages, coalesce(sum(totalSize), 0) AS storage FROM mailbox")
+            let messages: Int64 = try row?.value("messages") ?? 0
+            let storage: Int64 = try row?.value("storage") ?? 0
+            return QuotaUsage(messages: Int(messages), storage: storage)
+        }
+    }
+}
