@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
-        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTP"]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTP", "Message"]),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTests",

@@ -387,7 +387,7 @@ struct Fields {
         if let entry = entries[key] {
             reader.error(path.key(key), "needs a value", at: entry.keyPosition)
         } else {
-            reader.error(path.key(key), "missing required key '\(key)'", at: owner)
+            reader.error(path.key(key), "required key is missing", at: owner)
         }
         return nil
     }

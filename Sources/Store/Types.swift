@@ -200,6 +200,11 @@ public struct FlagUpdate: Hashable, Sendable {
     /// False when the message already had the requested flags (no new MODSEQ,
     /// RFC 7162 §3.1: "Setting a flag that is already set ... SHOULD NOT change the mod-sequence").
     public var changed: Bool
+
+    public init(state: MessageState, changed: Bool) {
+        self.state = state
+        self.changed = changed
+    }
 }
 
 public struct StoreFlagsResult: Hashable, Sendable {
@@ -214,6 +219,11 @@ public struct StoreFlagsResult: Hashable, Sendable {
 public struct UIDMapping: Hashable, Sendable {
     public var source: UInt32
     public var destination: UInt32
+
+    public init(source: UInt32, destination: UInt32) {
+        self.source = source
+        self.destination = destination
+    }
 }
 
 public struct CopyResult: Hashable, Sendable {
