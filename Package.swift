@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Libraries: pure, reusable, never import a service, the config or the executable.
@@ -29,8 +33,31 @@ let package = Package(
         ),
         .target(name: "Message"),
         .target(name: "SMTP"),
+        .target(name: "SASL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // State: accounts, mailboxes, messages (SQLite + files).
+        .target(
+            name: "Store",
+            dependencies: [
+                "Message", "SASL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The configuration model: the executable hands each component its values.
+        .target(name: "Config", dependencies: ["DNS", .product(name: "Yams", package: "Yams")]),
         // Services.
-        .target(name: "SMTPServer", dependencies: ["SMTP", "Message"]),
+        .target(
+            name: "SMTPServer",
+            dependencies: [
+                "SMTP", "Message",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "TernLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -47,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "Message", "TernLog", "HTTP",
+                "DNS", "Message", "Config", "TernLog", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -69,6 +96,9 @@ let package = Package(
         .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+        .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Message", "SASL"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTP", "Message"]),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(

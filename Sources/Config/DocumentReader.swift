@@ -44,6 +44,9 @@ final class DocumentReader {
     /// The position of every key read, by key path; lets checks done on the finished model
     /// (cross-references, duplicates) point at the line the operator wrote.
     private var keyPositions: [KeyPath: Position] = [:]
+    /// The key path of every error found while reading (not of model issues, which do not
+    /// hide each other).
+    private var errorPaths: [[String]] = []
 
     init(file: String) {
         self.file = file
@@ -52,6 +55,11 @@ final class DocumentReader {
     // MARK: Reporting
 
     func error(_ path: KeyPath, _ message: String, at position: Position?) {
+        errorPaths.append(path.components)
+        append(path, message, at: position)
+    }
+
+    private func append(_ path: KeyPath, _ message: String, at position: Position?) {
         errors.append(ConfigError(
             file: file, line: position?.line, column: position?.column,
             keyPath: path.description, message: message))
@@ -62,8 +70,12 @@ final class DocumentReader {
     }
 
     /// Reports a problem found on the model: at the key of `issue.path`, or of the nearest
-    /// enclosing key that was written.
+    /// enclosing key that was written. Skipped when that key, or one inside it, already has
+    /// an error from reading: the model then holds a default in its place, and a second error
+    /// about the same key ("no service is enabled" after "Enabled: expected true or false")
+    /// would only mislead.
     func report(_ issue: ConfigIssue) {
+        if errorPaths.contains(where: { $0.starts(with: issue.path) }) { return }
         var components = issue.path
         var position: Position?
         while position == nil {
@@ -71,15 +83,11 @@ final class DocumentReader {
             if components.isEmpty { break }
             components.removeLast()
         }
-        error(KeyPath(issue.path), issue.message, at: position ?? .start)
+        append(KeyPath(issue.path), issue.message, at: position ?? .start)
     }
 
     func record(_ path: KeyPath, _ position: Position?) {
         if let position { keyPositions[path] = position }
-    }
-
-    func position(of path: KeyPath) -> Position? {
-        keyPositions[path]
     }
 
     // MARK: The document
@@ -217,8 +225,9 @@ final class DocumentReader {
         return "unknown key '\(name)'; known keys here: \(known.joined(separator: ", "))"
     }
 
-    /// The known key closest to a mistyped one: a different case, or a few letters off
-    /// (Levenshtein distance at most a third of the word, at least 1).
+    /// The known key closest to a mistyped one: a different case, a prefix ("Quota" for
+    /// "QuotaBytes"), or a few letters off (at most a third of the word, at least 1, counting
+    /// a swap of two neighbours as one).
     static func closest(to name: String, among candidates: [String]) -> String? {
         let lower = name.lowercased()
         if let sameLetters = candidates.first(where: { $0.lowercased() == lower }) {
@@ -226,29 +235,38 @@ final class DocumentReader {
         }
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
-            let distance = editDistance(Array(lower), Array(candidate.lowercased()))
-            let allowed = max(1, min(lower.count, candidate.count) / 3)
+            let other = candidate.lowercased()
+            let distance = editDistance(Array(lower), Array(other))
+            let allowed = max(1, min(lower.count, other.count) / 3)
             if distance <= allowed, distance < (best?.distance ?? Int.max) {
                 best = (candidate, distance)
             }
         }
-        return best?.candidate
+        if let best { return best.candidate }
+        if lower.count >= 4 {
+            return candidates.first { $0.lowercased().hasPrefix(lower) || lower.hasPrefix($0.lowercased()) }
+        }
+        return nil
     }
 
+    /// Edit distance with insertions, deletions, substitutions and swaps of adjacent
+    /// characters (optimal string alignment).
     static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = previous
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 
     // MARK: Scalars

@@ -1,5 +1,15 @@
-// The mechanisms this module implements, their properties, and the limits every
-// exchange enforces.
+// SASL (RFC 4422) for Tern's SMTP and IMAP servers and its SMTP client: PLAIN (RFC 4616),
+// LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), SCRAM-SHA-1 and SCRAM-SHA-256
+// with their -PLUS channel-binding variants (RFC 5802, RFC 7677, RFC 9266).
+//
+// The module is pure: `SASLServer` and `SASLClient` are state machines that take the
+// peer's octets and return what to send next; they do no I/O, read no clock, and take
+// their randomness (nonces, salts) as parameters. Credential lookup is an explicit step
+// (`SASLServerAction.needCredentials`), so the server's asynchronous account store stays
+// outside. Base64 on the wire belongs to the protocol adapters (see SASLBase64.swift).
+// Stored credentials never include the plain password (SCRAMCredentials.swift).
+//
+// This file: the mechanisms, their properties, and the limits every exchange enforces.
 
 /// A SASL mechanism (RFC 4422 §3.1). `allCases` is in order of preference, strongest
 /// first: channel-bound SCRAM, plain SCRAM (SHA-256 before SHA-1, RFC 7677 §1), CRAM-MD5

@@ -140,6 +140,12 @@ public struct SASLCredentialRequest: Sendable, Hashable {
     public var username: String
     public var mechanism: SASLMechanism
     public var kind: SASLCredentialKind
+
+    public init(username: String, mechanism: SASLMechanism, kind: SASLCredentialKind) {
+        self.username = username
+        self.mechanism = mechanism
+        self.kind = kind
+    }
 }
 
 /// What the account store found.
@@ -161,6 +167,17 @@ public struct SASLAuthentication: Sendable, Hashable {
     /// Additional data with success (RFC 4422 §5): SCRAM's server-final-message, when
     /// `SASLServerConfiguration.additionalDataWithSuccess` is set.
     public var additionalData: [UInt8]?
+
+    public init(
+        mechanism: SASLMechanism, authenticationIdentity: String, authorizationIdentity: String? = nil,
+        channelBindingType: String? = nil, additionalData: [UInt8]? = nil
+    ) {
+        self.mechanism = mechanism
+        self.authenticationIdentity = authenticationIdentity
+        self.authorizationIdentity = authorizationIdentity
+        self.channelBindingType = channelBindingType
+        self.additionalData = additionalData
+    }
 
     /// The identity the session acts as: the authzid if given, else the authcid.
     public var effectiveIdentity: String { authorizationIdentity ?? authenticationIdentity }

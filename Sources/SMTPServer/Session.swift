@@ -448,6 +448,12 @@ public struct Session: Sendable {
         }
     }
 
+    /// The transaction so far, as it would be delivered: the adapter writes the Received
+    /// field from it before the message octets arrive.
+    public func currentEnvelope() -> Envelope? {
+        sender == nil ? nil : envelope(size: 0)
+    }
+
     private func envelope(size: Int) -> Envelope {
         Envelope(
             clientName: clientName ?? "", sender: sender ?? .null, recipients: recipients, parameters: parameters,

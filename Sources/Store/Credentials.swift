@@ -32,10 +32,17 @@ extension Account {
     public func setPassword(_ password: String, enableCRAMMD5: Bool) async throws {
         guard !password.isEmpty else { throw StoreError.invalidPassword(reason: "empty") }
         let iterations = limits.scramIterations
-        let sha1 = try SCRAMCredentials.derive(
-            password: password, salt: environment.randomBytes(limits.saltLength), iterations: iterations, hash: .sha1)
-        let sha256 = try SCRAMCredentials.derive(
-            password: password, salt: environment.randomBytes(limits.saltLength), iterations: iterations, hash: .sha256)
+        let sha1: SCRAMCredentials
+        let sha256: SCRAMCredentials
+        do {
+            sha1 = try SCRAMCredentials.derive(
+                password: password, salt: environment.randomBytes(limits.saltLength), iterations: iterations, hash: .sha1)
+            sha256 = try SCRAMCredentials.derive(
+                password: password, salt: environment.randomBytes(limits.saltLength), iterations: iterations, hash: .sha256)
+        } catch {
+            // SASLprep (RFC 4013) refuses some passwords, e.g. with control characters.
+            throw StoreError.invalidPassword(reason: "\(error)")
+        }
         let encoder = JSONEncoder()
         let sha1Data = try encoder.encode(sha1)
         let sha256Data = try encoder.encode(sha256)

@@ -18,7 +18,7 @@ import Testing
         #expect(MailboxRole.sent.specialUseAttribute == "\\Sent")
         #expect(MailboxRole.rejects.specialUseAttribute == nil)
         #expect(MailboxRole(specialUseAttribute: "\\archive") == .archive)
-        #expect(mailboxes.allSatisfy(\.subscribed))
+        #expect(mailboxes.allSatisfy { $0.subscribed })
         #expect(mailboxes.allSatisfy { $0.uidNext == 1 && $0.messages == 0 && $0.highestModSeq > 0 })
         // RFC 9051 §2.3.1.1: distinct, non-zero, from the clock.
         let validities = mailboxes.map(\.uidValidity)

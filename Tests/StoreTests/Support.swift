@@ -25,15 +25,15 @@ final class Fixture: Sendable {
 
     var environment: StoreEnvironment {
         StoreEnvironment(
-            now: { [clock] in
-                clock.withLock { value in
+            now: { [self] in
+                self.clock.withLock { value in
                     value += 1
                     return Date(timeIntervalSince1970: value)
                 }
             },
-            randomBytes: { [counter] count in
+            randomBytes: { [self] count in
                 // splitmix64: distinct, reproducible bytes.
-                counter.withLock { state in
+                self.counter.withLock { state in
                     (0..<count).map { _ in
                         state &+= 0x9E37_79B9_7F4A_7C15
                         var z = state
@@ -83,6 +83,25 @@ func sampleMessage(subject: String = "Hello", body: String = "Hi Bob.") -> Strin
 }
 
 struct SimulatedCrash: Error {}
+
+/// A crash at one delivery step, only while armed, and only once.
+final class CrashSwitch: Sendable {
+    let step: DeliveryStep
+    private let armed = Mutex(false)
+
+    init(at step: DeliveryStep) { self.step = step }
+
+    func arm() { armed.withLock { $0 = true } }
+
+    func check(_ reached: DeliveryStep) throws {
+        let fire = armed.withLock { armed in
+            guard armed, reached == step else { return false }
+            armed = false
+            return true
+        }
+        if fire { throw SimulatedCrash() }
+    }
+}
 
 /// Reads `count` changes from a stream.
 func take(_ count: Int, from iterator: inout AsyncStream<StoreChange>.Iterator) async -> [StoreChange] {

@@ -1,0 +1,345 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import SMTP
+
+/// Stores a received message durably. The session answers 250 only after `deliver` returns
+/// `.delivered`, so an implementation must have the message on disk (fsynced, committed) by
+/// then (DESIGN.md: durability).
+public protocol MessageDeliverer: Sendable {
+    /// `messageFile` holds the whole message (trace fields first) in the temporary
+    /// directory; the deliverer takes it over (links or moves it, or removes it).
+    func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult
+}
+
+/// Everything a connection needs besides its socket.
+public struct ConnectionSettings: Sendable {
+    public var session: Session.Settings
+    /// For STARTTLS, or for the whole connection when `session.implicitTLS`.
+    public var tls: NIOSSLContext?
+    /// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line, but RFC 4954 §4 raises it
+    /// to 12288 for AUTH, and SMTPUTF8 paths are longer in octets.
+    public var maxLineLength = 12_288
+    /// RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes for a command.
+    public var commandTimeout = TimeAmount.minutes(5)
+    /// RFC 5321 §4.5.3.2.5/.6: and a while for each block of DATA.
+    public var dataTimeout = TimeAmount.minutes(5)
+    /// Where messages are written while they arrive (the store's tmp directory).
+    public var temporaryDirectory: String
+
+    public init(session: Session.Settings, temporaryDirectory: String) {
+        self.session = session
+        self.temporaryDirectory = temporaryDirectory
+    }
+}
+
+/// One SMTP connection: reads lines and message octets, feeds the `Session`, carries out
+/// its actions. All protocol decisions are the session's.
+struct Connection {
+    let channel: NIOAsyncChannel<ConnectionInput, ByteBuffer>
+    let gate: ConnectionGate
+    let settings: ConnectionSettings
+    let policy: any SessionPolicy
+    let deliverer: any MessageDeliverer
+    let remoteAddress: String
+    let logger: Logger
+    let metrics: SMTPMetrics
+    let now: @Sendable () -> Date
+    let makeID: @Sendable () -> String
+
+    func run() async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var io = ConnectionIO(iterator: inbound.makeAsyncIterator(), outbound: outbound)
+                var session = Session(settings: settings.session, policy: policy, now: now)
+                var state = TransportState()
+                try await perform(session.start(), &session, &io, &state)
+                while !session.isClosed {
+                    let event = try await io.nextLine(maxLength: settings.maxLineLength)
+                    switch event {
+                    case .endOfInput: return
+                    case let .line(line): try await perform(session.received(line: line), &session, &io, &state)
+                    case .tooLong: try await perform(session.lineTooLong(), &session, &io, &state)
+                    case .timeout: try await perform(session.timedOut(), &session, &io, &state)
+                    case let .tls(version, cipher):
+                        state.tlsVersion = version
+                        state.cipher = cipher
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    struct TransportState {
+        var tlsVersion: String?
+        var cipher: String?
+        var messageFile: MessageFile?
+    }
+
+    private func perform(_ actions: [Session.Action], _ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
+        for action in actions {
+            switch action {
+            case let .reply(reply):
+                if reply.code >= 400, let status = reply.enhanced { metrics.countRejection(status) }
+                io.queue(reply)
+            case .close:
+                try await io.flush()
+                return
+            case .startTLS:
+                try await io.flush()
+                try await startTLS(&session, &io, &state)
+            case let .readData(limit):
+                try await io.flush()
+                let file = try createMessageFile(session, state)
+                state.messageFile = file
+                gate.setTimeout(settings.dataTimeout, on: channel.channel)
+                let outcome = try await io.readData(limit: limit, into: file)
+                gate.setTimeout(settings.commandTimeout, on: channel.channel)
+                switch outcome {
+                case let .complete(size, exceeded):
+                    try await perform(session.dataRead(size: size, exceededLimit: exceeded), &session, &io, &state)
+                case .interrupted:
+                    try await perform(session.timedOut(), &session, &io, &state)
+                }
+            case let .readChunk(size, discard):
+                try await io.flush()
+                if !discard, state.messageFile == nil { state.messageFile = try createMessageFile(session, state) }
+                switch try await io.readChunk(size: size, into: discard ? nil : state.messageFile) {
+                case .complete: try await perform(session.chunkRead(), &session, &io, &state)
+                case .interrupted: try await perform(session.timedOut(), &session, &io, &state)
+                }
+            case .authenticate, .authResponse:
+                // No SASL mechanisms are configured on this listener, so AUTH is never
+                // offered; a client that tries anyway gets a failure.
+                try await perform(session.authFailed(), &session, &io, &state)
+            case let .deliver(envelope):
+                try await io.flush()
+                guard let file = state.messageFile else {
+                    try await perform(session.delivered(.temporaryFailure("message file missing")), &session, &io, &state)
+                    continue
+                }
+                state.messageFile = nil
+                file.close()
+                let result = await deliverer.deliver(messageFile: file.path, envelope: envelope)
+                metrics.countDelivery(result)
+                logger.info("message received", metadata: ["result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)"])
+                try await perform(session.delivered(result), &session, &io, &state)
+            }
+        }
+        // RFC 2920: replies to a pipelined group go out together, once no further command
+        // is already waiting.
+        if !io.hasCompleteLine { try await io.flush() }
+        if session.isClosed {
+            state.messageFile?.remove()
+            state.messageFile = nil
+        }
+    }
+
+    private func startTLS(_ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
+        guard let tls = settings.tls else { return }
+        try await gate.startTLS(context: tls, on: channel.channel).get()
+        io.epoch = try await gate.currentEpoch(on: channel.channel).get()
+        io.discardBuffered()
+        // Wait for the handshake: anything else first is a protocol violation.
+        while true {
+            switch try await io.nextLine(maxLength: settings.maxLineLength) {
+            case let .tls(version, cipher):
+                state.tlsVersion = version
+                state.cipher = cipher
+                session.tlsEstablished()
+                return
+            case .endOfInput, .timeout, .line, .tooLong:
+                try await perform(session.timedOut(), &session, &io, &state)
+                return
+            }
+        }
+    }
+
+    /// The message file starts with the Received field (RFC 5321 §4.4) and, for a single
+    /// recipient, Delivered-To (RFC 9228).
+    private func createMessageFile(_ session: Session, _ state: TransportState) throws -> MessageFile {
+        let id = makeID()
+        let file = try MessageFile(path: "\(settings.temporaryDirectory)/\(id)")
+        if let envelope = session.currentEnvelope() {
+            let recipient = envelope.recipients.count == 1 ? envelope.recipients[0].address : nil
+            var trace = ""
+            if let recipient, case let .mailbox(mailbox) = recipient { trace += TraceFields.deliveredTo(mailbox.description) }
+            trace += TraceFields.received(
+                clientName: envelope.clientName, clientAddress: remoteAddress, reverseName: nil,
+                hostname: settings.session.hostname, protocolName: envelope.receivedProtocol, id: id,
+                recipient: recipient, tlsCipher: state.cipher, date: now())
+            try file.write(Array(trace.utf8))
+        }
+        return file
+    }
+}
+
+/// A message file being written, with plain POSIX calls: small sequential writes in a
+/// connection's task.
+final class MessageFile: Sendable {
+    let path: String
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw MessageFileError(path: path, code: errno) }
+        self.path = path
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let result = bytes.withUnsafeBytes { raw in Glibc.write(descriptor, raw.baseAddress! + done, bytes.count - done) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw MessageFileError(path: path, code: errno)
+            }
+            done += result
+        }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+
+    func remove() {
+        close()
+        unlink(path)
+    }
+}
+
+struct MessageFileError: Error, CustomStringConvertible {
+    let path: String
+    let code: Int32
+    var description: String { "\(path): \(String(cString: strerror(code)))" }
+}
+
+/// Buffered reading of lines and message octets, and batched writing of replies.
+struct ConnectionIO {
+    enum Event {
+        case line([UInt8])
+        case tooLong
+        case timeout
+        case tls(version: String, cipher: String?)
+        case endOfInput
+    }
+
+    var iterator: NIOAsyncChannelInboundStream<ConnectionInput>.AsyncIterator
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    var buffer: [UInt8] = []
+    var start = 0
+    var epoch = 0
+    var output: [UInt8] = []
+    var skippingLongLine = false
+
+    init(iterator: NIOAsyncChannelInboundStream<ConnectionInput>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.iterator = iterator
+        self.outbound = outbound
+    }
+
+    mutating func queue(_ reply: Reply) { output += reply.encoded() }
+
+    mutating func flush() async throws {
+        guard !output.isEmpty else { return }
+        try await outbound.write(ByteBuffer(bytes: output))
+        output = []
+    }
+
+    var hasCompleteLine: Bool { buffer[start...].contains(0x0A) }
+
+    mutating func discardBuffered() {
+        buffer = []
+        start = 0
+    }
+
+    /// More input; false at the end of input. Octets from an old TLS epoch are dropped.
+    private mutating func fill() async throws -> Event? {
+        while true {
+            guard let input = try await iterator.next() else { return .endOfInput }
+            switch input {
+            case let .bytes(inputEpoch, bytes):
+                guard inputEpoch == epoch else { continue }
+                if start > 0 {
+                    buffer.removeFirst(start)
+                    start = 0
+                }
+                buffer += bytes.readableBytesView
+                return nil
+            case .idleTimeout: return .timeout
+            case let .tlsEstablished(version, cipher): return .tls(version: version, cipher: cipher)
+            }
+        }
+    }
+
+    /// The next command line without its line break (CRLF, or a bare LF, which is
+    /// tolerated in commands), or what happened instead.
+    mutating func nextLine(maxLength: Int) async throws -> Event {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                var end = newline
+                if end > start, buffer[end - 1] == 0x0D { end -= 1 }
+                let line = Array(buffer[start..<end])
+                start = newline + 1
+                if skippingLongLine {
+                    skippingLongLine = false
+                    continue
+                }
+                return line.count > maxLength ? .tooLong : .line(line)
+            }
+            if buffer.count - start > maxLength, !skippingLongLine {
+                // Report once, then drop the rest of the line as it arrives.
+                skippingLongLine = true
+                start = buffer.count
+                return .tooLong
+            }
+            if skippingLongLine { start = buffer.count }
+            if let event = try await fill() { return event }
+        }
+    }
+
+    enum ReadOutcome {
+        case complete(size: Int, exceededLimit: Bool)
+        /// A timeout or the end of input before the message was complete.
+        case interrupted
+    }
+
+    /// DATA: through a `DataReader` into the file, up to the end marker.
+    mutating func readData(limit: Int, into file: MessageFile) async throws -> ReadOutcome {
+        var reader = DataReader(limit: limit)
+        while true {
+            var chunk: [UInt8] = []
+            start += reader.consume(buffer[start...], into: &chunk)
+            if !chunk.isEmpty { try file.write(chunk) }
+            if reader.finished { return .complete(size: reader.size, exceededLimit: reader.exceededLimit) }
+            if let event = try await fill() {
+                if case .tls = event { continue }
+                return .interrupted
+            }
+        }
+    }
+
+    /// BDAT: exactly `size` octets, kept in the file or dropped.
+    mutating func readChunk(size: Int, into file: MessageFile?) async throws -> ReadOutcome {
+        var remaining = size
+        while remaining > 0 {
+            let available = min(remaining, buffer.count - start)
+            if available > 0 {
+                try file?.write(Array(buffer[start..<start + available]))
+                start += available
+                remaining -= available
+                continue
+            }
+            if let event = try await fill() {
+                if case .tls = event { continue }
+                return .interrupted
+            }
+        }
+        return .complete(size: size, exceededLimit: false)
+    }
+}

@@ -1,0 +1,169 @@
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// What the connection loop reads: octets stamped with the TLS epoch they arrived in, the
+/// end of a TLS handshake, or an idle timeout.
+enum ConnectionInput: Sendable {
+    case bytes(epoch: Int, ByteBuffer)
+    case tlsEstablished(version: String, cipher: String?)
+    case idleTimeout
+}
+
+/// Sits in front of the async channel. Two jobs:
+///
+/// - STARTTLS injection (RFC 3207 §6, CVE-2011-0411 and its many relatives): a client may
+///   send commands right behind STARTTLS, in plaintext, hoping they are read as if they came
+///   over TLS. Octets NIO already handed on before the TLS handler was added would reach the
+///   session in plaintext. So every read is stamped with an epoch, the epoch is bumped on
+///   the event loop in the same step that adds the TLS handler, and the session drops
+///   anything from an older epoch.
+/// - Timeouts: a timer, reset by every read, that reports an idle connection.
+final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
+    // @unchecked: all state is touched on the channel's event loop only.
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ConnectionInput
+
+    private var epoch = 0
+    private var timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    private let cipherSniffer = ServerHelloSniffer()
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    /// An accepted channel may already be active when the handler is added.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { rearm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        rearm(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        rearm(context)
+        context.fireChannelRead(wrapInboundOut(.bytes(epoch: epoch, unwrapInboundIn(data))))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            let version = handler?.tlsVersion.map(Self.name) ?? "TLS"
+            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version, cipher: cipherSniffer.cipherName)))
+            context.fireChannelReadComplete()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Adds the TLS server handler at the front of the pipeline and starts a new epoch; runs
+    /// on the event loop, so no read can fall between the two.
+    func startTLS(context sslContext: NIOSSLContext, on channel: any Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.submit {
+            self.epoch += 1
+            let operations = channel.pipeline.syncOperations
+            try operations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
+            try operations.addHandler(self.cipherSniffer, position: .first)
+        }
+    }
+
+    /// The epoch reads carry from now on.
+    func currentEpoch(on channel: any Channel) -> EventLoopFuture<Int> {
+        channel.eventLoop.submit { self.epoch }
+    }
+
+    /// Changes the idle timeout (it differs by state, RFC 5321 §4.5.3.2).
+    func setTimeout(_ amount: TimeAmount, on channel: any Channel) {
+        channel.eventLoop.execute {
+            self.timeout = amount
+        }
+    }
+
+    private func rearm(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) { [self] in
+            // The async channel hands reads over at read-complete; a read made up here
+            // outside a socket read needs its own.
+            loopBound.value.fireChannelRead(self.wrapInboundOut(.idleTimeout))
+            loopBound.value.fireChannelReadComplete()
+        }
+    }
+
+    static func name(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: return "TLS1.0"
+        case .tlsv11: return "TLS1.1"
+        case .tlsv12: return "TLS1.2"
+        case .tlsv13: return "TLS1.3"
+        }
+    }
+}
+
+/// swift-nio-ssl does not say which cipher suite was negotiated, which RFC 8314 §4.3 wants in
+/// the Received field. The server sends it itself, in clear, in its ServerHello (RFC 8446
+/// §4.1.3, RFC 5246 §7.4.1.3); this outbound handler, placed between the TLS handler and
+/// the socket, reads it from the first handshake record and then steps aside.
+final class ServerHelloSniffer: ChannelOutboundHandler, @unchecked Sendable {
+    // @unchecked: used on the channel's event loop only.
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private(set) var cipherName: String?
+    private var seen: [UInt8] = []
+    private var done = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if !done {
+            let buffer = unwrapOutboundIn(data)
+            seen += buffer.readableBytesView.prefix(max(0, 512 - seen.count))
+            if let suite = Self.cipherSuite(in: seen) {
+                cipherName = Self.names[suite] ?? String(suite, radix: 16, uppercase: true).leftPadded(4)
+                done = true
+            } else if seen.count >= 512 {
+                done = true
+            }
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// Record: type 22 (handshake), version, length; handshake: type 2 (server_hello), length
+    /// (3), legacy_version (2), random (32), session id (1 + n), cipher_suite (2).
+    static func cipherSuite(in bytes: [UInt8]) -> UInt16? {
+        guard bytes.count >= 5 + 4 + 2 + 32 + 1, bytes[0] == 22, bytes[5] == 2 else { return nil }
+        let sessionIDLength = Int(bytes[5 + 4 + 2 + 32])
+        let at = 5 + 4 + 2 + 32 + 1 + sessionIDLength
+        guard bytes.count >= at + 2 else { return nil }
+        return UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
+    }
+
+    /// IANA "TLS Cipher Suites" names of the suites BoringSSL negotiates.
+    static let names: [UInt16: String] = [
+        0x1301: "TLS_AES_128_GCM_SHA256",
+        0x1302: "TLS_AES_256_GCM_SHA384",
+        0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+        0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ]
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SMTP
+import Synchronization
+import Testing
+
+@testable import SMTPServer
+
+/// Keeps what would have been stored.
+final class MemoryDeliverer: MessageDeliverer {
+    let messages = Mutex<[(bytes: [UInt8], envelope: Envelope)]>([])
+    func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: messageFile))).map { Array($0) } ?? []
+        try? FileManager.default.removeItem(atPath: messageFile)
+        messages.withLock { $0.append((bytes, envelope)) }
+        return .delivered(id: "m\(messages.withLock { $0.count })")
+    }
+    var stored: [(bytes: [UInt8], envelope: Envelope)] { messages.withLock { $0 } }
+}
+
+/// A plain SMTP client over loopback, reading whole (multi-line) replies. It lives inside
+/// `with`, so its channel is always closed properly.
+struct TestClient {
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var pending: [UInt8] = []
+
+    static func with(port: Int, tls: NIOSSLContext? = nil, _ body: (inout TestClient) async throws -> Void) async throws {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        try await channel.executeThenClose { inbound, outbound in
+            var client = TestClient(outbound: outbound, iterator: inbound.makeAsyncIterator())
+            try await body(&client)
+        }
+    }
+
+    func send(_ text: String) async throws {
+        try await outbound.write(ByteBuffer(string: text))
+    }
+
+    /// The next reply: its code and its lines' texts; nil when the server closed.
+    mutating func reply() async throws -> (code: Int, lines: [String])? {
+        var lines: [String] = []
+        while true {
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .newlines)
+                pending.removeFirst(newline + 1)
+                guard line.count >= 4, let code = Int(line.prefix(3)) else { continue }
+                lines.append(String(line.dropFirst(4)))
+                if line.dropFirst(3).first == " " { return (code, lines) }
+            }
+            guard let buffer = try await iterator.next() else { return nil }
+            pending += buffer.readableBytesView
+        }
+    }
+
+    mutating func code() async throws -> Int? { try await reply()?.code }
+
+    /// Sends a command and returns its reply code.
+    mutating func command(_ line: String) async throws -> Int? {
+        try await send(line + "\r\n")
+        return try await code()
+    }
+}
+
+/// Starts a listener on a free loopback port for the duration of `body`.
+func withListener(
+    kind: Session.Kind = .incoming, tls: NIOSSLContext? = nil, maxPerAddress: Int = 10,
+    configure: (inout ConnectionSettings) -> Void = { _ in },
+    _ body: (Int, MemoryDeliverer) async throws -> Void
+) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tern-smtp-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var settings = ConnectionSettings(session: Session.Settings(kind: kind, hostname: "mx.example.org"), temporaryDirectory: directory)
+    settings.tls = tls
+    settings.session.startTLSAvailable = tls != nil
+    configure(&settings)
+    let deliverer = MemoryDeliverer()
+    let listener = Listener(
+        settings: settings, policy: TestPolicy(), deliverer: deliverer, limiter: ConnectionLimiter(maxPerAddress: maxPerAddress),
+        now: { fixedNow }, makeID: { "id\(UInt32.random(in: 0...UInt32.max))" })
+    let bound = try await listener.bind(host: "127.0.0.1", port: 0)
+    let server = Task { try await bound.serve() }
+    defer { server.cancel() }
+    try await body(bound.port, deliverer)
+}
+
+@Suite struct ListenerTests {
+    @Test func transactionOverTheNetwork() async throws {
+        try await withListener { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+            #expect(try await client.reply()?.lines == ["mx.example.org ESMTP Tern"])
+            #expect(try await client.command("EHLO client.example") == 250)
+            #expect(try await client.command("MAIL FROM:<sender@remote.example>") == 250)
+            #expect(try await client.command("RCPT TO:<alice@example.org>") == 250)
+            #expect(try await client.command("DATA") == 354)
+            #expect(try await client.command("Subject: hi\r\n\r\n..dot line\r\nlast\r\n.") == 250)
+            #expect(try await client.command("QUIT") == 221)
+            }
+            let stored = try #require(deliverer.stored.first)
+            let text = String(decoding: stored.bytes, as: UTF8.self)
+            #expect(text.hasPrefix("Delivered-To: alice@example.org\r\nReceived: from client.example ([127.0.0.1])\r\n\tby mx.example.org with ESMTP id "))
+            #expect(text.hasSuffix("; Sat, 21 Nov 2026 22:45:15 +0000\r\nSubject: hi\r\n\r\n.dot line\r\nlast\r\n"))
+            #expect(stored.envelope.recipients.map(\.account) == ["alice"])
+        }
+    }
+
+    @Test func pipelinedCommandsAndSmugglingAttempt() async throws {
+        try await withListener { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+            _ = try await client.reply()
+            // Everything in one write; the bare-LF "end" is data, not an end of message.
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n")
+            var codes: [Int] = []
+            for _ in 0..<5 { codes.append(try await client.code() ?? 0) }
+            #expect(codes == [250, 250, 250, 550, 354])
+            try await client.send("first\n.\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.org>\r\n.\r\nNOOP\r\n")
+            #expect(try await client.code() == 250)
+            #expect(try await client.code() == 250)  // the NOOP after the message
+            }
+            #expect(deliverer.stored.count == 1)
+            let text = String(decoding: try #require(deliverer.stored.first).bytes, as: UTF8.self)
+            #expect(text.hasSuffix("first\r\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.org>\r\n"))
+        }
+    }
+
+    @Test func chunking() async throws {
+        try await withListener { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+            _ = try await client.reply()
+            for line in ["EHLO c", "MAIL FROM:<a@b.example>", "RCPT TO:<alice@example.org>"] { #expect(try await client.command(line) == 250) }
+            try await client.send("BDAT 14\r\nSubject: x\r\n\r\n")
+            #expect(try await client.code() == 250)
+            try await client.send("BDAT 6 LAST\r\nbinary")
+            #expect(try await client.code() == 250)
+            }
+            let text = String(decoding: try #require(deliverer.stored.first).bytes, as: UTF8.self)
+            #expect(text.hasSuffix("Subject: x\r\n\r\nbinary"))
+        }
+    }
+
+    @Test func limitsKeepTheConnectionUsable() async throws {
+        try await withListener(configure: { $0.session.maxMessageSize = 100; $0.maxLineLength = 64 }) { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+            _ = try await client.reply()
+            #expect(try await client.command("EHLO c") == 250)
+            #expect(try await client.command("NOOP " + String(repeating: "x", count: 200)) == 500)
+            for line in ["MAIL FROM:<a@b.example>", "RCPT TO:<alice@example.org>"] { #expect(try await client.command(line) == 250) }
+            #expect(try await client.command("DATA") == 354)
+            #expect(try await client.command(String(repeating: "y", count: 300) + "\r\n.") == 552)
+            #expect(deliverer.stored.isEmpty)
+            #expect(try await client.command("MAIL FROM:<a@b.example>") == 250)
+            }
+        }
+    }
+
+    @Test func connectionsPerAddress() async throws {
+        try await withListener(maxPerAddress: 1) { port, _ in
+            try await TestClient.with(port: port) { (first: inout TestClient) async throws in
+                #expect(try await first.code() == 220)
+                try await TestClient.with(port: port) { (second: inout TestClient) async throws in
+                    #expect(try await second.reply()?.code == 421)
+                }
+                #expect(try await first.command("QUIT") == 221)
+            }
+        }
+    }
+
+    @Test func idleTimeout() async throws {
+        try await withListener(configure: { $0.commandTimeout = .milliseconds(300) }) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                #expect(try await client.reply()?.code == 421)
+                #expect(try await client.reply() == nil)  // closed
+            }
+        }
+    }
+}
