@@ -27,7 +27,7 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     private var epoch = 0
     private var timeout: TimeAmount
     private var timer: Scheduled<Void>?
-    private let cipherSniffer = ServerHelloSniffer()
+    let cipherSniffer = ServerHelloSniffer()
 
     init(timeout: TimeAmount) {
         self.timeout = timeout

@@ -49,7 +49,7 @@ public struct Listener: Sendable {
                     if settings.session.implicitTLS, let tls = settings.tls {
                         // RFC 8314 §3.3: TLS from the first octet on port 465.
                         try operations.addHandler(NIOSSLServerHandler(context: tls))
-                        try operations.addHandler(ServerHelloSniffer(), position: .first)
+                        try operations.addHandler(gate.cipherSniffer, position: .first)
                     }
                     try operations.addHandler(gate)
                     let connection = try NIOAsyncChannel<ConnectionInput, ByteBuffer>(wrappingChannelSynchronously: child)

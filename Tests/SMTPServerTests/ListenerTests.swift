@@ -1,3 +1,4 @@
+import Certificates
 import Foundation
 import NIOCore
 import NIOPosix
@@ -23,6 +24,7 @@ final class MemoryDeliverer: MessageDeliverer {
 /// A plain SMTP client over loopback, reading whole (multi-line) replies. It lives inside
 /// `with`, so its channel is always closed properly.
 struct TestClient {
+    let channel: any Channel
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     var pending: [UInt8] = []
@@ -36,9 +38,18 @@ struct TestClient {
                 }
             }
         try await channel.executeThenClose { inbound, outbound in
-            var client = TestClient(outbound: outbound, iterator: inbound.makeAsyncIterator())
+            var client = TestClient(channel: channel.channel, outbound: outbound, iterator: inbound.makeAsyncIterator())
             try await body(&client)
         }
+    }
+
+    /// Starts TLS on this connection (after the server's 220 to STARTTLS).
+    func startTLS() async throws {
+        let context = try NIOSSLContext(configuration: TLSTestSupport.clientConfiguration)
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil), position: .first)
+        }.get()
     }
 
     func send(_ text: String) async throws {
@@ -181,6 +192,71 @@ func withListener(
                 #expect(try await client.reply()?.code == 421)
                 #expect(try await client.reply() == nil)  // closed
             }
+        }
+    }
+}
+
+enum TLSTestSupport {
+    static var clientConfiguration: TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return configuration
+    }
+
+    static func serverContext() throws -> NIOSSLContext {
+        let certificate = try SelfSignedCertificate(hostnames: ["localhost"])
+        return try NIOSSLContext(configuration: .makeServerConfiguration(
+            certificateChain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
+            privateKey: .privateKey(NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))))
+    }
+}
+
+@Suite struct TLSListenerTests {
+    /// RFC 3207 §6: commands sent in plaintext behind STARTTLS must not be executed once TLS
+    /// is up. If the injected MAIL were run, the first reply after the handshake would be
+    /// its 503, not EHLO's 250.
+    @Test func startTLSDropsInjectedCommands() async throws {
+        try await withListener(tls: try TLSTestSupport.serverContext()) { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                #expect(try await client.command("EHLO c") == 250)
+                try await client.send("STARTTLS\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.org>\r\n")
+                #expect(try await client.code() == 220)
+                try await client.startTLS()
+                let ehlo = try await { () async throws -> (code: Int, lines: [String])? in
+                    try await client.send("EHLO c\r\n")
+                    return try await client.reply()
+                }()
+                #expect(ehlo?.code == 250)
+                #expect(ehlo?.lines.contains("REQUIRETLS") == true && ehlo?.lines.contains("STARTTLS") == false)
+                #expect(try await client.command("MAIL FROM:<ok@b.example> REQUIRETLS") == 250)
+                #expect(try await client.command("RCPT TO:<alice@example.org>") == 250)
+                #expect(try await client.command("DATA") == 354)
+                #expect(try await client.command("Subject: secret\r\n\r\nover TLS\r\n.") == 250)
+            }
+            let stored = try #require(deliverer.stored.first)
+            let text = String(decoding: stored.bytes, as: UTF8.self)
+            #expect(text.contains("with ESMTPS id ") && text.contains("\ttls TLS_"))
+            #expect(stored.envelope.parameters.requireTLS && stored.envelope.sender == .mailbox(Mailbox(localPart: "ok", domain: "b.example")))
+        }
+    }
+
+    /// RFC 8314 §3.3: TLS from the first octet, as on port 465.
+    @Test func implicitTLS() async throws {
+        try await withListener(tls: try TLSTestSupport.serverContext(), configure: { $0.session.implicitTLS = true }) { port, deliverer in
+            let context = try NIOSSLContext(configuration: TLSTestSupport.clientConfiguration)
+            try await TestClient.with(port: port, tls: context) { (client: inout TestClient) async throws in
+                #expect(try await client.code() == 220)
+                let ehlo = try await { () async throws -> (code: Int, lines: [String])? in
+                    try await client.send("EHLO c\r\n")
+                    return try await client.reply()
+                }()
+                #expect(ehlo?.lines.contains("STARTTLS") == false)
+                for line in ["MAIL FROM:<a@b.example>", "RCPT TO:<bob@example.org>", "DATA"] { _ = try await client.command(line) }
+                #expect(try await client.command("hello\r\n.") == 250)
+            }
+            let text = String(decoding: try #require(deliverer.stored.first).bytes, as: UTF8.self)
+            #expect(text.contains("with ESMTPS id ") && text.contains("\ttls TLS_AES_"))
         }
     }
 }
