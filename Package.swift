@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "SMTPServer",
             dependencies: [
-                "SMTP", "Message",
+                "SMTP", "Message", "SASL", "Store",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import SASL
 import SMTP
 
 /// Stores a received message durably. The session answers 250 only after `deliver` returns
@@ -32,6 +33,10 @@ public struct ConnectionSettings: Sendable {
     public var dataTimeout = TimeAmount.minutes(5)
     /// Where messages are written while they arrive (the store's tmp directory).
     public var temporaryDirectory: String
+    /// AUTH on this listener (submission); nil: no AUTH.
+    public var authentication: Authentication? {
+        didSet { session.authMechanisms = authentication?.mechanisms.map(\.name) ?? [] }
+    }
 
     public init(session: Session.Settings, temporaryDirectory: String) {
         self.session = session
@@ -116,9 +121,10 @@ struct Connection {
                 case .complete: try await perform(session.chunkRead(), &session, &io, &state)
                 case .interrupted: try await perform(session.timedOut(), &session, &io, &state)
                 }
-            case .authenticate, .authResponse:
-                // No SASL mechanisms are configured on this listener, so AUTH is never
-                // offered; a client that tries anyway gets a failure.
+            case let .authenticate(name, initialResponse):
+                try await authenticate(name, initialResponse, &session, &io, &state)
+            case .authResponse:
+                // Responses are consumed inside `authenticate`; one here has no exchange.
                 try await perform(session.authFailed(), &session, &io, &state)
             case let .deliver(envelope):
                 try await io.flush()
@@ -140,6 +146,58 @@ struct Connection {
         if session.isClosed {
             state.messageFile?.remove()
             state.messageFile = nil
+        }
+    }
+
+    /// RFC 4954: runs the SASL exchange. Challenges go out through the session (334 and
+    /// base64), responses come back through it (cancel and bad base64 end the exchange
+    /// there), credentials are asked for only when the mechanism needs them.
+    private func authenticate(
+        _ name: String, _ initialResponse: [UInt8]?, _ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState
+    ) async throws {
+        guard let authentication = settings.authentication, let mechanism = SASLMechanism(name: name) else {
+            try await perform(session.authFailed(), &session, &io, &state)
+            return
+        }
+        let configuration = SASLServerConfiguration(
+            serverSecret: authentication.serverSecret, hostname: settings.session.hostname, tlsActive: session.tls,
+            enabledMechanisms: Set(authentication.mechanisms), allowPlaintextWithoutTLS: settings.session.plaintextAuthAllowed)
+        var server = SASLServer(mechanism: mechanism, configuration: configuration)
+        var action = server.start(initialResponse: initialResponse)
+        var account: String?
+        while true {
+            switch action {
+            case let .challenge(challenge):
+                try await perform(session.authChallenge(challenge), &session, &io, &state)
+                try await io.flush()
+                guard case let .line(line) = try await io.nextLine(maxLength: settings.maxLineLength) else {
+                    try await perform(session.timedOut(), &session, &io, &state)
+                    return
+                }
+                let actions = session.received(line: line)
+                guard actions.count == 1, case let .authResponse(response) = actions[0] else {
+                    try await perform(actions, &session, &io, &state)
+                    return
+                }
+                action = server.receive(response)
+            case let .needCredentials(request):
+                if let found = await authentication.credentials.credentials(for: request.username) {
+                    account = found.account
+                    action = server.provide(.found(found.credentials))
+                } else {
+                    action = server.provide(.unknownUser)
+                }
+            case .success:
+                logger.info("authenticated", metadata: ["account": "\(account ?? "")", "mechanism": "\(mechanism.name)"])
+                metrics.countAuthentication(success: true)
+                try await perform(session.authSucceeded(account: account ?? ""), &session, &io, &state)
+                return
+            case let .failure(failure, _):
+                logger.info("authentication failed", metadata: ["mechanism": "\(mechanism.name)", "reason": "\(failure)"])
+                metrics.countAuthentication(success: false)
+                try await perform(session.authFailed(), &session, &io, &state)
+                return
+            }
         }
     }
 

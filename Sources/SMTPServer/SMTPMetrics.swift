@@ -11,6 +11,7 @@ public struct SMTPMetrics: Sendable {
     let connections: Counter
     let refusedConnections: Counter
     private let deliveries: [String: Counter]
+    private let authentications: [Bool: Counter]
     private let rejections: [String: Counter]
 
     public init(factory: MetricsFactory = MetricsSystem.factory) {
@@ -22,11 +23,19 @@ public struct SMTPMetrics: Sendable {
             deliveries[result] = Counter(label: "tern_smtp_messages_total", dimensions: [("result", result)], factory: factory)
         }
         self.deliveries = deliveries
+        authentications = [
+            true: Counter(label: "tern_smtp_auth_total", dimensions: [("result", "ok")], factory: factory),
+            false: Counter(label: "tern_smtp_auth_total", dimensions: [("result", "failed")], factory: factory),
+        ]
         var rejections: [String: Counter] = [:]
         for status in Self.commonRejections {
             rejections[status] = Counter(label: "tern_smtp_rejections_total", dimensions: [("status", status)], factory: factory)
         }
         self.rejections = rejections
+    }
+
+    func countAuthentication(success: Bool) {
+        authentications[success]?.increment()
     }
 
     func countDelivery(_ result: Session.DeliveryResult) {

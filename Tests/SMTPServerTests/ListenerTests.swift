@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SASL
 import SMTP
 import Synchronization
 import Testing
@@ -83,7 +84,7 @@ struct TestClient {
 
 /// Starts a listener on a free loopback port for the duration of `body`.
 func withListener(
-    kind: Session.Kind = .incoming, tls: NIOSSLContext? = nil, maxPerAddress: Int = 10,
+    kind: Session.Kind = .incoming, tls: NIOSSLContext? = nil, maxPerAddress: Int = 10, authentication: Authentication? = nil,
     configure: (inout ConnectionSettings) -> Void = { _ in },
     _ body: (Int, MemoryDeliverer) async throws -> Void
 ) async throws {
@@ -93,6 +94,7 @@ func withListener(
     var settings = ConnectionSettings(session: Session.Settings(kind: kind, hostname: "mx.example.org"), temporaryDirectory: directory)
     settings.tls = tls
     settings.session.startTLSAvailable = tls != nil
+    settings.authentication = authentication
     configure(&settings)
     let deliverer = MemoryDeliverer()
     let listener = Listener(
@@ -257,6 +259,74 @@ enum TLSTestSupport {
             }
             let text = String(decoding: try #require(deliverer.stored.first).bytes, as: UTF8.self)
             #expect(text.contains("with ESMTPS id ") && text.contains("\ttls TLS_AES_"))
+        }
+    }
+}
+
+/// alice's password is "secret".
+struct TestCredentials: CredentialSource {
+    static let stored: SASLStoredCredentials = {
+        let salt = Array("saltsaltsaltsalt".utf8)
+        return SASLStoredCredentials(
+            scramSHA1: try? SCRAMCredentials.derive(password: "secret", salt: salt, iterations: 4096, hash: .sha1),
+            scramSHA256: try? SCRAMCredentials.derive(password: "secret", salt: salt, iterations: 4096, hash: .sha256))
+    }()
+
+    func credentials(for username: String) async -> (account: String, credentials: SASLStoredCredentials)? {
+        username == "alice@example.org" ? ("alice", Self.stored) : nil
+    }
+}
+
+@Suite struct AuthenticationTests {
+    let authentication = Authentication(credentials: TestCredentials(), serverSecret: Array("server secret".utf8))
+
+    @Test func plainOverLoopback() async throws {
+        try await withListener(kind: .submission, authentication: authentication, configure: { $0.session.plaintextAuthAllowed = true }) { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                let ehlo = try await { () async throws -> [String] in
+                    try await client.send("EHLO c\r\n")
+                    return try await client.reply()?.lines ?? []
+                }()
+                #expect(ehlo.contains("AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN"))
+                let wrong = Array("\0alice@example.org\0wrong".utf8)
+                #expect(try await client.command("AUTH PLAIN " + Data(wrong).base64EncodedString()) == 535)
+                let right = Array("\0alice@example.org\0secret".utf8)
+                #expect(try await client.command("AUTH PLAIN " + Data(right).base64EncodedString()) == 235)
+                #expect(try await client.command("MAIL FROM:<alice@example.org>") == 250)
+                #expect(try await client.command("RCPT TO:<bob@example.org>") == 250)
+                #expect(try await client.command("DATA") == 354)
+                #expect(try await client.command("Subject: hi\r\n\r\nbody\r\n.") == 250)
+            }
+            let stored = try #require(deliverer.stored.first)
+            #expect(stored.envelope.authenticatedAccount == "alice" && stored.envelope.receivedProtocol == "ESMTPA")
+        }
+    }
+
+    /// SCRAM-SHA-256 end to end with the SASL module's client, which checks the server's
+    /// signature (mutual authentication).
+    @Test func scramOverLoopback() async throws {
+        try await withListener(kind: .submission, authentication: authentication, configure: { $0.session.plaintextAuthAllowed = true }) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                _ = try await client.command("EHLO c")
+                var sasl = try SASLClient(mechanism: .scramSHA256, credentials: SASLClientCredentials(username: "alice@example.org", password: "secret"))
+                let first = sasl.start(initialResponseAllowed: true) ?? []
+                try await client.send("AUTH SCRAM-SHA-256 " + Data(first).base64EncodedString() + "\r\n")
+                var reply = try #require(try await client.reply())
+                while reply.code == 334 {
+                    let challenge = Array(Data(base64Encoded: reply.lines[0]) ?? Data())
+                    switch sasl.receive(challenge: challenge) {
+                    case let .respond(response): try await client.send(Data(response).base64EncodedString() + "\r\n")
+                    case .success: try await client.send("\r\n")
+                    case let .failure(failure):
+                        Issue.record("client failed: \(failure)")
+                        return
+                    }
+                    reply = try #require(try await client.reply())
+                }
+                #expect(reply.code == 235)
+            }
         }
     }
 }

@@ -1,0 +1,34 @@
+import Foundation
+import Logging
+import Message
+import Store
+
+/// Delivers into the Store: one stored copy per account, durably, before the session may
+/// answer 250 (the store fsyncs and commits; see Store's Delivery).
+public struct StoreDeliverer: MessageDeliverer {
+    public let store: Store
+    public let logger: Logger
+
+    public init(store: Store, logger: Logger = Logger(label: "smtpserver")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
+        // The store links the file into each account; the temporary name goes either way.
+        defer { try? FileManager.default.removeItem(atPath: messageFile) }
+        do {
+            let parsed = try ParsedMessage.parse(FileSource(path: messageFile))
+            // Several addresses of one account get one copy per mailbox (RCPT order kept).
+            var seen: Set<[String]> = []
+            let recipients = envelope.recipients.filter { seen.insert([$0.account, $0.mailbox]).inserted }
+                .map { DeliveryRecipient(account: $0.account, mailbox: $0.mailbox) }
+            let incoming = IncomingMessage(file: messageFile, receivedAt: Date(), requireTLS: envelope.parameters.requireTLS, parsed: parsed)
+            let delivered = try await store.deliver(incoming, to: recipients)
+            return .delivered(id: delivered.map { "\($0.account)/\($0.uid)" }.joined(separator: ","))
+        } catch {
+            logger.error("storing a message failed", metadata: ["error": "\(error)"])
+            return .temporaryFailure("the message could not be stored")
+        }
+    }
+}
