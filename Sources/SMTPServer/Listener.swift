@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 import SMTP
 
 /// An SMTP listener: binds, accepts, limits connections per client address, and runs each
@@ -121,5 +122,17 @@ public actor ConnectionLimiter {
     public func release(_ address: String) {
         let count = counts[address, default: 1] - 1
         counts[address] = count > 0 ? count : nil
+    }
+}
+
+/// A bound listener runs as a swift-service-lifecycle service: on graceful shutdown
+/// (SIGTERM, SIGINT) it stops accepting and its connections are ended.
+extension Listener.Bound: Service {
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await serve() }
+        } catch is CancellationError {
+            // The shutdown this service was asked for: a normal end.
+        }
     }
 }
