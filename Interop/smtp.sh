@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Interop test: `tern localserve` against real SMTP clients: swaks (STARTTLS, pipelining,
+# AUTH PLAIN and LOGIN, a wrong password) and Python's smtplib (SMTPUTF8 address, 8-bit
+# body, BDAT, implicit TLS). Then every accepted message must be in the store, byte-exact
+# where it matters, and SIGTERM must stop the server cleanly.
+#
+# Usage: TERN=/path/to/tern bash Interop/smtp.sh (TERN defaults to the debug build).
+# Installs swaks with apt-get when missing (root). Loopback only. The last stdout line is
+# `PASS smtp (N checks)` or `FAIL smtp: <first failure>`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+TMP=$(mktemp -d)
+PID=""
+CHECKS=0
+log() { printf '[smtp] %s\n' "$*" >&2; }
+fail() { echo "FAIL smtp: $*"; exit 1; }
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+if ! command -v swaks >/dev/null; then
+    log "installing swaks"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q swaks >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q swaks >/dev/null 2>&1; } \
+        || fail "apt-get install swaks failed"
+fi
+
+# Three free ports at BASE+25, BASE+587, BASE+465.
+port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+for _ in $(seq 1 20); do
+    BASE=$((20000 + RANDOM % 9000))
+    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || break
+done
+SMTP=$((BASE + 25)); SUBMISSION=$((BASE + 587)); SUBMISSIONS=$((BASE + 465))
+
+"$TERN" localserve --dir "$TMP/ls" --base-port "$BASE" >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.2; done
+grep -q '^password:' "$TMP/out" || { tail -20 "$TMP/err" >&2; fail "localserve did not start"; }
+PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
+
+check() {  # check NAME COMMAND...: the command must succeed
+    local name=$1; shift
+    log "check: $name"
+    if ! "$@" >"$TMP/check.log" 2>&1; then tail -15 "$TMP/check.log" >&2; fail "$name"; fi
+    CHECKS=$((CHECKS + 1))
+}
+
+check "swaks SMTP with STARTTLS and pipelining" \
+    timeout 30 swaks --server 127.0.0.1 --port "$SMTP" --from sender@example.org --to someone@example.com \
+    --tls --pipeline --header "Subject: swaks starttls" --body "hello over TLS"
+check "swaks submission AUTH PLAIN over STARTTLS" \
+    timeout 30 swaks --server 127.0.0.1 --port "$SUBMISSION" --tls --auth PLAIN --auth-user tern@localhost \
+    --auth-password "$PASSWORD" --from tern@localhost --to friend@example.net --header "Subject: swaks plain"
+check "swaks submission AUTH LOGIN without TLS (loopback)" \
+    timeout 30 swaks --server 127.0.0.1 --port "$SUBMISSION" --auth LOGIN --auth-user tern \
+    --auth-password "$PASSWORD" --from tern@localhost --to friend@example.net --header "Subject: swaks login"
+log "check: wrong password is refused with 535"
+if timeout 30 swaks --server 127.0.0.1 --port "$SUBMISSION" --auth PLAIN --auth-user tern --auth-password wrong \
+    --from tern@localhost --to x@example.net >"$TMP/check.log" 2>&1; then fail "wrong password accepted"; fi
+grep -q "535 5.7.8" "$TMP/check.log" || { tail -10 "$TMP/check.log" >&2; fail "no 535 5.7.8 for a wrong password"; }
+CHECKS=$((CHECKS + 1))
+
+check "python smtplib: SMTPUTF8, 8-bit body, BDAT, implicit TLS" timeout 60 python3 - "$SMTP" "$SUBMISSIONS" "$PASSWORD" <<'PY'
+import smtplib, ssl, sys
+smtp_port, submissions_port, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+unverified = ssl._create_unverified_context()
+# SMTPUTF8 address and an 8-bit body (RFC 6531, RFC 6152).
+s = smtplib.SMTP("127.0.0.1", smtp_port)
+s.ehlo("client.test")
+assert s.has_extn("smtputf8") and s.has_extn("8bitmime") and s.has_extn("chunking"), s.esmtp_features
+body = "Subject: utf8\r\n\r\nGrüße aus München, 8-bit body\r\n".encode()
+refused = s.sendmail("absender@example.org", ["empfänger@bücher.example"], body, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+assert refused == {}, refused
+# BDAT (RFC 3030): two chunks, the second LAST.
+code, _ = s.mail("chunks@example.org"); assert code == 250
+code, _ = s.rcpt("someone@example.com"); assert code == 250
+first, second = b"Subject: bdat\r\n\r\n", b"chunked body\r\n"
+s.send(b"BDAT %d\r\n" % len(first) + first)
+code, reply = s.getreply(); assert code == 250, (code, reply)
+s.send(b"BDAT %d LAST\r\n" % len(second) + second)
+code, reply = s.getreply(); assert code == 250, (code, reply)
+s.quit()
+# Implicit TLS with SCRAM-less login (smtplib knows PLAIN/LOGIN/CRAM-MD5).
+s = smtplib.SMTP_SSL("127.0.0.1", submissions_port, context=unverified)
+s.login("tern@localhost", password)
+assert s.sendmail("tern@localhost", ["a@example.net"], b"Subject: implicit\r\n\r\nover implicit TLS\r\n") == {}
+s.quit()
+PY
+
+log "check: all 6 messages stored, 8-bit body intact"
+stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
+[ "$stored" -eq 6 ] || fail "expected 6 stored messages, found $stored"
+grep -rlq "Grüße aus München" "$TMP/ls/data/accounts/tern/msg" || fail "8-bit body not stored intact"
+grep -rlq "^tls TLS_\|	tls TLS_" "$TMP/ls/data/accounts/tern/msg" || fail "no Received tls clause in a message over TLS"
+CHECKS=$((CHECKS + 1))
+
+log "check: SIGTERM stops localserve cleanly"
+kill -TERM "$PID"
+for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done
+if kill -0 "$PID" 2>/dev/null; then fail "localserve still running 10 s after SIGTERM"; fi
+wait "$PID" && status=0 || status=$?
+PID=""
+[ "$status" -eq 0 ] || { tail -5 "$TMP/err" >&2; fail "localserve exited with $status after SIGTERM"; }
+CHECKS=$((CHECKS + 1))
+
+echo "PASS smtp ($CHECKS checks)"
