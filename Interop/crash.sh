@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Crash test: kill -9 `tern localserve` while clients send mail, restart it, and check that
+# every message that got a 250 is stored and intact and that `tern verifydata` finds no
+# inconsistency. Several rounds, each killed at a different moment.
+#
+# Usage: TERN=/path/to/tern bash Interop/crash.sh [ROUNDS] (default 4). Loopback only.
+# The last stdout line is `PASS crash (N rounds, M acknowledged messages)` or `FAIL crash: ...`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+ROUNDS=${1:-4}
+TMP=$(mktemp -d)
+PID=""
+log() { printf '[crash] %s\n' "$*" >&2; }
+fail() { echo "FAIL crash: $*"; exit 1; }
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+for _ in $(seq 1 20); do
+    BASE=$((20000 + RANDOM % 9000))
+    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || break
+done
+SMTP=$((BASE + 25))
+
+start() {
+    : >"$TMP/out"
+    "$TERN" localserve --dir "$TMP/ls" --base-port "$BASE" >"$TMP/out" 2>>"$TMP/err" &
+    PID=$!
+    for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && return 0; sleep 0.1; done
+    tail -20 "$TMP/err" >&2
+    fail "localserve did not start"
+}
+
+: >"$TMP/acked"
+for round in $(seq 1 "$ROUNDS"); do
+    start
+    log "round $round: load, then kill -9"
+    # Four clients send 20 kB messages as fast as they can and record each acknowledged id.
+    python3 - "$SMTP" "$round" "$TMP/acked" <<'PY' &
+import smtplib, sys, threading
+port, round_number, acked_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+def client(number):
+    for sequence in range(100000):
+        ident = f"r{round_number}-c{number}-m{sequence}@crash.test"
+        body = f"Message-ID: <{ident}>\r\nSubject: crash test\r\n\r\n" + ("x" * 76 + "\r\n") * 260 + f"end-of-{ident}\r\n"
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                s.sendmail("load@crash.test", ["sink@localhost"], body)
+        except Exception:
+            return  # the server was killed
+        with lock, open(acked_path, "a") as f:
+            f.write(ident + "\n")
+            f.flush()
+threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+PY
+    LOAD=$!
+    sleep "0.$((RANDOM % 9 + 1))"
+    sleep $((round % 3))
+    kill -9 "$PID"
+    PID=""
+    wait "$LOAD" || true
+    # Restart: recovery runs at start; then stop cleanly and verify.
+    start
+    kill -TERM "$PID"
+    wait "$PID" || fail "round $round: localserve did not stop cleanly after the restart"
+    PID=""
+    "$TERN" verifydata "$TMP/ls/data" >"$TMP/verify" 2>&1 || { cat "$TMP/verify" >&2; fail "round $round: verifydata found problems"; }
+    log "round $round: $(wc -l <"$TMP/acked") acknowledged so far, verifydata clean"
+done
+
+# Every acknowledged message is stored, complete.
+log "checking $(wc -l <"$TMP/acked") acknowledged messages"
+python3 - "$TMP/acked" "$TMP/ls/data/accounts/tern/msg" <<'PY' || fail "an acknowledged message is missing or damaged"
+import os, re, sys
+acked = [line.strip() for line in open(sys.argv[1]) if line.strip()]
+stored = {}
+for directory, _, files in os.walk(sys.argv[2]):
+    for name in files:
+        data = open(os.path.join(directory, name), "rb").read()
+        match = re.search(rb"Message-ID: <([^>]+)>", data)
+        if match:
+            stored[match.group(1).decode()] = data
+missing = [ident for ident in acked if ident not in stored]
+damaged = [ident for ident in acked if ident in stored and not stored[ident].endswith(f"end-of-{ident}\r\n".encode())]
+if missing or damaged:
+    print(f"missing {missing[:5]} ({len(missing)}), damaged {damaged[:5]} ({len(damaged)})", file=sys.stderr)
+    sys.exit(1)
+if not acked:
+    print("no message was acknowledged: the load did not run", file=sys.stderr)
+    sys.exit(1)
+PY
+echo "PASS crash ($ROUNDS rounds, $(wc -l <"$TMP/acked") acknowledged messages)"
