@@ -159,6 +159,11 @@ struct Connection {
             try await perform(session.authFailed(), &session, &io, &state)
             return
         }
+        if await authentication.failureLimiter.isBlocked(remoteAddress) {
+            logger.info("authentication refused: too many failures from address")
+            try await perform(session.authenticationRefused(), &session, &io, &state)
+            return
+        }
         let configuration = SASLServerConfiguration(
             serverSecret: authentication.serverSecret, hostname: settings.session.hostname, tlsActive: session.tls,
             enabledMechanisms: Set(authentication.mechanisms), allowPlaintextWithoutTLS: settings.session.plaintextAuthAllowed)
@@ -188,6 +193,7 @@ struct Connection {
                     action = server.provide(.unknownUser)
                 }
             case .success:
+                await authentication.failureLimiter.recordSuccess(remoteAddress)
                 logger.info("authenticated", metadata: ["account": "\(account ?? "")", "mechanism": "\(mechanism.name)"])
                 metrics.countAuthentication(success: true)
                 try await perform(session.authSucceeded(account: account ?? ""), &session, &io, &state)
@@ -195,6 +201,10 @@ struct Connection {
             case let .failure(failure, _):
                 logger.info("authentication failed", metadata: ["mechanism": "\(mechanism.name)", "reason": "\(failure)"])
                 metrics.countAuthentication(success: false)
+                // RFC 4954 §4 leaves the timing to the server: each failure from an address
+                // is answered later than the one before.
+                let delay = await authentication.failureLimiter.recordFailure(remoteAddress)
+                try await Task.sleep(for: delay)
                 try await perform(session.authFailed(), &session, &io, &state)
                 return
             }

@@ -295,6 +295,13 @@ public struct Session: Sendable {
         return fail(Reply(535, .badCredentials, "authentication failed"))
     }
 
+    /// Too many failures from this address: 421 and close, before any exchange starts.
+    public mutating func authenticationRefused() -> [Action] {
+        guard phase == .authenticating else { return [] }
+        endAuthentication()
+        return close(Reply(421, EnhancedStatus(4, 7, 0), "too many authentication failures, try again later"))
+    }
+
     private mutating func endAuthentication() {
         phase = clientName == nil ? .connected : .ready
         pendingMechanism = nil

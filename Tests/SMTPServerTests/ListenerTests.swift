@@ -278,7 +278,38 @@ struct TestCredentials: CredentialSource {
 }
 
 @Suite struct AuthenticationTests {
-    let authentication = Authentication(credentials: TestCredentials(), serverSecret: Array("server secret".utf8))
+    let authentication = Authentication(
+        credentials: TestCredentials(), serverSecret: Array("server secret".utf8),
+        failureLimiter: AuthFailureLimiter(maxFailures: 3, baseDelay: .milliseconds(1)))
+
+    /// Failures are answered with growing delays; past the limit the address is refused,
+    /// also with the right password, until the window has passed.
+    @Test func failuresPerAddress() async throws {
+        let clock = ManualDate()
+        let limiter = AuthFailureLimiter(maxFailures: 3, window: 600, baseDelay: .milliseconds(100), maxDelay: .seconds(1), now: clock.now)
+        #expect(await limiter.recordFailure("192.0.2.1") == .milliseconds(100))
+        #expect(await limiter.recordFailure("192.0.2.1") == .milliseconds(200))
+        #expect(await !limiter.isBlocked("192.0.2.1"))
+        #expect(await limiter.recordFailure("192.0.2.1") == .milliseconds(400))
+        #expect(await limiter.isBlocked("192.0.2.1"))
+        #expect(await !limiter.isBlocked("192.0.2.2"))
+        clock.advance(601)
+        #expect(await !limiter.isBlocked("192.0.2.1"))
+
+        var settings = authentication
+        settings.failureLimiter = AuthFailureLimiter(maxFailures: 2, baseDelay: .milliseconds(1))
+        try await withListener(kind: .submission, authentication: settings, configure: { $0.session.plaintextAuthAllowed = true }) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                _ = try await client.command("EHLO c")
+                let wrong = Data(Array("\0alice@example.org\0wrong".utf8)).base64EncodedString()
+                #expect(try await client.command("AUTH PLAIN " + wrong) == 535)
+                #expect(try await client.command("AUTH PLAIN " + wrong) == 535)
+                let right = Data(Array("\0alice@example.org\0secret".utf8)).base64EncodedString()
+                #expect(try await client.command("AUTH PLAIN " + right) == 421)
+            }
+        }
+    }
 
     @Test func plainOverLoopback() async throws {
         try await withListener(kind: .submission, authentication: authentication, configure: { $0.session.plaintextAuthAllowed = true }) { port, deliverer in
@@ -329,4 +360,10 @@ struct TestCredentials: CredentialSource {
             }
         }
     }
+}
+
+final class ManualDate: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_795_301_115))
+    var now: @Sendable () -> Date { { self.current.withLock { $0 } } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
