@@ -56,7 +56,7 @@ let package = Package(
             ]
         ),
         // The configuration model: the executable hands each component its values.
-        .target(name: "Config", dependencies: ["DNS", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Config", dependencies: ["DNS", "SASL", .product(name: "Yams", package: "Yams")]),
         // Services.
         .target(
             name: "SMTPServer",
@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(
             name: "CertificatesTests",
             dependencies: [

@@ -3,6 +3,7 @@
 // lookups the SMTP server needs are answered from indexes built once per load.
 
 import DNS
+import SASL
 
 /// The parsed and validated `domains.yaml`, with its recipient lookups.
 public struct DomainsConfig: Sendable, Equatable {
@@ -138,11 +139,11 @@ public struct DomainsConfig: Sendable, Equatable {
             if account.destinations.isEmpty {
                 issues.append(ConfigIssue(path: path + ["Destinations"], message: "needs at least one destination: the addresses that deliver to this account"))
             }
-            var schemes: Set<SCRAMPassword.Scheme> = []
-            for (position, password) in account.passwords.enumerated() where !schemes.insert(password.scheme).inserted {
+            var schemes: Set<SCRAMHash> = []
+            for (position, password) in account.passwords.enumerated() where !schemes.insert(password.hash).inserted {
                 issues.append(ConfigIssue(
                     path: path + ["Passwords", "[\(position)]"],
-                    message: "a second \(password.scheme.rawValue) entry; an account has at most one per scheme, since the server offers one salt per user"))
+                    message: "a second SCRAM-\(password.hash.rawValue) entry; an account has at most one per scheme, since the server offers one salt per user"))
             }
             if let secret = account.cramMD5Secret, secret.isEmpty {
                 issues.append(ConfigIssue(path: path + ["CRAMMD5Secret"], message: "cannot be empty; remove the key to turn CRAM-MD5 off for this account"))
@@ -285,7 +286,7 @@ public struct Account: Sendable, Equatable {
     /// In the order written.
     public var destinations: [Destination]
     /// SCRAM credentials; PLAIN and LOGIN verify against them too. Empty: no login.
-    public var passwords: [SCRAMPassword]
+    public var passwords: [SCRAMCredentials]
     /// The password itself, for CRAM-MD5 (RFC 2195), which needs the HMAC key on the server.
     /// Password-equivalent: whoever reads it can log in. nil: CRAM-MD5 is off for the account.
     public var cramMD5Secret: String?
@@ -293,7 +294,7 @@ public struct Account: Sendable, Equatable {
     public var quotaBytes: Int?
 
     public init(
-        name: String, domain: Domain, fullName: String? = nil, destinations: [Destination], passwords: [SCRAMPassword] = [],
+        name: String, domain: Domain, fullName: String? = nil, destinations: [Destination], passwords: [SCRAMCredentials] = [],
         cramMD5Secret: String? = nil, quotaBytes: Int? = nil
     ) {
         self.name = name

@@ -2,6 +2,7 @@
 // their errors placed on the lines that were written.
 
 import DNS
+import SASL
 import Foundation
 import Yams
 
@@ -114,14 +115,14 @@ extension DomainsConfig {
                 destinations.append(Destination(destination.name, mailbox: mailbox))
             }
         }
-        var passwords: [SCRAMPassword] = []
+        var passwords: [SCRAMCredentials] = []
         if let nodes = fields.list("Passwords") {
             for (index, node) in nodes.enumerated() {
                 let itemPath = path.key("Passwords").index(index)
                 reader.record(itemPath, Position(node.mark))
                 guard let text = reader.string(node, itemPath) else { continue }
                 do {
-                    passwords.append(try SCRAMPassword(rfc5803: text))
+                    passwords.append(try SCRAMCredentials(rfc5803: text))
                 } catch {
                     reader.error(itemPath, "\(error)", node: node)
                 }

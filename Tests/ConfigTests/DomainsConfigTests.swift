@@ -1,4 +1,5 @@
 import DNS
+import SASL
 import Testing
 
 @testable import Config
@@ -20,7 +21,7 @@ struct DomainsConfigTests {
             Destination("alice"), Destination("Alice.Smith", mailbox: "Smith"), Destination("alice@example.org", mailbox: "Org"),
             Destination("@example.org", mailbox: "Org/Catchall"),
         ])
-        #expect(alice.passwords.map(\.scheme) == [.scramSHA256, .scramSHA1])
+        #expect(alice.passwords.map(\.hash) == [.sha256, .sha1])
         #expect(alice.passwords.first?.iterations == 4096)
         #expect(alice.passwords.first?.rfc5803 == Fixtures.sha256)
         #expect(alice.cramMD5Secret == "secret")
@@ -183,9 +184,9 @@ struct DomainsConfigTests {
             """
         #expect(domainsErrors(yaml) == [
             "domains.yaml:10:9: Accounts.alice.Passwords[1]: a second SCRAM-SHA-256 entry; an account has at most one per scheme, since the server offers one salt per user",
-            "domains.yaml:11:9: Accounts.alice.Passwords[2]: expected SCHEME$ITERATIONS:SALT$STOREDKEY:SERVERKEY (RFC 5803), found 2 part(s) separated by '$'",
-            "domains.yaml:12:9: Accounts.alice.Passwords[3]: StoredKey has 3 octets; SCRAM-SHA-1 needs 20",
-            "domains.yaml:13:9: Accounts.alice.Passwords[4]: iteration count 1000 is outside 4096...1000000 (RFC 7677 §4 asks for at least 4096)",
+            "domains.yaml:11:9: Accounts.alice.Passwords[2]: malformed SCRAM credentials: want scheme$iterations:salt$storedKey:serverKey, found 2 $-separated parts",
+            "domains.yaml:12:9: Accounts.alice.Passwords[3]: StoredKey of 3 octets (want 20)",
+            "domains.yaml:13:9: Accounts.alice.Passwords[4]: iteration count 1000 outside 4096...1000000",
             "domains.yaml:14:9: Accounts.alice.Passwords[5]: expected text, found a list",
             "domains.yaml:15:5: Accounts.alice.CRAMMD5Secret: cannot be empty; remove the key to turn CRAM-MD5 off for this account",
         ])
