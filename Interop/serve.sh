@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Interop test: `tern serve` from real configuration files, with Python's smtplib as the
+# client: subaddressing, unknown users and relay refusal on SMTP; submission with the
+# domains file's SCRAM passwords (from `tern config password`) and sender ownership; the
+# Prometheus endpoint; reloading domains.yaml while running (a valid and an invalid
+# change); clean shutdown; `tern verifydata` afterwards.
+#
+# Usage: TERN=/path/to/tern bash Interop/serve.sh. Loopback only. The last stdout line is
+# `PASS serve (N checks)` or `FAIL serve: <first failure>`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+TMP=$(mktemp -d)
+PID=""
+CHECKS=0
+log() { printf '[serve] %s\n' "$*" >&2; }
+fail() { echo "FAIL serve: $*"; exit 1; }
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
+
+port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+for _ in $(seq 1 20); do
+    BASE=$((20000 + RANDOM % 9000))
+    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || port_used $((BASE + 10)) || break
+done
+SMTP=$((BASE + 25)); SUBMISSION=$((BASE + 587)); SUBMISSIONS=$((BASE + 465)); METRICS=$((BASE + 10))
+
+mkdir -p "$TMP/config"
+PASSWORDS=$(printf 'wonderland' | "$TERN" config password --iterations 4096)
+cat >"$TMP/config/tern.yaml" <<YAML
+DataDir: ../data
+Hostname: mail.example.test
+LogLevel: info
+Postmaster:
+  Account: admin
+  Mailbox: Inbox
+Listeners:
+  local:
+    IPs:
+      - 127.0.0.1
+    TLS:
+      SelfSigned: true
+    SMTP:
+      Enabled: true
+      Port: $SMTP
+    Submission:
+      Enabled: true
+      Port: $SUBMISSION
+      PlaintextAuthOnLoopback: true
+    Submissions:
+      Enabled: true
+      Port: $SUBMISSIONS
+    Metrics:
+      Enabled: true
+      Port: $METRICS
+YAML
+write_domains() {  # write_domains EXTRA_ACCOUNT_YAML
+    cat >"$TMP/config/domains.yaml.new" <<YAML
+Domains:
+  example.test:
+    LocalpartCatchallSeparator: "+"
+Accounts:
+  admin:
+    Domain: example.test
+    Destinations:
+      admin: {}
+  alice:
+    Domain: example.test
+    Destinations:
+      alice: {}
+$PASSWORDS
+$1
+YAML
+    mv "$TMP/config/domains.yaml.new" "$TMP/config/domains.yaml"
+}
+write_domains ""
+
+"$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
+pass "config test"
+
+"$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 100); do port_used "$SMTP" && port_used "$METRICS" && break; sleep 0.1; done
+port_used "$SMTP" || { tail -20 "$TMP/err" >&2; fail "serve did not start listening"; }
+
+smtp_check() {  # smtp_check NAME PYTHON: runs with s (SMTP on port), the check must not raise
+    local name=$1 code=$2
+    if ! timeout 60 python3 - "$SMTP" "$SUBMISSION" "$SUBMISSIONS" <<PY >"$TMP/check" 2>&1; then tail -15 "$TMP/check" >&2; fail "$name"; fi
+import smtplib, ssl, sys
+smtp, submission, submissions = (int(port) for port in sys.argv[1:4])
+unverified = ssl._create_unverified_context()
+message = b"Subject: interop\r\n\r\nhello\r\n"
+$code
+PY
+    pass "$name"
+}
+
+smtp_check "SMTP: subaddress and postmaster accepted" '
+with smtplib.SMTP("127.0.0.1", smtp) as s:
+    s.starttls(context=unverified)
+    assert s.sendmail("x@remote.example", ["alice+news@example.test", "postmaster@example.test"], message) == {}
+'
+smtp_check "SMTP: unknown user 550 5.1.1, remote domain refused" '
+with smtplib.SMTP("127.0.0.1", smtp) as s:
+    s.ehlo("client.test")
+    s.mail("x@remote.example")
+    code, text = s.rcpt("nobody@example.test"); assert code == 550 and text.startswith(b"5.1.1"), (code, text)
+    code, text = s.rcpt("victim@elsewhere.example"); assert code == 550 and b"relaying denied" in text, (code, text)
+'
+smtp_check "submission: login with the domains file password, own address only" '
+with smtplib.SMTP("127.0.0.1", submission) as s:
+    s.starttls(context=unverified)
+    s.login("alice@example.test", "wonderland")
+    assert s.sendmail("alice@example.test", ["admin@example.test"], message) == {}
+    try:
+        s.sendmail("admin@example.test", ["admin@example.test"], message)
+        raise AssertionError("sending as another account was accepted")
+    except smtplib.SMTPSenderRefused as refused:
+        assert refused.smtp_code == 550, refused
+with smtplib.SMTP_SSL("127.0.0.1", submissions, context=unverified) as s:
+    try:
+        s.login("alice@example.test", "wrong")
+        raise AssertionError("wrong password accepted")
+    except smtplib.SMTPAuthenticationError as error:
+        assert error.smtp_code == 535, error
+'
+
+log "check: metrics"
+curl -sf "http://127.0.0.1:$METRICS/metrics" >"$TMP/metrics" || fail "GET /metrics failed"
+grep -q '^tern_smtp_messages_total{result="delivered"} 2$' "$TMP/metrics" || { grep tern_smtp "$TMP/metrics" >&2; fail "delivered count not 2 in /metrics"; }
+grep -q '^tern_dns_lookups_total{result="servfail"} 0$' "$TMP/metrics" || fail "alert counters not created at zero"
+grep -Eq '^tern_smtp_auth_total\{result="failed"\} [1-9]' "$TMP/metrics" || { grep tern_smtp_auth "$TMP/metrics" >&2; fail "failed authentication not counted"; }
+pass "metrics"
+
+log "check: a valid domains.yaml change applies without a restart"
+write_domains "  bob:
+    Domain: example.test
+    Destinations:
+      bob: {}"
+applied=""
+for _ in $(seq 1 50); do
+    if timeout 10 python3 -c "
+import smtplib, sys
+with smtplib.SMTP('127.0.0.1', $SMTP) as s:
+    s.ehlo('c'); s.mail('x@remote.example'); code, _ = s.rcpt('bob@example.test'); sys.exit(0 if code == 250 else 1)
+" 2>/dev/null; then applied=yes; break; fi
+    sleep 0.2
+done
+[ -n "$applied" ] || { tail -5 "$TMP/err" >&2; fail "new account bob not accepted after the reload"; }
+pass "reload applies a valid change"
+
+log "check: an invalid domains.yaml is not applied"
+printf 'Domains:\n  example.test:\n    Bogus: 1\nAccounts: {}\n' >"$TMP/config/domains.yaml"
+for _ in $(seq 1 50); do grep -q "domains configuration not applied" "$TMP/err" && break; sleep 0.2; done
+grep -q "domains configuration not applied" "$TMP/err" || fail "invalid domains.yaml not reported"
+smtp_check "SMTP: the previous configuration stays in effect" '
+with smtplib.SMTP("127.0.0.1", smtp) as s:
+    assert s.sendmail("x@remote.example", ["bob@example.test"], message) == {}
+'
+
+log "check: SIGTERM stops serve cleanly, verifydata is clean"
+kill -TERM "$PID"
+wait "$PID" && status=0 || status=$?
+PID=""
+[ "$status" -eq 0 ] || { tail -5 "$TMP/err" >&2; fail "serve exited with $status after SIGTERM"; }
+"$TERN" verifydata "$TMP/data" >"$TMP/verify" 2>&1 || { cat "$TMP/verify" >&2; fail "verifydata found problems"; }
+for account in alice admin bob; do
+    [ -d "$TMP/data/accounts/$account/msg" ] || fail "no messages stored for $account"
+done
+pass "clean shutdown and verifydata"
+
+echo "PASS serve ($CHECKS checks)"

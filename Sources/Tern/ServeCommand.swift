@@ -1,0 +1,219 @@
+import ArgumentParser
+import Certificates
+import Config
+import Foundation
+import HTTP
+import Logging
+import NIOCore
+import NIOSSL
+import SASL
+import SMTP
+import SMTPServer
+import ServiceLifecycle
+import Store
+import Synchronization
+import TernLog
+
+/// `tern serve`: the mail server, as the configuration files describe it. This is the
+/// wiring: each component gets the values it needs from the config (DESIGN.md).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the mail server from tern.yaml and domains.yaml.",
+        discussion: """
+            Starts the listeners of tern.yaml (SMTP, submission, submissions, metrics) and \
+            delivers into DataDir. Changes to domains.yaml (accounts, addresses) apply without \
+            a restart; a domains.yaml with errors is not applied and its errors are logged. \
+            Stops cleanly on SIGINT or SIGTERM.
+            """
+    )
+
+    @Option(name: .customLong("config"), help: "The static configuration file (environment: TERN_CONFIG).")
+    var configPath: String?
+
+    @Option(name: .customLong("log-level"), help: "Log levels, overriding LogLevel in the configuration.")
+    var logLevel: String?
+
+    func run() async throws {
+        let path = configPath ?? ProcessInfo.processInfo.environment["TERN_CONFIG"] ?? ConfigLoader.defaultStaticPath
+        let config: TernConfig
+        do {
+            config = try ConfigLoader.load(staticPath: path)
+        } catch {
+            for problem in error.errors { printError("\(problem)") }
+            throw ExitCode(1)
+        }
+        let settings = config.staticConfig
+        var logOptions = LogOptions()
+        logOptions.logLevel = logLevel ?? settings.logLevel
+        try logOptions.bootstrap()
+        let logger = Logger(label: "serve")
+        let metrics = TernMetrics.bootstrap()
+
+        let store = try await Store.open(dataDirectory: settings.dataDir)
+        defer { store.close() }
+        let domains = DomainsHolder(config.domains)
+        try await createAccounts(config.domains, in: store, logger: logger)
+
+        let secret = try LocalserveFiles.secret(at: settings.dataDir + "/sasl-secret", length: 32)
+        let authentication = Authentication(
+            credentials: ConfigCredentials(domains: domains), serverSecret: Array(secret.utf8),
+            failureLimiter: AuthFailureLimiter(maxFailures: settings.limits.authFailuresPerIP, window: 60))
+        let limiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
+        let policy = ConfigPolicy(domains: domains, postmaster: settings.postmaster)
+        let deliverer = StoreDeliverer(store: store)
+
+        var services: [any Service] = []
+        for listener in settings.listeners {
+            let hostname = listener.hostname?.ascii ?? settings.hostname.ascii
+            let tls = try Self.tlsContext(listener.tls, hostname: hostname, listener: listener.name)
+            for ip in listener.ips.map(\.description) {
+                var kinds: [(Session.Kind, Int, implicitTLS: Bool, startTLS: Bool, plaintextAuth: Bool)] = []
+                if listener.smtp.enabled { kinds.append((.incoming, listener.smtp.port, false, !listener.smtp.noSTARTTLS, false)) }
+                if listener.submission.enabled {
+                    let plaintext = listener.submission.noRequireSTARTTLS || listener.submission.plaintextAuthOnLoopback
+                    kinds.append((.submission, listener.submission.port, false, true, plaintext))
+                }
+                if listener.submissions.enabled { kinds.append((.submission, listener.submissions.port, true, false, false)) }
+                for kind in kinds {
+                    var connection = ConnectionSettings(session: Session.Settings(kind: kind.0, hostname: hostname), temporaryDirectory: store.temporaryDirectory)
+                    connection.tls = tls
+                    connection.session.implicitTLS = kind.implicitTLS
+                    connection.session.startTLSAvailable = kind.startTLS && tls != nil
+                    connection.session.plaintextAuthAllowed = kind.plaintextAuth
+                    connection.session.maxMessageSize = settings.limits.maxMessageSize
+                    connection.session.maxRecipients = settings.limits.maxRecipients
+                    connection.session.maxIdleCommands = settings.limits.maxCommandsBeforeMail
+                    connection.maxLineLength = settings.limits.maxLineLength
+                    connection.commandTimeout = Self.timeAmount(settings.limits.timeouts.smtpCommand)
+                    connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
+                    if kind.0 == .submission { connection.authentication = authentication }
+                    var listenerLogger = Logger(label: "smtpserver")
+                    listenerLogger[metadataKey: "listener"] = "\(listener.name)"
+                    let bound = try await Listener(
+                        settings: connection, policy: policy, deliverer: deliverer, limiter: limiter, logger: listenerLogger,
+                        metrics: SMTPMetrics()
+                    ).bind(host: ip, port: kind.1)
+                    logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(ip)", "port": "\(kind.1)"])
+                    services.append(bound)
+                }
+                if listener.metrics.enabled {
+                    services.append(MetricsEndpoint.application(host: ip, port: listener.metrics.port) { metrics.render() })
+                }
+            }
+        }
+        let watcher = DomainsConfigWatcher(path: config.domainsPath, initial: config.domains, check: settings.domainsIssues)
+        services.append(DomainsReloadService(watcher: watcher, domains: domains, store: store, logger: logger))
+
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    static func tlsContext(_ tls: ListenerTLS?, hostname: String, listener: String) throws -> NIOSSLContext? {
+        switch tls {
+        case nil:
+            return nil
+        case let .keyCerts(pairs):
+            guard let first = pairs.first else { return nil }
+            let chain = try NIOSSLCertificate.fromPEMFile(first.certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: first.keyFile, format: .pem)
+            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        case .selfSigned:
+            let certificate = try SelfSignedCertificate(hostnames: [hostname])
+            return try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
+                privateKey: .privateKey(NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))))
+        case .acme:
+            throw ValidationError("listener \(listener): ACME certificates are not implemented yet; use KeyCerts or SelfSigned")
+        }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let parts = duration.components
+        return .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
+    }
+}
+
+/// Every account of the domains file has its store account.
+func createAccounts(_ domains: DomainsConfig, in store: Store, logger: Logger) async throws {
+    let existing = Set(store.accountNames())
+    for account in domains.accounts where !existing.contains(account.name) {
+        _ = try store.createAccount(account.name)
+        logger.info("account created", metadata: ["account": "\(account.name)"])
+    }
+}
+
+/// The domains configuration in effect, replaced when domains.yaml changes. Sessions read it
+/// synchronously (a lock, not an actor: `SessionPolicy` is synchronous by design).
+final class DomainsHolder: Sendable {
+    private let current: Mutex<DomainsConfig>
+    init(_ domains: DomainsConfig) { current = Mutex(domains) }
+    var domains: DomainsConfig { current.withLock { $0 } }
+    func replace(_ domains: DomainsConfig) { current.withLock { $0 = domains } }
+}
+
+/// Recipients and senders by the domains file: subaddressing, case rules and catch-alls are
+/// the Config module's resolution.
+struct ConfigPolicy: SessionPolicy {
+    let domains: DomainsHolder
+    let postmaster: Postmaster
+
+    func resolve(_ recipient: ForwardPath) -> RecipientDecision {
+        guard case let .mailbox(mailbox) = recipient else {
+            return .local(account: postmaster.account, mailbox: postmaster.mailbox)
+        }
+        switch domains.domains.resolveRecipient("\(mailbox.localPart)@\(mailbox.domain)", postmaster: postmaster) {
+        case let .local(local): return .local(account: local.account, mailbox: local.mailbox)
+        case .noSuchUser, .invalidAddress: return .unknownUser
+        case .notLocalDomain: return .remote
+        }
+    }
+
+    func mayUseSender(_ sender: ReversePath, account: String) -> Bool {
+        guard let mailbox = sender.mailbox else { return false }
+        return domains.domains.accountName(forAddress: "\(mailbox.localPart)@\(mailbox.domain)") == account
+    }
+}
+
+/// Logins are email addresses of an account; the credentials are the domains file's SCRAM
+/// keys (RFC 5803) and, where the account enables it, its CRAM-MD5 secret.
+struct ConfigCredentials: CredentialSource {
+    let domains: DomainsHolder
+
+    func credentials(for username: String) async -> (account: String, credentials: SASLStoredCredentials)? {
+        let config = domains.domains
+        guard let name = config.accountName(forAddress: username), let account = config.account(named: name) else { return nil }
+        return (name, SASLStoredCredentials(
+            scramSHA1: account.passwords.first { $0.hash == .sha1 },
+            scramSHA256: account.passwords.first { $0.hash == .sha256 },
+            cramMD5: account.cramMD5Secret.map { CRAMMD5Key(password: $0) }))
+    }
+}
+
+/// Applies valid changes of domains.yaml; logs the errors of invalid ones.
+struct DomainsReloadService: Service {
+    let watcher: DomainsConfigWatcher
+    let domains: DomainsHolder
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await watcher.run() }
+            for await event in watcher.events.cancelOnGracefulShutdown() {
+                switch event {
+                case let .applied(config):
+                    domains.replace(config)
+                    try await createAccounts(config, in: store, logger: logger)
+                    logger.info("domains configuration reloaded", metadata: ["accounts": "\(config.accounts.count)"])
+                case let .rejected(errors):
+                    for error in errors { logger.error("domains configuration not applied", metadata: ["error": "\(error)"]) }
+                case .unchanged:
+                    break
+                }
+            }
+            group.cancelAll()
+        }
+    }
+}
