@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Interop test: Postfix (from Debian) as a relay that forwards everything to `tern
+# localserve` on loopback, using STARTTLS (smtp_tls_security_level = may), PIPELINING,
+# 8BITMIME and SMTPUTF8 towards Tern. Python's smtplib hands Postfix three messages (ASCII,
+# an 8-bit body, an SMTPUTF8 recipient); all must arrive in Tern's store over TLS.
+#
+# Usage: TERN=/path/to/tern bash Interop/postfix.sh (root: installs postfix when missing
+# and runs a private instance with `postfix -c`; /etc/postfix is not used). Loopback only.
+# The last stdout line is `PASS postfix (N checks)` or `FAIL postfix: <first failure>`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+PID=""
+PFCONF="$TMP/postfix-etc"
+CHECKS=0
+log() { printf '[postfix] %s\n' "$*" >&2; }
+fail() { echo "FAIL postfix: $*"; exit 1; }
+cleanup() {
+    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+    [ -f "$PFCONF/main.cf" ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
+
+if ! command -v postfix >/dev/null; then
+    log "installing postfix"
+    policy_created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_created=1; fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null 2>&1; } \
+        || fail "apt-get install postfix failed"
+    [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+# Debian's "No configuration" install leaves no /etc/postfix/main.cf, and Postfix's tools
+# read it even when given another directory; an empty one means all defaults.
+[ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
+
+port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+for _ in $(seq 1 20); do
+    BASE=$((20000 + RANDOM % 9000))
+    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || port_used $((BASE + 26)) || break
+done
+TERN_SMTP=$((BASE + 25)); RELAY=$((BASE + 26))
+
+"$TERN" localserve --dir "$TMP/ls" --base-port "$BASE" >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^password:' "$TMP/out" || { tail -20 "$TMP/err" >&2; fail "localserve did not start"; }
+
+mkdir -p "$PFCONF" "$TMP/spool" "$TMP/data"
+chown postfix "$TMP/data"
+cat >"$PFCONF/main.cf" <<CF
+compatibility_level = 3.6
+myhostname = relay.postfix.test
+mydomain = postfix.test
+myorigin = \$mydomain
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+queue_directory = $TMP/spool
+data_directory = $TMP/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $TMP/postfix.log
+maillog_file_prefixes = $TMP
+relayhost = [127.0.0.1]:$TERN_SMTP
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtputf8_enable = yes
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+biff = no
+append_dot_mydomain = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+CF
+cat >"$PFCONF/master.cf" <<CF
+127.0.0.1:$RELAY inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
+CF
+touch "$TMP/postfix.log"
+postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
+postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }
+postfix -c "$PFCONF" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
+for _ in $(seq 1 100); do port_used "$RELAY" && break; sleep 0.1; done
+port_used "$RELAY" || fail "postfix did not open 127.0.0.1:$RELAY"
+pass "postfix relay running"
+
+timeout 60 python3 - "$RELAY" <<'PY' >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "handing mail to postfix"; }
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    assert s.sendmail("sender@postfix.test", ["ascii@tern.test"], b"Subject: ascii\r\n\r\nplain via postfix\r\n") == {}
+    assert s.sendmail("sender@postfix.test", ["eightbit@tern.test"], "Subject: 8bit\r\n\r\nGrüße über Postfix\r\n".encode(), mail_options=["BODY=8BITMIME"]) == {}
+    assert s.sendmail("sender@postfix.test", ["empfänger@tern.test"], "Subject: utf8\r\n\r\nSMTPUTF8 via postfix\r\n".encode(), mail_options=["SMTPUTF8"]) == {}
+PY
+pass "postfix accepted 3 messages"
+
+log "waiting for postfix to relay them to tern"
+for _ in $(seq 1 300); do
+    [ -z "$(find "$TMP/spool"/{maildrop,incoming,active,deferred} -type f 2>/dev/null | head -1)" ] && break
+    sleep 0.2
+done
+[ -z "$(find "$TMP/spool"/{active,deferred} -type f 2>/dev/null | head -1)" ] || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not deliver to tern (queue not empty)"; }
+grep -q "relay=127.0.0.1\[127.0.0.1\]:$TERN_SMTP.*status=sent" "$TMP/postfix.log" || { tail -20 "$TMP/postfix.log" >&2; fail "no status=sent to tern in the postfix log"; }
+grep -q "Trusted TLS connection established\|Untrusted TLS connection established\|Anonymous TLS connection established" "$TMP/postfix.log" || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not use STARTTLS with tern"; }
+pass "postfix relayed over STARTTLS (status=sent)"
+
+stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
+[ "$stored" -eq 3 ] || fail "expected 3 messages in tern, found $stored"
+grep -rlq "Grüße über Postfix" "$TMP/ls/data/accounts/tern/msg" || fail "8-bit body not intact"
+grep -rlq "by relay.postfix.test" "$TMP/ls/data/accounts/tern/msg" || fail "postfix's Received field missing"
+grep -rlq "from relay.postfix.test" "$TMP/ls/data/accounts/tern/msg" || fail "tern's Received field does not name postfix"
+grep -rlq "with UTF8SMTPS" "$TMP/ls/data/accounts/tern/msg" || fail "SMTPUTF8 message not received as UTF8SMTPS"
+pass "all 3 stored, intact, with trace fields"
+
+echo "PASS postfix ($CHECKS checks)"
