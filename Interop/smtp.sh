@@ -46,6 +46,8 @@ check() {  # check NAME COMMAND...: the command must succeed
     CHECKS=$((CHECKS + 1))
 }
 
+check "localserve's generated configuration passes tern config test" \
+    "$TERN" config test --config "$TMP/ls/tern.yaml"
 check "swaks SMTP with STARTTLS and pipelining" \
     timeout 30 swaks --server 127.0.0.1 --port "$SMTP" --from sender@example.org --to someone@example.com \
     --tls --pipeline --header "Subject: swaks starttls" --body "hello over TLS"

@@ -15,14 +15,6 @@ public struct SelfSignedCertificate: Sendable {
     public var certificatePEM: String
     public var privateKeyPEM: String
 
-    /// A certificate and key kept from an earlier run (DER, as produced here).
-    public init(certificateDER: [UInt8], privateKeyDER: [UInt8]) {
-        self.certificateDER = certificateDER
-        self.privateKeyDER = privateKeyDER
-        certificatePEM = ""
-        privateKeyPEM = ""
-    }
-
     public init(hostnames: [String], now: Date = Date(), validity: TimeInterval = 3 * 365 * 24 * 3600) throws {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName(hostnames.first ?? "localhost") }

@@ -36,17 +36,29 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = configPath ?? ProcessInfo.processInfo.environment["TERN_CONFIG"] ?? ConfigLoader.defaultStaticPath
-        let config: TernConfig
+        let config = try Self.loadConfig(path)
+        var logOptions = LogOptions()
+        logOptions.logLevel = logLevel ?? config.staticConfig.logLevel
+        try logOptions.bootstrap()
+        try await Self.runServer(config) { domains, postmaster in ConfigPolicy(domains: domains, postmaster: postmaster) }
+    }
+
+    /// Both configuration files, or every error on stderr and exit status 1.
+    static func loadConfig(_ path: String) throws -> TernConfig {
         do {
-            config = try ConfigLoader.load(staticPath: path)
+            return try ConfigLoader.load(staticPath: path)
         } catch {
             for problem in error.errors { printError("\(problem)") }
             throw ExitCode(1)
         }
+    }
+
+    /// Runs the server a configuration describes until SIGINT or SIGTERM. `policy` decides
+    /// about recipients and senders (localserve accepts every address).
+    static func runServer(
+        _ config: TernConfig, policy makePolicy: (DomainsHolder, Postmaster) -> any SessionPolicy
+    ) async throws {
         let settings = config.staticConfig
-        var logOptions = LogOptions()
-        logOptions.logLevel = logLevel ?? settings.logLevel
-        try logOptions.bootstrap()
         let logger = Logger(label: "serve")
         let metrics = TernMetrics.bootstrap()
 
@@ -60,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             credentials: ConfigCredentials(domains: domains), serverSecret: Array(secret.utf8),
             failureLimiter: AuthFailureLimiter(maxFailures: settings.limits.authFailuresPerIP, window: 60))
         let limiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
-        let policy = ConfigPolicy(domains: domains, postmaster: settings.postmaster)
+        let policy = makePolicy(domains, settings.postmaster)
         let deliverer = StoreDeliverer(store: store)
 
         var services: [any Service] = []
@@ -176,14 +188,15 @@ struct ConfigPolicy: SessionPolicy {
     }
 }
 
-/// Logins are email addresses of an account; the credentials are the domains file's SCRAM
-/// keys (RFC 5803) and, where the account enables it, its CRAM-MD5 secret.
+/// Logins are an account's email addresses, or its name; the credentials are the domains
+/// file's SCRAM keys (RFC 5803) and, where the account enables it, its CRAM-MD5 secret.
 struct ConfigCredentials: CredentialSource {
     let domains: DomainsHolder
 
     func credentials(for username: String) async -> (account: String, credentials: SASLStoredCredentials)? {
         let config = domains.domains
-        guard let name = config.accountName(forAddress: username), let account = config.account(named: name) else { return nil }
+        let name = username.contains("@") ? config.accountName(forAddress: username) : username
+        guard let name, let account = config.account(named: name) else { return nil }
         return (name, SASLStoredCredentials(
             scramSHA1: account.passwords.first { $0.hash == .sha1 },
             scramSHA256: account.passwords.first { $0.hash == .sha256 },
