@@ -29,7 +29,7 @@ public struct Session: Sendable {
         /// RFC 9422 RCPTMAX; RFC 5321 §4.5.3.1.8 asks for at least 100.
         public var maxRecipients = 1000
         /// RFC 9422 MAILMAX: transactions per session.
-        public var maxTransactions = 100
+        public var maxTransactions = 1000
         /// Commands other than a transaction's (NOOP, RSET, VRFY, HELP, EHLO) in a row
         /// before the session is ended, against connections kept busy for nothing.
         public var maxIdleCommands = 50

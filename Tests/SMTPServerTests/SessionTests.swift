@@ -61,7 +61,7 @@ struct Driver {
         #expect(session.start() == [.reply(Reply(220, nil, "mx.example.org ESMTP Tern"))])
         #expect(session.received(line: Array("EHLO client.example".utf8)) == [.reply(Reply(250, nil, [
             "mx.example.org", "PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE 1000", "ENHANCEDSTATUSCODES", "CHUNKING",
-            "LIMITS RCPTMAX=1000 MAILMAX=100",
+            "LIMITS RCPTMAX=1000 MAILMAX=1000",
         ]))])
     }
 

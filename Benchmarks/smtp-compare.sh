@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SMTP throughput of Tern against Postfix + Dovecot, same harness, same parameters, same run
+# (shared/bench/mailbench.py; peers from shared/bench/peers/peers.sh). Tern answers 250
+# only once a message is stored durably in the mailbox; for Postfix the run includes the
+# time until its queue has delivered everything into Dovecot (drain), the like-for-like
+# figure.
+#
+# Usage: bash Benchmarks/smtp-compare.sh [REPEAT] (default 3), after
+#   swift build -c release --product tern
+#   bash ../shared/bench/peers/peers.sh install && bash ../shared/bench/peers/peers.sh start
+# Prints one line per case with the median of REPEAT runs.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=${BENCH:-$ROOT/../shared/bench}
+TERN=${TERN:-$ROOT/.build/release/tern}
+REPEAT=${1:-3}
+TMP=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+"$TERN" localserve --dir "$TMP/ls" --base-port 3000 >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
+
+run() {  # run LABEL PORT RCPT DRAIN ARGS...
+    local label=$1 port=$2 rcpt=$3 drain=$4; shift 4
+    python3 "$BENCH/mailbench.py" smtp --port "$port" --rcpt "$rcpt" --repeat "$REPEAT" --label "$label" \
+        ${drain:+--drain-cmd "$drain"} "$@" --out "$TMP/$label.json" >/dev/null
+    python3 - "$TMP/$label.json" "$label" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+median = data.get("median", data)
+def pick(*names):
+    for name in names:
+        for source in (median, data):
+            if isinstance(source, dict) and name in source:
+                return source[name]
+    return None
+print(sys.argv[2], json.dumps({k: median[k] for k in sorted(median) if isinstance(median[k], (int, float))} if isinstance(median, dict) else median))
+PY
+}
+DRAIN="bash $BENCH/peers/peers.sh wait-queue"
+for case in "1k-c1:-s 1024 -c 1 -m 400" "1k-c8:-s 1024 -c 8 -m 100" "100k-c4:-s 102400 -c 4 -m 40"; do
+    name=${case%%:*}; args=${case#*:}
+    # shellcheck disable=SC2086
+    run "tern-$name" 3025 someone@localhost "" $args
+    # shellcheck disable=SC2086
+    run "postfix-$name" 2525 bench@bench.test "$DRAIN" $args
+done
+python3 "$BENCH/mailbench.py" idle --proto smtp --port 3025 -c 500 --pid "$PID" --label tern-idle-500 --out "$TMP/idle.json" >/dev/null
+python3 -c "import json; d=json.load(open('$TMP/idle.json')); print('tern-idle-500', json.dumps({k: v for k, v in d.items() if isinstance(v, (int, float))}))"
