@@ -6,21 +6,16 @@
 # Usage: TERN=/path/to/tern bash Interop/crash.sh [ROUNDS] (default 4). Loopback only.
 # The last stdout line is `PASS crash (N rounds, M acknowledged messages)` or `FAIL crash: ...`.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+NAME=crash
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 ROUNDS=${1:-4}
 TMP=$(mktemp -d)
 PID=""
-log() { printf '[crash] %s\n' "$*" >&2; }
-fail() { echo "FAIL crash: $*"; exit 1; }
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for _ in $(seq 1 20); do
-    BASE=$((20000 + RANDOM % 9000))
-    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || break
-done
+pick_base_port
 SMTP=$((BASE + 25))
 
 start() {

@@ -8,22 +8,19 @@
 # and runs a private instance with `postfix -c`; /etc/postfix is not used). Loopback only.
 # The last stdout line is `PASS postfix (N checks)` or `FAIL postfix: <first failure>`.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+NAME=postfix
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 TMP=$(mktemp -d)
 chmod 755 "$TMP"
 PID=""
 PFCONF="$TMP/postfix-etc"
-CHECKS=0
-log() { printf '[postfix] %s\n' "$*" >&2; }
-fail() { echo "FAIL postfix: $*"; exit 1; }
 cleanup() {
     [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
     [ -f "$PFCONF/main.cf" ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
 
 if ! command -v postfix >/dev/null; then
     log "installing postfix"
@@ -40,11 +37,7 @@ fi
 # read it even when given another directory; an empty one means all defaults.
 [ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
 
-port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for _ in $(seq 1 20); do
-    BASE=$((20000 + RANDOM % 9000))
-    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || port_used $((BASE + 26)) || break
-done
+pick_base_port
 TERN_SMTP=$((BASE + 25)); RELAY=$((BASE + 26))
 
 "$TERN" localserve --dir "$TMP/ls" --base-port "$BASE" >"$TMP/out" 2>"$TMP/err" &

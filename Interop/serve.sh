@@ -8,22 +8,15 @@
 # Usage: TERN=/path/to/tern bash Interop/serve.sh. Loopback only. The last stdout line is
 # `PASS serve (N checks)` or `FAIL serve: <first failure>`.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+NAME=serve
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 TMP=$(mktemp -d)
 PID=""
-CHECKS=0
-log() { printf '[serve] %s\n' "$*" >&2; }
-fail() { echo "FAIL serve: $*"; exit 1; }
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
-pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
 
-port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for _ in $(seq 1 20); do
-    BASE=$((20000 + RANDOM % 9000))
-    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || port_used $((BASE + 10)) || break
-done
+pick_base_port
 SMTP=$((BASE + 25)); SUBMISSION=$((BASE + 587)); SUBMISSIONS=$((BASE + 465)); METRICS=$((BASE + 10))
 
 mkdir -p "$TMP/config"

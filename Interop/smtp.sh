@@ -8,13 +8,11 @@
 # Installs swaks with apt-get when missing (root). Loopback only. The last stdout line is
 # `PASS smtp (N checks)` or `FAIL smtp: <first failure>`.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
+NAME=smtp
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 TMP=$(mktemp -d)
 PID=""
-CHECKS=0
-log() { printf '[smtp] %s\n' "$*" >&2; }
-fail() { echo "FAIL smtp: $*"; exit 1; }
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
@@ -26,11 +24,7 @@ if ! command -v swaks >/dev/null; then
 fi
 
 # Three free ports at BASE+25, BASE+587, BASE+465.
-port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for _ in $(seq 1 20); do
-    BASE=$((20000 + RANDOM % 9000))
-    port_used $((BASE + 25)) || port_used $((BASE + 587)) || port_used $((BASE + 465)) || break
-done
+pick_base_port
 SMTP=$((BASE + 25)); SUBMISSION=$((BASE + 587)); SUBMISSIONS=$((BASE + 465))
 
 "$TERN" localserve --dir "$TMP/ls" --base-port "$BASE" >"$TMP/out" 2>"$TMP/err" &

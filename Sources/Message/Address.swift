@@ -223,6 +223,25 @@ public enum AddressList {
 // MARK: - Character classes
 
 enum FieldSyntax {
+    /// RFC 5322 §3.2.2: the index after the (nested) comment opened at `from`, quoted-pairs
+    /// skipped; an unterminated comment runs to `end`.
+    static func commentEnd(_ bytes: [UInt8], from: Int, end: Int) -> Int {
+        var depth = 0
+        var i = from
+        while i < end {
+            switch bytes[i] {
+            case FieldSyntax.openParen: depth += 1
+            case FieldSyntax.closeParen:
+                depth -= 1
+                if depth == 0 { return i + 1 }
+            case FieldSyntax.backslash: i += 1
+            default: break
+            }
+            i += 1
+        }
+        return end
+    }
+
     static let tab: UInt8 = 0x09, lf: UInt8 = 0x0A, cr: UInt8 = 0x0D, space: UInt8 = 0x20
     static let dquote: UInt8 = 0x22, openParen: UInt8 = 0x28, closeParen: UInt8 = 0x29
     static let comma: UInt8 = 0x2C, dot: UInt8 = 0x2E, colon: UInt8 = 0x3A, semicolon: UInt8 = 0x3B
@@ -857,7 +876,7 @@ struct LenientAddressParser {
         var i = range.lowerBound
         while i < range.upperBound {
             if bytes[i] == FieldSyntax.openParen {
-                i = Self.commentEnd(bytes, from: i, end: range.upperBound)
+                i = FieldSyntax.commentEnd(bytes, from: i, end: range.upperBound)
             } else if Self.isLenientSpace(bytes[i]) {
                 i += 1
             } else {
@@ -909,7 +928,7 @@ struct LenientAddressParser {
                     i += 1
                 }
             case FieldSyntax.openParen:
-                i = commentEnd(bytes, from: i, end: end)
+                i = FieldSyntax.commentEnd(bytes, from: i, end: end)
             case FieldSyntax.openBracket:
                 if !bracketUnclosable, let close = bytes[(i + 1)..<end].firstIndex(of: FieldSyntax.closeBracket) {
                     i = close + 1
@@ -937,7 +956,7 @@ struct LenientAddressParser {
                             i += 1
                         }
                     case FieldSyntax.openParen:
-                        i = commentEnd(bytes, from: i, end: end)
+                        i = FieldSyntax.commentEnd(bytes, from: i, end: end)
                     case FieldSyntax.comma:
                         // A route "<@a,@b:x@y>" continues with "@"; anything else means the
                         // ">" is missing and this comma separates addresses.
@@ -1002,22 +1021,6 @@ struct LenientAddressParser {
     }
 
     /// Index after the comment opened at `from`; an unterminated comment runs to `end`.
-    private static func commentEnd(_ bytes: [UInt8], from: Int, end: Int) -> Int {
-        var depth = 0
-        var i = from
-        while i < end {
-            switch bytes[i] {
-            case FieldSyntax.openParen: depth += 1
-            case FieldSyntax.closeParen:
-                depth -= 1
-                if depth == 0 { return i + 1 }
-            case FieldSyntax.backslash: i += 1
-            default: break
-            }
-            i += 1
-        }
-        return end
-    }
 
     /// Lenient tokens of a range. Controls count as white space.
     private func tokens(_ range: Range<Int>) -> [LenientToken] {
@@ -1040,7 +1043,7 @@ struct LenientAddressParser {
                     i += 1
                 }
             case FieldSyntax.openParen:
-                i = Self.commentEnd(bytes, from: i, end: end)
+                i = FieldSyntax.commentEnd(bytes, from: i, end: end)
                 let innerEnd = (i > start + 1 && bytes[i - 1] == FieldSyntax.closeParen) ? i - 1 : i
                 result.append(LenientToken(kind: .comment, start: start, end: i,
                                            content: unescaped(start + 1, max(start + 1, innerEnd))))

@@ -75,7 +75,7 @@ public enum MessageID {
             if b <= FieldSyntax.space || b == 0x7F {
                 i += 1
             } else if b == FieldSyntax.openParen {
-                i = commentEnd(bytes, from: i)
+                i = FieldSyntax.commentEnd(bytes, from: i, end: bytes.count)
             } else if b == FieldSyntax.less {
                 var j = i + 1
                 while j < end && bytes[j] != FieldSyntax.greater && bytes[j] != FieldSyntax.less { j += 1 }
@@ -122,23 +122,6 @@ public enum MessageID {
         return (ids, bare)
     }
 
-    /// Index after the comment opened at `from`; an unterminated comment runs to the end.
-    private static func commentEnd(_ bytes: [UInt8], from: Int) -> Int {
-        var depth = 0
-        var i = from
-        while i < bytes.count {
-            switch bytes[i] {
-            case FieldSyntax.openParen: depth += 1
-            case FieldSyntax.closeParen:
-                depth -= 1
-                if depth == 0 { return i + 1 }
-            case FieldSyntax.backslash: i += 1
-            default: break
-            }
-            i += 1
-        }
-        return bytes.count
-    }
 
     /// The canonical identifier for the text between the brackets: parsed as an addr-spec
     /// (RFC 5322 §3.6.4 id-left is a local part, id-right a domain, both with obsolete

@@ -1,5 +1,5 @@
 import Foundation
-import Message
+import SASL
 import SMTP
 
 /// An SMTP server session (RFC 5321) as a state machine: it takes command lines and events
@@ -252,7 +252,7 @@ public struct Session: Sendable {
         var decoded: [UInt8]?
         if let initialResponse {
             // RFC 4954 §4: "=" is an empty initial response.
-            guard let bytes = initialResponse == "=" ? [] : Self.strictBase64(initialResponse) else {
+            guard let bytes = initialResponse == "=" ? [] : SASLBase64.decode(initialResponse) else {
                 return fail(Reply(501, .syntaxError, "invalid base64"))
             }
             decoded = bytes
@@ -268,7 +268,7 @@ public struct Session: Sendable {
             endAuthentication()
             return fail(Reply(501, EnhancedStatus(5, 0, 0), "authentication canceled"))
         }
-        guard let bytes = Self.strictBase64(String(decoding: line, as: UTF8.self)) else {
+        guard let bytes = SASLBase64.decode(bytes: line) else {
             endAuthentication()
             return fail(Reply(501, .syntaxError, "invalid base64"))
         }
@@ -278,7 +278,7 @@ public struct Session: Sendable {
     /// The mechanism wants to send a challenge: 334 with it in base64.
     public mutating func authChallenge(_ challenge: [UInt8]) -> [Action] {
         guard phase == .authenticating else { return [] }
-        return [.reply(Reply(334, nil, String(decoding: Base64.encode(challenge, lineLength: nil), as: UTF8.self)))]
+        return [.reply(Reply(334, nil, SASLBase64.encode(challenge)))]
     }
 
     public mutating func authSucceeded(account: String) -> [Action] {
@@ -501,25 +501,6 @@ public struct Session: Sendable {
     }
 
     // MARK: - Helpers
-
-    /// RFC 4954 §4: responses are base64 (RFC 4648 §4) without line breaks; anything else
-    /// is a syntax error, not something to guess at.
-    static func strictBase64(_ text: String) -> [UInt8]? {
-        let bytes = Array(text.utf8)
-        guard bytes.count % 4 == 0 else { return nil }
-        let padding = bytes.reversed().prefix { $0 == UInt8(ascii: "=") }.count
-        guard padding <= 2 else { return nil }
-        for byte in bytes.dropLast(padding) {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-                continue
-            default:
-                return nil
-            }
-        }
-        return Base64.decode(bytes)
-    }
 
     static func rfc3339(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
