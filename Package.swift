@@ -32,7 +32,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "Message"),
@@ -68,6 +67,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -87,6 +87,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "SMTPServer", "Store", "SASL", "Certificates",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -107,7 +108,15 @@ let package = Package(
         ),
         // Benchmarks, run in release builds (README: Benchmarks).
         .executableTarget(name: "message-parse-bench", dependencies: ["Message"], path: "Benchmarks/MessageParse"),
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "DNSTests",
+            dependencies: [
+                "DNS", "DNSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
@@ -124,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "SMTP", "Message", "Certificates",
+                "SMTPServer", "SMTP", "Message", "Certificates", "SASL",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,6 +144,7 @@ let package = Package(
             name: "HTTPTests",
             dependencies: [
                 "HTTP", "DNS",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
