@@ -105,7 +105,7 @@ smtp_check "submission: login with the domains file password, own address only" 
 with smtplib.SMTP("127.0.0.1", submission) as s:
     s.starttls(context=unverified)
     s.login("alice@example.test", "wonderland")
-    assert s.sendmail("alice@example.test", ["admin@example.test"], message) == {}
+    assert s.sendmail("alice@example.test", ["admin@example.test"], b"From: Alice <alice@example.test>\r\n" + message) == {}
     try:
         s.sendmail("admin@example.test", ["admin@example.test"], message)
         raise AssertionError("sending as another account was accepted")

@@ -80,7 +80,7 @@ s.quit()
 # Implicit TLS with SCRAM-less login (smtplib knows PLAIN/LOGIN/CRAM-MD5).
 s = smtplib.SMTP_SSL("127.0.0.1", submissions_port, context=unverified)
 s.login("tern@localhost", password)
-assert s.sendmail("tern@localhost", ["a@example.net"], b"Subject: implicit\r\n\r\nover implicit TLS\r\n") == {}
+assert s.sendmail("tern@localhost", ["a@example.net"], b"From: tern@localhost\r\nSubject: implicit\r\n\r\nover implicit TLS\r\n") == {}
 s.quit()
 PY
 

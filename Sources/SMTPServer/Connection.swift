@@ -87,6 +87,8 @@ struct Connection {
         var tlsVersion: String?
         var cipher: String?
         var messageFile: MessageFile?
+        /// Octets of trace fields at the start of `messageFile`.
+        var traceLength = 0
     }
 
     private func perform(_ actions: [Session.Action], _ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
@@ -103,8 +105,7 @@ struct Connection {
                 try await startTLS(&session, &io, &state)
             case let .readData(limit):
                 try await io.flush()
-                let file = try createMessageFile(session, state)
-                state.messageFile = file
+                let file = try createMessageFile(session, &state)
                 gate.setTimeout(settings.dataTimeout, on: channel.channel)
                 let outcome = try await io.readData(limit: limit, into: file)
                 gate.setTimeout(settings.commandTimeout, on: channel.channel)
@@ -116,7 +117,7 @@ struct Connection {
                 }
             case let .readChunk(size, discard):
                 try await io.flush()
-                if !discard, state.messageFile == nil { state.messageFile = try createMessageFile(session, state) }
+                if !discard, state.messageFile == nil { _ = try createMessageFile(session, &state) }
                 switch try await io.readChunk(size: size, into: discard ? nil : state.messageFile) {
                 case .complete: try await perform(session.chunkRead(), &session, &io, &state)
                 case .interrupted: try await perform(session.timedOut(), &session, &io, &state)
@@ -134,6 +135,23 @@ struct Connection {
                 }
                 state.messageFile = nil
                 file.close()
+                if envelope.kind == .submission, let account = envelope.authenticatedAccount {
+                    let refusal: Reply?
+                    do {
+                        refusal = try Submission.prepare(
+                            path: file.path, traceLength: state.traceLength, account: account, policy: policy,
+                            hostname: settings.session.hostname, now: now(), makeID: makeID)
+                    } catch {
+                        logger.error("preparing a submitted message failed", metadata: ["error": "\(error)"])
+                        refusal = Reply(451, .systemError, "temporary failure: the message could not be read back")
+                    }
+                    if let refusal {
+                        file.remove()
+                        metrics.countDelivery(.rejected(refusal))
+                        try await perform(session.delivered(.rejected(refusal)), &session, &io, &state)
+                        continue
+                    }
+                }
                 let result = await deliverer.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
                 logger.info("message received", metadata: ["result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)"])
@@ -233,7 +251,7 @@ struct Connection {
 
     /// The message file starts with the Received field (RFC 5321 §4.4) and, for a single
     /// recipient, Delivered-To (RFC 9228).
-    private func createMessageFile(_ session: Session, _ state: TransportState) throws -> MessageFile {
+    private func createMessageFile(_ session: Session, _ state: inout TransportState) throws -> MessageFile {
         let id = makeID()
         let file = try MessageFile(path: "\(settings.temporaryDirectory)/\(id)")
         if let envelope = session.currentEnvelope() {
@@ -245,7 +263,9 @@ struct Connection {
                 hostname: settings.session.hostname, protocolName: envelope.receivedProtocol, id: id,
                 recipient: recipient, tlsCipher: state.cipher, date: now())
             try file.write(Array(trace.utf8))
+            state.traceLength = trace.utf8.count
         }
+        state.messageFile = file
         return file
     }
 }

@@ -327,10 +327,21 @@ struct TestCredentials: CredentialSource {
                 #expect(try await client.command("MAIL FROM:<alice@example.org>") == 250)
                 #expect(try await client.command("RCPT TO:<bob@example.org>") == 250)
                 #expect(try await client.command("DATA") == 354)
-                #expect(try await client.command("Subject: hi\r\n\r\nbody\r\n.") == 250)
+                #expect(try await client.command("From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nbody\r\n.") == 250)
+                // RFC 6409 §8.1: the author must be the account's own address.
+                for message in ["From: bob@example.org\r\n\r\nx\r\n.", "Subject: no author\r\n\r\nx\r\n."] {
+                    for line in ["MAIL FROM:<alice@example.org>", "RCPT TO:<bob@example.org>"] { _ = try await client.command(line) }
+                    #expect(try await client.command("DATA") == 354)
+                    #expect(try await client.command(message) == 550)
+                }
             }
+            #expect(deliverer.stored.count == 1)
             let stored = try #require(deliverer.stored.first)
             #expect(stored.envelope.authenticatedAccount == "alice" && stored.envelope.receivedProtocol == "ESMTPA")
+            // RFC 6409 §8.2, §8.3: Date and Message-ID added, after this server's trace fields.
+            let text = String(decoding: stored.bytes, as: UTF8.self)
+            #expect(text.contains("; Sat, 21 Nov 2026 22:45:15 +0000\r\nDate: Sat, 21 Nov 2026 22:45:15 +0000\r\nMessage-ID: <id"))
+            #expect(text.hasSuffix("@mx.example.org>\r\nFrom: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nbody\r\n"))
         }
     }
 

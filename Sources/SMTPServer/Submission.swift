@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Message
+import SMTP
+
+/// What a message submission agent checks and completes before it accepts a message
+/// (RFC 6409 §8): the author in From must be the authenticated account's own address
+/// (§8.1 allows refusing others, and it keeps accounts from sending as each other), and a
+/// missing Date (§8.2) or Message-ID (§8.3) is added.
+enum Submission {
+    /// Checks the message file and completes its header. Returns nil to accept (the file may
+    /// have been rewritten), or the reply that refuses it. `traceLength` is how many octets
+    /// of trace fields this server put in front of the client's message.
+    static func prepare(
+        path: String, traceLength: Int, account: String, policy: any SessionPolicy, hostname: String, now: Date,
+        makeID: () -> String
+    ) throws -> Reply? {
+        let source = try FileSource(path: path)
+        let header = try ParsedMessage.parse(source).header
+        let fromFields = header.all("From")
+        // RFC 5322 §3.6: exactly one From field.
+        guard fromFields.count == 1, let from = fromFields.first else {
+            return Reply(550, .mediaError, fromFields.isEmpty ? "message has no From field (RFC 5322 §3.6.2)" : "message has more than one From field (RFC 5322 §3.6)")
+        }
+        let authors = AddressList.mailboxes(AddressList.parseLenient(from))
+        guard !authors.isEmpty else { return Reply(550, .mediaError, "the From field has no address") }
+        for author in authors where !policy.mayUseSender(.mailbox(Mailbox(localPart: author.localPart, domain: author.domain)), account: account) {
+            return Reply(550, .notAuthorized, "From address \(author.addrSpec) does not belong to your account")
+        }
+        var added = ""
+        if header.first("Date") == nil { added += "Date: \(MessageDate.format(now))\r\n" }
+        if header.first("Message-ID") == nil { added += "Message-ID: <\(makeID())@\(hostname)>\r\n" }
+        if !added.isEmpty { try insert(Array(added.utf8), after: traceLength, in: path, source: source) }
+        return nil
+    }
+
+    /// Rewrites the file as: trace fields, the added fields, the rest; then renames it into
+    /// place, so a crash leaves the old file or the new one, never a mix.
+    private static func insert(_ fields: [UInt8], after offset: Int, in path: String, source: FileSource) throws {
+        let rewritten = try MessageFile(path: path + ".submit")
+        do {
+            try rewritten.write(try source.read(offset: 0, length: offset))
+            try rewritten.write(fields)
+            var position = offset
+            while position < source.count {
+                let chunk = try source.read(offset: position, length: 1 << 20)
+                if chunk.isEmpty { break }
+                try rewritten.write(chunk)
+                position += chunk.count
+            }
+            rewritten.close()
+            guard rename(rewritten.path, path) == 0 else { throw MessageFileError(path: path, code: errno) }
+        } catch {
+            rewritten.remove()
+            throw error
+        }
+    }
+}
