@@ -43,7 +43,11 @@ public struct Session: Sendable {
         public var plaintextAuthAllowed = false
         /// SASL mechanisms to offer, strongest first; empty: no AUTH.
         public var authMechanisms: [String] = []
-        /// RFC 4865 FUTURERELEASE on submission: the longest hold, in seconds.
+        /// RFC 4865 FUTURERELEASE on submission: offered only where something can hold a
+        /// message until its time (the outbound queue); without it a hold would be ignored,
+        /// which §3 forbids.
+        public var futureReleaseAvailable = false
+        /// The longest hold, in seconds.
         public var maxFutureRelease = 30 * 24 * 3600
 
         public init(kind: Kind, hostname: String) {
@@ -201,7 +205,7 @@ public struct Session: Sendable {
         if settings.startTLSAvailable, !tls { lines.append("STARTTLS") }
         if authOffered { lines.append("AUTH " + settings.authMechanisms.joined(separator: " ")) }
         if tls { lines.append("REQUIRETLS") }
-        if settings.kind == .submission {
+        if settings.kind == .submission, settings.futureReleaseAvailable {
             let until = now().addingTimeInterval(TimeInterval(settings.maxFutureRelease))
             lines.append("FUTURERELEASE \(settings.maxFutureRelease) \(Self.rfc3339(until))")
         }
@@ -350,7 +354,9 @@ public struct Session: Sendable {
 
     /// RFC 4865 §3: one hold parameter, within the advertised bounds, else 501 5.5.4.
     private func checkFutureRelease(_ parameters: MailParameters) -> Reply? {
-        guard settings.kind == .submission else { return Reply(555, .invalidArguments, "FUTURERELEASE only on submission") }
+        guard settings.kind == .submission, settings.futureReleaseAvailable else {
+            return Reply(555, .invalidArguments, "FUTURERELEASE not available here")
+        }
         guard parameters.holdFor == nil || parameters.holdUntil == nil else { return Reply(501, .invalidArguments, "only one of HOLDFOR and HOLDUNTIL") }
         if let seconds = parameters.holdFor, !(1...settings.maxFutureRelease).contains(seconds) {
             return Reply(501, .invalidArguments, "HOLDFOR must be 1 to \(settings.maxFutureRelease) seconds")

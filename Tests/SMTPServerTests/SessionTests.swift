@@ -77,7 +77,9 @@ struct Driver {
 
         let submission = Driver(kind: .submission)
         #expect(!submission.session.extensions().contains { $0.hasPrefix("AUTH") })  // no TLS yet
-        #expect(submission.session.extensions().contains("FUTURERELEASE 2592000 2026-12-21T22:45:15Z"))
+        #expect(!submission.session.extensions().contains { $0.hasPrefix("FUTURERELEASE") })  // nothing can hold mail yet
+        let holding = Driver(kind: .submission) { $0.futureReleaseAvailable = true }
+        #expect(holding.session.extensions().contains("FUTURERELEASE 2592000 2026-12-21T22:45:15Z"))
         let loopback = Driver(kind: .submission) { $0.plaintextAuthAllowed = true }
         #expect(loopback.session.extensions().contains("AUTH SCRAM-SHA-256 PLAIN"))
     }
@@ -261,7 +263,7 @@ struct Driver {
     }
 
     @Test func futureRelease() {
-        var driver = Driver(kind: .submission) { $0.plaintextAuthAllowed = true; $0.maxFutureRelease = 3600 }
+        var driver = Driver(kind: .submission) { $0.plaintextAuthAllowed = true; $0.maxFutureRelease = 3600; $0.futureReleaseAvailable = true }
         _ = driver.send("EHLO c")
         _ = driver.send("AUTH PLAIN AGFsaWNlAHNlY3JldA==")
         _ = driver.session.authSucceeded(account: "alice")
@@ -273,7 +275,13 @@ struct Driver {
 
         var incoming = Driver()
         _ = incoming.send("EHLO c")
-        #expect(incoming.reply("MAIL FROM:<a@b.example> HOLDFOR=10") == Reply(555, .invalidArguments, "FUTURERELEASE only on submission"))
+        #expect(incoming.reply("MAIL FROM:<a@b.example> HOLDFOR=10") == Reply(555, .invalidArguments, "FUTURERELEASE not available here"))
+        // Without something to hold the message, a hold is refused, not ignored.
+        var noQueue = Driver(kind: .submission) { $0.plaintextAuthAllowed = true }
+        _ = noQueue.send("EHLO c")
+        _ = noQueue.send("AUTH PLAIN AGFsaWNlAHNlY3JldA==")
+        _ = noQueue.session.authSucceeded(account: "alice")
+        #expect(noQueue.reply("MAIL FROM:<alice@example.org> HOLDFOR=10") == Reply(555, .invalidArguments, "FUTURERELEASE not available here"))
     }
 
     @Test func miscellaneousCommands() {
