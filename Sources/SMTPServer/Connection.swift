@@ -31,6 +31,8 @@ public struct ConnectionSettings: Sendable {
     public var commandTimeout = TimeAmount.minutes(5)
     /// RFC 5321 §4.5.3.2.5/.6: and a while for each block of DATA.
     public var dataTimeout = TimeAmount.minutes(5)
+    /// A TLS handshake that has not finished by then ends the connection.
+    public var tlsHandshakeTimeout = TimeAmount.minutes(1)
     /// Where messages are written while they arrive (the store's tmp directory).
     public var temporaryDirectory: String
     /// AUTH on this listener (submission); nil: no AUTH.
@@ -231,6 +233,8 @@ struct Connection {
 
     private func startTLS(_ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
         guard let tls = settings.tls else { return }
+        gate.setTimeout(settings.tlsHandshakeTimeout, on: channel.channel)
+        defer { gate.setTimeout(settings.commandTimeout, on: channel.channel) }
         try await gate.startTLS(context: tls, on: channel.channel).get()
         io.epoch = try await gate.currentEpoch(on: channel.channel).get()
         io.discardBuffered()
@@ -243,7 +247,10 @@ struct Connection {
                 session.tlsEstablished()
                 return
             case .endOfInput, .timeout, .line, .tooLong:
-                try await perform(session.timedOut(), &session, &io, &state)
+                // No reply can be sent on a half-done handshake (the TLS handler would hold
+                // it forever): the session ends and the connection is closed.
+                logger.debug("TLS handshake not completed")
+                _ = session.timedOut()
                 return
             }
         }

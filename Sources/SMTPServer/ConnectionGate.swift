@@ -27,6 +27,8 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     private var epoch = 0
     private var timeout: TimeAmount
     private var timer: Scheduled<Void>?
+    /// Kept while the handler is in the pipeline, to re-arm the timer when it changes.
+    private var context: ChannelHandlerContext?
     let cipherSniffer = ServerHelloSniffer()
 
     init(timeout: TimeAmount) {
@@ -35,6 +37,7 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
 
     /// An accepted channel may already be active when the handler is added.
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { rearm(context) }
     }
 
@@ -50,6 +53,7 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -83,10 +87,12 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         channel.eventLoop.submit { self.epoch }
     }
 
-    /// Changes the idle timeout (it differs by state, RFC 5321 §4.5.3.2).
+    /// Changes the idle timeout (it differs by state, RFC 5321 §4.5.3.2), counting from
+    /// now: a stalled TLS handshake sends nothing that would re-arm the timer.
     func setTimeout(_ amount: TimeAmount, on channel: any Channel) {
         channel.eventLoop.execute {
             self.timeout = amount
+            if let context = self.context { self.rearm(context) }
         }
     }
 

@@ -45,7 +45,8 @@ public struct Listener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
-                    let gate = ConnectionGate(timeout: settings.commandTimeout)
+                    // Implicit TLS starts with the handshake; the gate's timer covers it too.
+                    let gate = ConnectionGate(timeout: settings.session.implicitTLS ? settings.tlsHandshakeTimeout : settings.commandTimeout)
                     let operations = child.pipeline.syncOperations
                     if settings.session.implicitTLS, let tls = settings.tls {
                         // RFC 8314 §3.3: TLS from the first octet on port 465.

@@ -99,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
                     connection.maxLineLength = settings.limits.maxLineLength
                     connection.commandTimeout = Self.timeAmount(settings.limits.timeouts.smtpCommand)
                     connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
+                    connection.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
                     if kind.0 == .submission { connection.authentication = authentication }
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"

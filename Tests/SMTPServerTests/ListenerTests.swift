@@ -243,6 +243,23 @@ enum TLSTestSupport {
         }
     }
 
+    /// A client that asks for STARTTLS and never does the handshake is cut off after the
+    /// handshake timeout, not the much longer command timeout.
+    @Test func stalledHandshakeTimesOut() async throws {
+        try await withListener(tls: try TLSTestSupport.serverContext(), configure: { $0.tlsHandshakeTimeout = .milliseconds(300) }) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                #expect(try await client.command("EHLO c") == 250)
+                #expect(try await client.command("STARTTLS") == 220)
+                let clock = ContinuousClock()
+                let start = clock.now
+                // The server's side of the handshake starts; this client stays silent.
+                while try await client.reply() != nil {}
+                #expect(clock.now - start < .seconds(30))
+            }
+        }
+    }
+
     /// RFC 8314 §3.3: TLS from the first octet, as on port 465.
     @Test func implicitTLS() async throws {
         try await withListener(tls: try TLSTestSupport.serverContext(), configure: { $0.session.implicitTLS = true }) { port, deliverer in
