@@ -267,34 +267,28 @@ enum FieldSyntax {
 
     /// RFC 5322 §3.2.3 dot-atom-text: atoms separated by single dots.
     static func isDotAtomText(_ s: String) -> Bool {
-        var previousWasDot = true
-        for b in s.utf8 {
-            if b == dot {
-                if previousWasDot { return false }
-                previousWasDot = true
-            } else if isAtext(b) {
-                previousWasDot = false
-            } else {
-                return false
-            }
-        }
-        return !previousWasDot
+        isAtoms(s, separatedBy: dot)
     }
 
     /// A phrase that needs no quoting: atoms separated by single spaces (RFC 5322 §3.2.5).
     static func isAtomSequence(_ s: String) -> Bool {
-        var previousWasSpace = true
+        isAtoms(s, separatedBy: space)
+    }
+
+    /// Non-empty atoms with exactly one `separator` between them, none at either end.
+    private static func isAtoms(_ s: String, separatedBy separator: UInt8) -> Bool {
+        var previousWasSeparator = true
         for b in s.utf8 {
-            if b == space {
-                if previousWasSpace { return false }
-                previousWasSpace = true
+            if b == separator {
+                if previousWasSeparator { return false }
+                previousWasSeparator = true
             } else if isAtext(b) {
-                previousWasSpace = false
+                previousWasSeparator = false
             } else {
                 return false
             }
         }
-        return !previousWasSpace
+        return !previousWasSeparator
     }
 
     /// RFC 5322 §3.2.4 quoted-string: DQUOTE and backslash become quoted-pairs.
