@@ -36,6 +36,7 @@ let package = Package(
         ),
         .target(name: "Message"),
         .target(name: "SMTP"),
+        .target(name: "IMAP"),
         .target(
             name: "Certificates",
             dependencies: [
@@ -119,6 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+        .testTarget(name: "IMAPTests", dependencies: ["IMAP"]),
         .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(

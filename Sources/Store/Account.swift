@@ -16,6 +16,9 @@ public final class Account: Sendable {
     public let directory: String
     let pool: DatabasePool
     let feed: ChangeFeed
+    /// Message additions (deliveries, APPEND) go through here: concurrent ones share a
+    /// transaction and its fsync.
+    let committer: GroupCommitter
     let environment: StoreEnvironment
     let limits: StoreLimits
     let logger: Logger
@@ -37,6 +40,7 @@ public final class Account: Sendable {
         self.limits = limits
         self.lastFileID = Mutex(lastFileID)
         feed = ChangeFeed(limit: limits.changeFeedBuffer)
+        committer = GroupCommitter(pool: pool, feed: feed)
         var logger = Logger(label: "store")
         logger[metadataKey: "account"] = "\(name)"
         self.logger = logger
@@ -96,18 +100,24 @@ public final class Account: Sendable {
         }
     }
 
-    /// Puts a message file in place and makes it durable: the file, its shard directory
-    /// and, when the shard is new, `msg/` (which `makeDirectory` syncs).
+    /// The shard directory that names message file `id`.
+    func shardDirectory(forFile id: Int64) -> String {
+        FileIO.parent(of: path(forFile: id))
+    }
+
+    /// Puts a message file in place and makes its content durable, and `msg/` when the
+    /// shard is new (which `makeDirectory` syncs). The shard directory itself is synced by
+    /// the group commit that adds the file's row (`committer.commit(syncing:)`), once for
+    /// all files of the batch.
     func placeFile(id: Int64, from source: MessageSource) async throws -> String {
         let path = path(forFile: id)
-        let shard = FileIO.parent(of: path)
+        let shard = shardDirectory(forFile: id)
         try await blockingIO {
             try FileIO.makeDirectory(shard)
             switch source {
             case let .bytes(bytes): try FileIO.write(bytes, to: path)
             case let .file(from): try FileIO.place(from: from, to: path)
             }
-            try FileIO.syncDirectory(shard)
         }
         return path
     }

@@ -93,7 +93,7 @@ extension Account {
             let structure = try JSONEncoder().encode(parsed)
             let now = environment.now()
             let limits = limits
-            let result = try await pool.write { [self] db -> AppendResult in
+            let result = try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> (AppendResult, [StoreChange]) in
                 var row = try MailboxRow.require(db, id: mailbox)
                 let modSeq = try AccountDB.nextModSeq(db)
                 try AccountDB.insertContent(
@@ -103,10 +103,10 @@ extension Account {
                     db, into: &row, contentID: fileID, size: Int64(parsed.size), flags: flags, keywords: keywords,
                     internalDate: internalDate ?? now, saveDate: now, modSeq: modSeq, limits: limits)
                 try row.save(db)
-                publishOnCommit(db, [.messagesAdded(
+                let added = StoreChange.messagesAdded(
                     mailbox: mailbox, messages: [MessageState(uid: uid, modSeq: modSeq, flags: flags, keywords: keywords)],
-                    highestModSeq: row.highestModSeq)])
-                return AppendResult(mailbox: mailbox, uidValidity: row.uidValidity, uid: uid, modSeq: modSeq)
+                    highestModSeq: row.highestModSeq)
+                return (AppendResult(mailbox: mailbox, uidValidity: row.uidValidity, uid: uid, modSeq: modSeq), [added])
             }
             logger.info("message appended", metadata: ["mailbox": "\(mailbox)", "uid": "\(result.uid)", "size": "\(parsed.size)"])
             return result
@@ -274,7 +274,7 @@ extension Account {
         let now = environment.now()
         let limits = limits
         let accountName = name
-        return try await pool.write { [self] db -> [DeliveredMessage] in
+        return try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> ([DeliveredMessage], [StoreChange]) in
             var changes: [StoreChange] = []
             try AccountDB.insertContent(
                 db, id: fileID, size: size, structure: structure, requireTLS: requireTLS, metadata: metadata,
@@ -305,8 +305,7 @@ extension Account {
                     account: accountName, mailbox: MailboxID(box.id), mailboxName: box.name,
                     uidValidity: box.uidValidity, uid: uid, modSeq: modSeq))
             }
-            publishOnCommit(db, changes)
-            return delivered
+            return (delivered, changes)
         }
     }
 

@@ -52,9 +52,9 @@ import Message
 // therefore shows up as an addition followed by an expunge, never as a silent vanishing.
 //
 // Cost: per account, a constant number of indexed lookups and inserts, independent of
-// mailbox size, and one fsync'd commit. The account's writer queue serializes commits; a
-// later group commit can gather concurrent deliveries to one account into one transaction
-// (`commitDelivery` already takes all of an account's targets at once).
+// mailbox size, and one fsync'd commit, shared with the deliveries to that account that
+// arrive meanwhile (`GroupCommitter`): the shard directory is synced and the WAL fsynced
+// once per batch, each delivery in its own savepoint so one failure fails only itself.
 
 /// The journal of multi-account deliveries in progress (`<data>/deliveries.db`).
 final class DeliveryJournal: Sendable {
@@ -64,24 +64,29 @@ final class DeliveryJournal: Sendable {
     }
 
     private let pool: DatabasePool
+    /// Concurrent multi-account deliveries share journal transactions too.
+    private let committer: GroupCommitter
 
     init(path: String) throws {
         pool = try StoreDatabase.openPool(path: path, label: "delivery journal", migrator: JournalSchema.migrator)
+        committer = GroupCommitter(pool: pool, feed: nil)
     }
 
     func begin(id: String, accounts: [String], now: Date) async throws {
         let encoded = String(decoding: try JSONEncoder().encode(accounts), as: UTF8.self)
-        try await pool.write { db in
+        try await committer.commit { db in
             try db.execute(
                 sql: "INSERT INTO delivery (id, accounts, created) VALUES (?, ?, ?)",
                 arguments: [id, encoded, now.timeIntervalSince1970])
+            return ((), [])
         }
     }
 
     /// Removes the entry: the delivery's commit point.
     func complete(_ id: String) async throws {
-        try await pool.write { db in
+        try await committer.commit { db in
             try db.execute(sql: "DELETE FROM delivery WHERE id = ?", arguments: [id])
+            return ((), [])
         }
     }
 

@@ -19,14 +19,15 @@ enum StoreDatabase {
         // Concurrent writers only exist within this process (GRDB serializes them); a wait
         // means another process (a backup tool) holds the lock briefly.
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         return config
     }
 
     static func openPool(path: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
         let pool = try DatabasePool(path: path, configuration: configuration(label: label))
+        // Set on the writer once the pool exists: GRDB's WAL setup sets NORMAL after
+        // `prepareDatabase` has run, so a FULL set there would be silently undone. The
+        // setting is per connection, and the writer is the only connection that commits.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrator.migrate(pool)
         return pool
     }
