@@ -58,10 +58,25 @@ let package = Package(
         // The configuration model: the executable hands each component its values.
         .target(name: "Config", dependencies: ["DNS", "SASL", .product(name: "Yams", package: "Yams")]),
         // Services.
+        // What every protocol server shares: listeners, per-address limits, the connection
+        // gate (STARTTLS epochs, timeouts), authentication settings.
+        .target(
+            name: "ServerSupport",
+            dependencies: [
+                "SASL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "SMTPServer",
             dependencies: [
-                "SMTP", "Message", "SASL", "Store",
+                "SMTP", "Message", "SASL", "Store", "ServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -87,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "SMTPServer", "Store", "SASL", "Certificates",
+                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "Store", "SASL", "Certificates",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "SMTP", "Message", "Certificates", "SASL",
+                "SMTPServer", "ServerSupport", "SMTP", "Message", "Certificates", "SASL",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

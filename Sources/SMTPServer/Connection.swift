@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import SASL
+import ServerSupport
 import SMTP
 
 /// Stores a received message durably. The session answers 250 only after `deliver` returns

@@ -8,6 +8,7 @@ import NIOCore
 import NIOSSL
 import SASL
 import SMTP
+import ServerSupport
 import SMTPServer
 import ServiceLifecycle
 import Store

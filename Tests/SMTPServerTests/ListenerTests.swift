@@ -9,6 +9,7 @@ import Synchronization
 import Testing
 
 @testable import SMTPServer
+import ServerSupport
 
 /// Keeps what would have been stored.
 final class MemoryDeliverer: MessageDeliverer {

@@ -4,7 +4,7 @@ import NIOTLS
 
 /// What the connection loop reads: octets stamped with the TLS epoch they arrived in, the
 /// end of a TLS handshake, or an idle timeout.
-enum ConnectionInput: Sendable {
+public enum ConnectionInput: Sendable {
     case bytes(epoch: Int, ByteBuffer)
     case tlsEstablished(version: String, cipher: String?)
     case idleTimeout
@@ -19,49 +19,49 @@ enum ConnectionInput: Sendable {
 ///   the event loop in the same step that adds the TLS handler, and the session drops
 ///   anything from an older epoch.
 /// - Timeouts: a timer, reset by every read, that reports an idle connection.
-final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
+public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: all state is touched on the channel's event loop only.
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ConnectionInput
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ConnectionInput
 
     private var epoch = 0
     private var timeout: TimeAmount
     private var timer: Scheduled<Void>?
     /// Kept while the handler is in the pipeline, to re-arm the timer when it changes.
     private var context: ChannelHandlerContext?
-    let cipherSniffer = ServerHelloSniffer()
+    public let cipherSniffer = ServerHelloSniffer()
 
-    init(timeout: TimeAmount) {
+    public init(timeout: TimeAmount) {
         self.timeout = timeout
     }
 
     /// An accepted channel may already be active when the handler is added.
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if context.channel.isActive { rearm(context) }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    public func channelActive(context: ChannelHandlerContext) {
         rearm(context)
         context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         self.context = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         rearm(context)
         context.fireChannelRead(wrapInboundOut(.bytes(epoch: epoch, unwrapInboundIn(data))))
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
             let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
             let version = handler?.tlsVersion.map(Self.name) ?? "TLS"
@@ -73,7 +73,7 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
 
     /// Adds the TLS server handler at the front of the pipeline and starts a new epoch; runs
     /// on the event loop, so no read can fall between the two.
-    func startTLS(context sslContext: NIOSSLContext, on channel: any Channel) -> EventLoopFuture<Void> {
+    public func startTLS(context sslContext: NIOSSLContext, on channel: any Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.submit {
             self.epoch += 1
             let operations = channel.pipeline.syncOperations
@@ -83,13 +83,13 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// The epoch reads carry from now on.
-    func currentEpoch(on channel: any Channel) -> EventLoopFuture<Int> {
+    public func currentEpoch(on channel: any Channel) -> EventLoopFuture<Int> {
         channel.eventLoop.submit { self.epoch }
     }
 
     /// Changes the idle timeout (it differs by state, RFC 5321 §4.5.3.2), counting from
     /// now: a stalled TLS handshake sends nothing that would re-arm the timer.
-    func setTimeout(_ amount: TimeAmount, on channel: any Channel) {
+    public func setTimeout(_ amount: TimeAmount, on channel: any Channel) {
         channel.eventLoop.execute {
             self.timeout = amount
             if let context = self.context { self.rearm(context) }
@@ -107,7 +107,7 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    static func name(_ version: TLSVersion) -> String {
+    public static func name(_ version: TLSVersion) -> String {
         switch version {
         case .tlsv1: return "TLS1.0"
         case .tlsv11: return "TLS1.1"
@@ -121,16 +121,16 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
 /// the Received field. The server sends it itself, in clear, in its ServerHello (RFC 8446
 /// §4.1.3, RFC 5246 §7.4.1.3); this outbound handler, placed between the TLS handler and
 /// the socket, reads it from the first handshake record and then steps aside.
-final class ServerHelloSniffer: ChannelOutboundHandler, @unchecked Sendable {
+public final class ServerHelloSniffer: ChannelOutboundHandler, @unchecked Sendable {
     // @unchecked: used on the channel's event loop only.
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
 
-    private(set) var cipherName: String?
+    public private(set) var cipherName: String?
     private var seen: [UInt8] = []
     private var done = false
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if !done {
             let buffer = unwrapOutboundIn(data)
             seen += buffer.readableBytesView.prefix(max(0, 512 - seen.count))
