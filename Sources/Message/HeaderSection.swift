@@ -1,3 +1,5 @@
+import Foundation
+
 /// The header section of a message or MIME part (RFC 5322 §2.2, §3.6; RFC 2045 §3).
 ///
 /// Every field keeps its raw octets exactly as received, folding and line ending included,
@@ -118,6 +120,31 @@ public struct HeaderField: Hashable, Sendable, Codable {
         while let first = out.first, first == 0x20 || first == 0x09 { out = out.dropFirst() }
         while let last = out.last, last == 0x20 || last == 0x09 { out = out.dropLast() }
         return Array(out)
+    }
+
+    /// Only the raw octets are stored, as base64 (JSON's `Data` form): name and value are
+    /// derived from them, and an array of numbers would cost several times the space and
+    /// time on every delivery. Structures stored before this change (`raw` as an array of
+    /// numbers, with name and value) still decode.
+    private enum CodingKeys: String, CodingKey { case raw }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Data(raw), forKey: .raw)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let bytes: [UInt8]
+        if let data = try? container.decode(Data.self, forKey: .raw) {
+            bytes = Array(data)
+        } else {
+            bytes = try container.decode([UInt8].self, forKey: .raw)
+        }
+        guard let field = HeaderField(raw: bytes) else {
+            throw DecodingError.dataCorruptedError(forKey: .raw, in: container, debugDescription: "not a header field")
+        }
+        self = field
     }
 
     /// UTF-8 when valid (RFC 6532), otherwise Latin-1, one character per octet.

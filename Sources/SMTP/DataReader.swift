@@ -36,13 +36,36 @@ public struct DataReader: Sendable {
     /// Returns how many input octets were used: at the end of data it stops right after the
     /// final CR LF, and the rest belongs to the next command (pipelining).
     public mutating func consume(_ input: some Collection<UInt8>, into output: inout [UInt8]) -> Int {
-        var used = 0
-        for byte in input {
-            if finished { break }
-            used += 1
-            step(byte, into: &output)
+        if let used = input.withContiguousStorageIfAvailable({ consume(buffer: $0, into: &output) }) { return used }
+        return Array(input).withUnsafeBufferPointer { consume(buffer: $0, into: &output) }
+    }
+
+    private mutating func consume(buffer: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Int {
+        var index = 0
+        output.reserveCapacity(output.count + min(buffer.count, max(0, limit - size)))
+        while index < buffer.count, !finished {
+            if state == .inLine {
+                // Inside a line nothing happens until the next CR or LF: copy the run at once.
+                var end = index
+                while end < buffer.count, buffer[end] != 0x0D, buffer[end] != 0x0A { end += 1 }
+                if end > index {
+                    emit(UnsafeBufferPointer(rebasing: buffer[index..<end]), into: &output)
+                    index = end
+                    continue
+                }
+            }
+            step(buffer[index], into: &output)
+            index += 1
         }
-        return used
+        return index
+    }
+
+    /// Octets of one line: kept up to the size limit, counted beyond it.
+    private mutating func emit(_ run: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        let room = max(0, limit - size)
+        if run.count > room { exceededLimit = true }
+        output.append(contentsOf: run.prefix(room))
+        size += run.count
     }
 
     private mutating func emit(_ byte: UInt8, into output: inout [UInt8]) {

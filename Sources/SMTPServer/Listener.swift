@@ -43,11 +43,13 @@ public struct Listener: Sendable {
             limiter: limiter, refusal: Reply(421, .congestion, "too many connections from your address").encoded(),
             logger: logger, makeID: makeID, connections: metrics.connections, refusedConnections: metrics.refusedConnections
         ) { accepted in
-            await Connection(
+            let connection = Connection(
                 channel: accepted.channel, gate: accepted.gate, settings: smtp.settings, policy: smtp.policy,
                 deliverer: smtp.deliverer, remoteAddress: accepted.remoteAddress, logger: accepted.logger,
-                metrics: smtp.metrics, now: smtp.now, makeID: smtp.makeID
-            ).run()
+                metrics: smtp.metrics, now: smtp.now, makeID: smtp.makeID)
+            await withTaskExecutorPreference(EventLoopTaskExecutor(accepted.channel.channel.eventLoop)) {
+                await connection.run()
+            }
         }
         return try await listener.bind(host: host, port: port, group: group)
     }

@@ -15,6 +15,11 @@ public struct StoreDeliverer: MessageDeliverer {
     }
 
     public func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
+        // Parsing reads the whole file: off the connection's event loop.
+        await withTaskExecutorPreference(globalConcurrentExecutor) { await store(messageFile: messageFile, envelope: envelope) }
+    }
+
+    private func store(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
         // The store links the file into each account; the temporary name goes either way.
         defer { try? FileManager.default.removeItem(atPath: messageFile) }
         do {

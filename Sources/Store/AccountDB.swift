@@ -37,11 +37,11 @@ struct MailboxRow: Sendable {
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> MailboxRow? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM mailbox WHERE id = ?", arguments: [id]).map(MailboxRow.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM mailbox WHERE id = ?"), arguments: [id]).map(MailboxRow.init(row:))
     }
 
     static func fetch(_ db: Database, name: String) throws -> MailboxRow? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM mailbox WHERE name = ?", arguments: [name]).map(MailboxRow.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM mailbox WHERE name = ?"), arguments: [name]).map(MailboxRow.init(row:))
     }
 
     static func require(_ db: Database, id: MailboxID) throws -> MailboxRow {
@@ -50,11 +50,11 @@ struct MailboxRow: Sendable {
     }
 
     func save(_ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE mailbox SET uidNext = ?, highestModSeq = ?, messageCount = ?, unseenCount = ?,
                     deletedCount = ?, totalSize = ?, keywords = ? WHERE id = ?
-                """,
+                """).execute(
             arguments: [uidNext, highestModSeq, messageCount, unseenCount, deletedCount, totalSize, Keywords.encode(keywords), id])
     }
 
@@ -162,8 +162,8 @@ enum AccountDB {
     /// re-creation too. One operation (a STORE, a COPY, a delivery) takes one value for
     /// all the messages it changes: §3.1 asks only that each STORE gets a different one.
     static func nextModSeq(_ db: Database) throws -> Int64 {
-        try db.execute(sql: "UPDATE account SET modSeq = modSeq + 1")
-        guard let value = try Int64.fetchOne(db, sql: "SELECT modSeq FROM account") else {
+        try db.cachedStatement(sql: "UPDATE account SET modSeq = modSeq + 1").execute()
+        guard let value = try Int64.fetchOne(db.cachedStatement(sql: "SELECT modSeq FROM account")) else {
             throw StoreError.corrupt("account row missing")
         }
         return value
@@ -228,11 +228,11 @@ enum AccountDB {
         _ db: Database, id: Int64, size: Int64, structure: Data, requireTLS: Bool,
         metadata: [UInt8]?, deliveryID: String?, now: Date
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO content (id, size, structure, requireTLS, deliveryMetadata, deliveryID, created)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [id, size, structure, requireTLS, metadata.map { Data($0) }, deliveryID, now.timeIntervalSince1970])
     }
 
@@ -243,11 +243,11 @@ enum AccountDB {
         keywords: [String], internalDate: Date, saveDate: Date, modSeq: Int64, limits: StoreLimits
     ) throws -> UInt32 {
         guard let uid = UInt32(exactly: mailbox.uidNext) else { throw StoreError.uidsExhausted(mailbox.name) }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, keywords, internalDate, saveDate)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
                 mailbox.id, Int64(uid), contentID, modSeq, flags.rawValue, Keywords.encode(keywords),
                 internalDate.timeIntervalSince1970, saveDate.timeIntervalSince1970,

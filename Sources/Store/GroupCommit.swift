@@ -96,19 +96,27 @@ final class GroupCommitter: Sendable {
                 var results: [Result<any Sendable, any Error>] = []
                 var published: [StoreChange] = []
                 try db.inTransaction(.immediate) {
-                    for pending in batch {
-                        do {
-                            var outcome: (any Sendable, [StoreChange])?
-                            try db.inSavepoint {
-                                outcome = try pending.body(db)
-                                return .commit
+                    // A lone write needs no savepoint: if it fails, the transaction is
+                    // rolled back with nothing else in it.
+                    if batch.count == 1 {
+                        let (value, changes) = try batch[0].body(db)
+                        results.append(.success(value))
+                        published = changes
+                    } else {
+                        for pending in batch {
+                            do {
+                                var outcome: (any Sendable, [StoreChange])?
+                                try db.inSavepoint {
+                                    outcome = try pending.body(db)
+                                    return .commit
+                                }
+                                if let outcome {
+                                    results.append(.success(outcome.0))
+                                    published += outcome.1
+                                }
+                            } catch {
+                                results.append(.failure(error))
                             }
-                            if let outcome {
-                                results.append(.success(outcome.0))
-                                published += outcome.1
-                            }
-                        } catch {
-                            results.append(.failure(error))
                         }
                     }
                     if let feed, !published.isEmpty {

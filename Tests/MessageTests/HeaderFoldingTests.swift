@@ -138,3 +138,27 @@ private func physicalLines(_ field: HeaderField) -> [String] {
         }
     }
 }
+
+/// The stored form of a parsed structure: header fields as their raw octets only.
+@Suite struct HeaderFieldCodingTests {
+    @Test func fieldsAreStoredAsRawOctetsAndRoundTrip() throws {
+        let parsed = ParsedMessage(bytes: Array("Subject: =?utf-8?q?caf=C3=A9?=\r\n folded\r\nX-8bit: caf\u{e9}\r\n\r\nbody\r\n".utf8))
+        let encoded = try JSONEncoder().encode(parsed)
+        let decoded = try JSONDecoder().decode(ParsedMessage.self, from: encoded)
+        #expect(decoded == parsed)
+        let json = String(decoding: encoded, as: UTF8.self)
+        #expect(!json.contains(#""value""#), "value is derived from raw, not stored")
+        #expect(json.contains(Data("Subject: =?utf-8?q?caf=C3=A9?=\r\n folded\r\n".utf8).base64EncodedString()))
+    }
+
+    @Test func earlierFormWithNumberArraysStillDecodes() throws {
+        let old = #"{"name":"Subject","raw":[83,117,98,106,101,99,116,58,32,104,105,13,10],"value":"hi"}"#
+        let field = try JSONDecoder().decode(HeaderField.self, from: Data(old.utf8))
+        #expect(field.name == "Subject" && field.value == "hi" && field.raw == Array("Subject: hi\r\n".utf8))
+    }
+
+    @Test func storedFieldThatIsNoFieldIsAnError() {
+        let bad = #"{"raw":"\#(Data("no colon here\r\n".utf8).base64EncodedString())"}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(HeaderField.self, from: Data(bad.utf8)) }
+    }
+}

@@ -194,10 +194,26 @@ import Testing
     }
 
     @Test func sizeLimitWhileReading() {
-        let result = read("0123456789\r\n" + String(repeating: "x", count: 100) + "\r\n.\r\n", limit: 20)
-        #expect(result.reader.exceededLimit && result.reader.finished)
-        #expect(result.message.utf8.count == 20)
-        #expect(result.reader.size == 114)
+        // In small pieces (octet by octet paths) and in one (whole lines at once).
+        for chunk in [3, 1000] {
+            let result = read("0123456789\r\n" + String(repeating: "x", count: 100) + "\r\n.\r\n", limit: 20, chunk: chunk)
+            #expect(result.reader.exceededLimit && result.reader.finished)
+            #expect(result.message == "0123456789\r\n" + String(repeating: "x", count: 8))
+            #expect(result.reader.size == 114)
+        }
+        let exact = read("0123456789\r\n123456\r\n.\r\n", limit: 20, chunk: 1000)
+        #expect(!exact.reader.exceededLimit && exact.message == "0123456789\r\n123456\r\n")
+        let over = read("0123456789\r\n1234567\r\n.\r\n", limit: 20, chunk: 1000)
+        #expect(over.reader.exceededLimit && over.reader.size == 21)
+    }
+
+    /// Whole-line copying must leave the octet-level rules intact when everything arrives at once.
+    @Test func oneChunkKeepsLineRules() {
+        let input = "a\rb\nc\r\n..d\r\n.\nnot end\r\n.\r\nNEXT"
+        let result = read(input, chunk: 1000)
+        #expect(result.message == read(input, chunk: 1).message)
+        #expect(result.message == "a\r\nb\r\nc\r\n.d\r\n\r\nnot end\r\n", "the dot before a bare LF is unstuffed, not an end")
+        #expect(result.reader.bareLineBreaks == 3 && result.used == "a\rb\nc\r\n..d\r\n.\nnot end\r\n.\r\n".utf8.count)
     }
 
     @Test func stuffingRoundTrip() {

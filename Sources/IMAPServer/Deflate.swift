@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Raw DEFLATE (RFC 1951) for COMPRESS=DEFLATE (RFC 4978), from the system's zlib.
+///
+/// Foundation on Linux has no zlib API and the package may not add a C target, so zlib is
+/// loaded at run time with dlopen(3) and called through its stable C ABI (the `z_stream`
+/// layout has not changed since zlib 1.0). zlib checks the structure's size in
+/// `deflateInit2_`/`inflateInit2_`, so a mismatch fails cleanly. Without zlib the server
+/// simply does not advertise COMPRESS.
+final class Zlib: @unchecked Sendable {
+    // @unchecked: immutable after init (function pointers).
+
+    /// `z_stream` (zlib.h), LP64 layout.
+    struct Stream {
+        var nextIn: UnsafeMutablePointer<UInt8>?
+        var availIn: UInt32 = 0
+        var totalIn: UInt = 0
+        var nextOut: UnsafeMutablePointer<UInt8>?
+        var availOut: UInt32 = 0
+        var totalOut: UInt = 0
+        var message: UnsafePointer<CChar>?
+        var state: OpaquePointer?
+        var zalloc: OpaquePointer?
+        var zfree: OpaquePointer?
+        var opaque: OpaquePointer?
+        var dataType: Int32 = 0
+        var adler: UInt = 0
+        var reserved: UInt = 0
+    }
+
+    // The `z_streamp` argument is passed as a raw pointer (a Swift struct is not a C type).
+    typealias Init2 = @convention(c) (UnsafeMutableRawPointer, Int32, Int32, Int32, Int32, Int32, UnsafePointer<CChar>, Int32) -> Int32
+    typealias InflateInit2 = @convention(c) (UnsafeMutableRawPointer, Int32, UnsafePointer<CChar>, Int32) -> Int32
+    typealias Process = @convention(c) (UnsafeMutableRawPointer, Int32) -> Int32
+    typealias End = @convention(c) (UnsafeMutableRawPointer) -> Int32
+    typealias Version = @convention(c) () -> UnsafePointer<CChar>
+
+    let deflateInit2: Init2
+    let deflate: Process
+    let deflateEnd: End
+    let inflateInit2: InflateInit2
+    let inflate: Process
+    let inflateEnd: End
+    let version: UnsafePointer<CChar>
+
+    static let okay: Int32 = 0
+    static let streamEnd: Int32 = 1
+    static let bufferError: Int32 = -5
+    static let syncFlush: Int32 = 2
+    static let noFlush: Int32 = 0
+
+    /// The system's zlib, or nil.
+    static let shared: Zlib? = Zlib()
+
+    private init?() {
+        var handle: UnsafeMutableRawPointer?
+        for name in ["libz.so.1", "libz.so", "libz.dylib"] {
+            handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)
+            if handle != nil { break }
+        }
+        guard let handle else { return nil }
+        func symbol<T>(_ name: String, _: T.Type) -> T? {
+            guard let pointer = dlsym(handle, name) else { return nil }
+            return unsafeBitCast(pointer, to: T.self)
+        }
+        guard let deflateInit2 = symbol("deflateInit2_", Init2.self), let deflate = symbol("deflate", Process.self),
+              let deflateEnd = symbol("deflateEnd", End.self), let inflateInit2 = symbol("inflateInit2_", InflateInit2.self),
+              let inflate = symbol("inflate", Process.self), let inflateEnd = symbol("inflateEnd", End.self),
+              let version = symbol("zlibVersion", Version.self), MemoryLayout<Stream>.size == 112
+        else { return nil }
+        self.deflateInit2 = deflateInit2
+        self.deflate = deflate
+        self.deflateEnd = deflateEnd
+        self.inflateInit2 = inflateInit2
+        self.inflate = inflate
+        self.inflateEnd = inflateEnd
+        self.version = version()
+    }
+}
+
+/// One direction of a compressed connection. The `z_stream` lives at a fixed address (zlib
+/// keeps a pointer back to it).
+final class DeflateCodec {
+    enum Direction { case compress, decompress }
+
+    private let zlib: Zlib
+    private let stream: UnsafeMutablePointer<Zlib.Stream>
+    private let direction: Direction
+    private var failed = false
+    /// Octets one input may inflate to before the connection is considered hostile.
+    static let maxExpansion = 64 * 1024 * 1024
+
+    init?(_ direction: Direction, zlib: Zlib? = Zlib.shared) {
+        guard let zlib else { return nil }
+        self.zlib = zlib
+        self.direction = direction
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: Zlib.Stream())
+        let size = Int32(MemoryLayout<Zlib.Stream>.size)
+        // RFC 4978 §3: raw DEFLATE (negative window bits: no zlib header), 32 KiB window.
+        let raw = UnsafeMutableRawPointer(stream)
+        let result = direction == .compress
+            ? zlib.deflateInit2(raw, 6, 8, -15, 8, 0, zlib.version, size)
+            : zlib.inflateInit2(raw, -15, zlib.version, size)
+        guard result == Zlib.okay else {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            return nil
+        }
+    }
+
+    deinit {
+        _ = direction == .compress ? zlib.deflateEnd(UnsafeMutableRawPointer(stream)) : zlib.inflateEnd(UnsafeMutableRawPointer(stream))
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Compresses `input` and flushes (Z_SYNC_FLUSH), so the peer can decode everything sent
+    /// so far (RFC 4978 §4); or decompresses what `input` completes. Nil when the data is
+    /// corrupt or inflates beyond `maxExpansion`.
+    func process(_ input: [UInt8]) -> [UInt8]? {
+        guard !failed else { return nil }
+        var output: [UInt8] = []
+        var input = input
+        let chunk = 64 * 1024
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        let ok = input.withUnsafeMutableBufferPointer { inputBuffer -> Bool in
+            stream.pointee.nextIn = inputBuffer.baseAddress
+            stream.pointee.availIn = UInt32(inputBuffer.count)
+            defer {
+                stream.pointee.nextIn = nil
+                stream.pointee.availIn = 0
+            }
+            while true {
+                let result = buffer.withUnsafeMutableBufferPointer { outputBuffer -> Int32 in
+                    stream.pointee.nextOut = outputBuffer.baseAddress
+                    stream.pointee.availOut = UInt32(chunk)
+                    defer { stream.pointee.nextOut = nil }
+                    return direction == .compress
+                        ? zlib.deflate(UnsafeMutableRawPointer(stream), Zlib.syncFlush)
+                        : zlib.inflate(UnsafeMutableRawPointer(stream), Zlib.syncFlush)
+                }
+                let produced = chunk - Int(stream.pointee.availOut)
+                output += buffer[0..<produced]
+                if output.count > Self.maxExpansion { return false }
+                switch result {
+                case Zlib.okay:
+                    // More output may be pending while the buffer was filled completely.
+                    if stream.pointee.availOut == 0 { continue }
+                    if stream.pointee.availIn == 0 { return true }
+                case Zlib.bufferError:
+                    // No progress possible: everything given has been used.
+                    return true
+                case Zlib.streamEnd:
+                    return true
+                default:
+                    return false
+                }
+            }
+        }
+        guard ok else {
+            failed = true
+            return nil
+        }
+        return output
+    }
+}

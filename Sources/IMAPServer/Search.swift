@@ -1,0 +1,312 @@
+import Foundation
+import IMAP
+import Message
+import Store
+
+/// One message as SEARCH sees it: the cheap columns always, the parsed structure and the
+/// decoded texts only when a key asks for them, each read once.
+final class SearchCandidate {
+    let number: UInt32
+    let summary: MessageSummary
+    let recent: Bool
+    private let load: () async throws -> StoredMessage?
+    private var loaded = false
+    private var message: StoredMessage?
+    private var source: (any ByteSource)?
+    private var headerText: String?
+    private var bodyText: String?
+    let bodyLimit: Int
+
+    init(number: UInt32, summary: MessageSummary, recent: Bool, bodyLimit: Int, load: @escaping () async throws -> StoredMessage?) {
+        self.number = number
+        self.summary = summary
+        self.recent = recent
+        self.bodyLimit = bodyLimit
+        self.load = load
+    }
+
+    func stored() async throws -> StoredMessage? {
+        if !loaded {
+            loaded = true
+            message = try await load()
+            source = try? message?.open()
+        }
+        return message
+    }
+
+    func header() async throws -> HeaderSection? { try await stored()?.parsed.header }
+
+    /// The decoded values (RFC 2047) of the fields named `name`.
+    func values(_ name: String) async throws -> [String] {
+        guard let header = try await header() else { return [] }
+        return header.fields.filter { $0.is(name) }.map { EncodedWord.decode($0.value) }
+    }
+
+    /// Every header field, decoded, one per line.
+    func allHeaders() async throws -> String {
+        if let headerText { return headerText }
+        let text = (try await header())?.fields.map { "\($0.name): \(EncodedWord.decode($0.value))" }.joined(separator: "\n") ?? ""
+        headerText = text
+        return text
+    }
+
+    /// The text of every text/* part, transfer-decoded and converted from its charset
+    /// (RFC 9051 §6.4.4: BODY and TEXT match the decoded content).
+    func body() async throws -> String {
+        if let bodyText { return bodyText }
+        guard let message = try await stored(), let source else {
+            bodyText = ""
+            return ""
+        }
+        var texts: [String] = []
+        var budget = bodyLimit
+        for (_, part) in message.parsed.root.sections() where part.isText && budget > 0 {
+            let raw = (try? source.read(offset: part.bodyOffset, length: min(part.bodyLength, budget))) ?? []
+            budget -= raw.count
+            let decoded: [UInt8]
+            switch part.transferEncoding {
+            case "base64": decoded = Message.Base64.decode(raw)
+            case "quoted-printable": decoded = QuotedPrintable.decode(raw)
+            default: decoded = raw
+            }
+            let text = String(validating: decoded, as: UTF8.self)
+                ?? (try? Charset.decode(decoded, charset: part.charset))
+                ?? String(decoding: decoded, as: UTF8.self)
+            texts.append(part.subtype == "html" ? text : text)
+        }
+        let text = texts.joined(separator: "\n")
+        bodyText = text
+        return text
+    }
+}
+
+/// Evaluates search keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 5032 WITHIN, RFC 7162 MODSEQ,
+/// RFC 8514 SAVEDATE) against candidates.
+struct SearchEvaluator {
+    /// The search strings, already decoded from the command's charset.
+    let decode: (ByteString) -> String
+    let view: MailboxView
+    let now: Date
+    let imap4rev2: Bool
+
+    func matches(_ key: SearchKey, _ message: SearchCandidate) async throws -> Bool {
+        let state = message.summary
+        switch key {
+        case .all: return true
+        case .answered: return state.flags.contains(.answered)
+        case .deleted: return state.flags.contains(.deleted)
+        case .draft: return state.flags.contains(.draft)
+        case .flagged: return state.flags.contains(.flagged)
+        case .seen: return state.flags.contains(.seen)
+        case .unanswered: return !state.flags.contains(.answered)
+        case .undeleted: return !state.flags.contains(.deleted)
+        case .undraft: return !state.flags.contains(.draft)
+        case .unflagged: return !state.flags.contains(.flagged)
+        case .unseen: return !state.flags.contains(.seen)
+        case .recent: return message.recent
+        case .new: return message.recent && !state.flags.contains(.seen)
+        case .old: return !message.recent
+        case let .keyword(flag): return hasFlag(flag, state)
+        case let .unkeyword(flag): return !hasFlag(flag, state)
+        case let .bcc(text): return try await header("Bcc", contains: text, message)
+        case let .cc(text): return try await header("Cc", contains: text, message)
+        case let .from(text): return try await header("From", contains: text, message)
+        case let .to(text): return try await header("To", contains: text, message)
+        case let .subject(text): return try await header("Subject", contains: text, message)
+        case let .header(name, text):
+            let values = try await message.values(name)
+            // RFC 9051 §6.4.4: an empty string matches every message that has the field.
+            if text.isEmpty { return !values.isEmpty }
+            let needle = decode(text)
+            return values.contains { Self.contains($0, needle) }
+        case let .body(text):
+            return Self.contains(try await message.body(), decode(text))
+        case let .text(text):
+            let needle = decode(text)
+            if Self.contains(try await message.allHeaders(), needle) { return true }
+            return Self.contains(try await message.body(), needle)
+        case let .before(date): return Self.day(state.internalDate, zone: 0) < date
+        case let .on(date): return Self.day(state.internalDate, zone: 0) == date
+        case let .since(date): return Self.day(state.internalDate, zone: 0) >= date
+        case let .sentBefore(date): return try await sentDate(message).map { $0 < date } ?? false
+        case let .sentOn(date): return try await sentDate(message).map { $0 == date } ?? false
+        case let .sentSince(date): return try await sentDate(message).map { $0 >= date } ?? false
+        case let .savedBefore(date): return Self.day(state.saveDate, zone: 0) < date
+        case let .savedOn(date): return Self.day(state.saveDate, zone: 0) == date
+        case let .savedSince(date): return Self.day(state.saveDate, zone: 0) >= date
+        case .savedDateSupported: return true
+        case let .larger(size): return UInt64(max(0, state.size)) > size
+        case let .smaller(size): return UInt64(max(0, state.size)) < size
+        case let .older(seconds): return state.internalDate <= now.addingTimeInterval(-Double(seconds))
+        case let .younger(seconds): return state.internalDate >= now.addingTimeInterval(-Double(seconds))
+        case let .modSeq(search):
+            // RFC 7162 §3.1.5: without per-flag mod-sequences, the message's is used.
+            return UInt64(max(0, state.modSeq)) >= search.value
+        case .emailID, .threadID:
+            return false
+        case let .sequenceSet(set):
+            if case .lastResult = set { return view.savedResult.contains(state.uid) }
+            return set.resolved(largest: view.count).contains(message.number)
+        case let .uid(set):
+            if case .lastResult = set { return view.savedResult.contains(state.uid) }
+            return set.resolved(largest: view.lastUID).contains(state.uid)
+        case let .not(inner):
+            return try await !matches(inner, message)
+        case let .or(a, b):
+            if try await matches(a, message) { return true }
+            return try await matches(b, message)
+        case let .and(keys):
+            for inner in keys where try await !matches(inner, message) { return false }
+            return true
+        }
+    }
+
+    private func hasFlag(_ flag: Flag, _ state: MessageSummary) -> Bool {
+        if let system = MessageFlags(imapName: flag.rawValue) { return state.flags.contains(system) }
+        return state.keywords.contains { $0.lowercased() == flag.rawValue.lowercased() }
+    }
+
+    private func header(_ name: String, contains text: ByteString, _ message: SearchCandidate) async throws -> Bool {
+        let needle = decode(text)
+        return try await message.values(name).contains { Self.contains($0, needle) }
+    }
+
+    /// The Date: field's day as written, in its own zone (RFC 9051 §6.4.4: disregarding time
+    /// and timezone).
+    private func sentDate(_ message: SearchCandidate) async throws -> IMAPDate? {
+        guard let value = try await message.header()?.first("Date"),
+              let parsed = MessageDate.parseLenient(value)
+        else { return nil }
+        return Self.day(parsed.date, zone: parsed.zoneOffsetSeconds / 60)
+    }
+
+    static func day(_ date: Date, zone: Int) -> IMAPDate {
+        IMAPDateTime(date, zoneMinutes: zone).date
+    }
+
+    /// Case-insensitive substring search.
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        if needle.isEmpty { return true }
+        return haystack.range(of: needle, options: [.caseInsensitive]) != nil
+    }
+
+    /// Whether a key needs more than the message summary.
+    static func needsContent(_ key: SearchKey) -> Bool {
+        switch key {
+        case .bcc, .cc, .from, .to, .subject, .header, .body, .text, .sentBefore, .sentOn, .sentSince: return true
+        case let .not(inner): return needsContent(inner)
+        case let .or(a, b): return needsContent(a) || needsContent(b)
+        case let .and(keys): return keys.contains(where: needsContent)
+        default: return false
+        }
+    }
+
+    static func usesModSeq(_ key: SearchKey) -> Bool {
+        switch key {
+        case .modSeq: return true
+        case let .not(inner): return usesModSeq(inner)
+        case let .or(a, b): return usesModSeq(a) || usesModSeq(b)
+        case let .and(keys): return keys.contains(where: usesModSeq)
+        default: return false
+        }
+    }
+}
+
+extension IMAPSession {
+    /// The search strings' decoder for a CHARSET (RFC 9051 §6.4.4: US-ASCII and UTF-8 at
+    /// least); nil for a charset the server does not know (NO [BADCHARSET]).
+    static func searchDecoder(charset: String?) -> ((ByteString) -> String)? {
+        guard let charset, !["UTF-8", "US-ASCII", "UTF8"].contains(charset.uppercased()) else {
+            return { String(decoding: $0.bytes, as: UTF8.self) }
+        }
+        guard Charset.isSupported(charset) else { return nil }
+        return { (try? Charset.decode($0.bytes, charset: charset)) ?? String(decoding: $0.bytes, as: UTF8.self) }
+    }
+
+    /// The messages of the selected mailbox matching `key`, ascending: (sequence number, UID,
+    /// mod-sequence).
+    func matchingMessages(_ key: SearchKey, charset: String?) async throws -> [(number: UInt32, uid: UInt32, modSeq: Int64)] {
+        guard let view = selected else { return [] }
+        guard let decode = Self.searchDecoder(charset: charset) else {
+            throw SessionError.no("charset not supported", .badCharset(["UTF-8", "US-ASCII"]))
+        }
+        let account = try requireAccount()
+        if Self.searchUsesModSeq(key) { condStore = true }
+        let summaries = try await account.messages(in: view.id)
+        let evaluator = SearchEvaluator(decode: decode, view: view, now: settings.now(), imap4rev2: imap4rev2)
+        var out: [(UInt32, UInt32, Int64)] = []
+        let mailbox = view.id
+        let limit = settings.limits.maxSearchBodySize
+        for summary in summaries {
+            // Only messages the client knows: new ones appear with their EXISTS first.
+            guard let number = view.sequenceNumber(of: summary.uid) else { continue }
+            let uid = summary.uid
+            let candidate = SearchCandidate(
+                number: number, summary: summary, recent: view.recent.contains(uid), bodyLimit: limit,
+                load: { try await account.message(in: mailbox, uid: uid) })
+            if try await evaluator.matches(key, candidate) { out.append((number, uid, summary.modSeq)) }
+        }
+        return out
+    }
+
+    static func searchUsesModSeq(_ key: SearchKey) -> Bool { SearchEvaluator.usesModSeq(key) }
+
+    // MARK: SEARCH (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES)
+
+    func search(_ tag: Tag, _ command: SearchCommand) async throws -> StatusResponse {
+        guard selected != nil else { return .bad("no mailbox selected") }
+        let results: [(number: UInt32, uid: UInt32, modSeq: Int64)]
+        do {
+            results = try await matchingMessages(command.key, charset: command.charset)
+        } catch {
+            // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves $ empty.
+            if command.returnOptions?.contains(.save) == true { selected?.savedResult = NumberSet() }
+            throw error
+        }
+        let numbers = results.map { command.byUID ? $0.uid : $0.number }
+        let modSeq: UInt64? = Self.searchUsesModSeq(command.key) && !results.isEmpty
+            ? UInt64(max(0, results.map(\.modSeq).max() ?? 0)) : nil
+        reportSearch(tag, numbers: numbers, uids: results.map(\.uid), byUID: command.byUID,
+                     returnOptions: command.returnOptions, modSeq: modSeq, sorted: false)
+        return .ok("SEARCH completed")
+    }
+
+    /// Writes SEARCH/SORT results: ESEARCH for RETURN options and for IMAP4rev2 clients
+    /// (RFC 9051 §6.4.4), else the IMAP4rev1 SEARCH (or SORT) response; saves the result for
+    /// `$` with SAVE.
+    func reportSearch(_ tag: Tag, numbers: [UInt32], uids: [UInt32], byUID: Bool,
+                      returnOptions: [SearchReturnOption]?, modSeq: UInt64?, sorted: Bool) {
+        if let options = returnOptions, options.contains(.save) {
+            // RFC 5182 §2.4: with MIN or MAX but neither ALL nor COUNT, only those are saved.
+            var saved = NumberSet(uids)
+            if !options.contains(.all), !options.contains(.count), options.contains(.min) || options.contains(.max) {
+                var picked: [UInt32] = []
+                if options.contains(.min), let first = zip(numbers, uids).min(by: { $0.0 < $1.0 }) { picked.append(first.1) }
+                if options.contains(.max), let last = zip(numbers, uids).max(by: { $0.0 < $1.0 }) { picked.append(last.1) }
+                saved = NumberSet(picked)
+            }
+            selected?.savedResult = saved
+            // RFC 5182 §2.4: SAVE alone returns no ESEARCH.
+            if options == [.save] { return }
+        }
+        guard returnOptions != nil || imap4rev2 else {
+            send(sorted ? .sort(numbers, modSeq: modSeq) : .search(numbers, modSeq: modSeq))
+            return
+        }
+        var options = returnOptions ?? []
+        options.removeAll { $0 == .save }
+        if options.isEmpty { options = [.all] }
+        var data: [ESearchData] = []
+        for option in options {
+            switch option {
+            case .min: if let min = numbers.min() { data.append(.min(min)) }
+            case .max: if let max = numbers.max() { data.append(.max(max)) }
+            case .count: data.append(.count(UInt32(numbers.count)))
+            case .all: if !numbers.isEmpty { data.append(.all(sorted ? SequenceSet(ordered: numbers) : SequenceSet(NumberSet(numbers)))) }
+            case .save: break
+            }
+        }
+        if let modSeq { data.append(.modSeq(modSeq)) }
+        send(.esearch(ESearchResponse(tag: tag, byUID: byUID, data: data)))
+    }
+}

@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import IMAP
+import Store
+
+/// An APPEND whose messages are arriving (RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND). Each
+/// message is written to its own file in the store's tmp directory as it arrives, never held
+/// in memory; the files are stored when the command is complete.
+final class PendingAppend {
+    struct Message {
+        var path: String
+        var options: AppendMessage
+    }
+
+    let tag: Tag
+    let mailbox: MailboxInfo
+    var messages: [Message] = []
+    private var descriptor: Int32 = -1
+    var writeError: Int32?
+    /// Set when the APPEND is refused before its end; the rest of it is ignored.
+    var refusal: StatusResponse?
+
+    init(tag: Tag, mailbox: MailboxInfo) {
+        self.tag = tag
+        self.mailbox = mailbox
+    }
+
+    func begin(_ options: AppendMessage, directory: String) {
+        let path = "\(directory)/imap-append-\(UInt64.random(in: .min ... .max))"
+        descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if descriptor < 0 { writeError = errno }
+        messages.append(Message(path: path, options: options))
+    }
+
+    func write(_ bytes: [UInt8]) {
+        guard descriptor >= 0, writeError == nil else { return }
+        var done = 0
+        while done < bytes.count {
+            let result = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return systemWrite(descriptor, base + done, bytes.count - done)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                writeError = errno
+                return
+            }
+            done += result
+        }
+    }
+
+    func end() {
+        if descriptor >= 0 { _ = close(descriptor) }
+        descriptor = -1
+    }
+
+    /// Removes every temporary file (the stored messages are hard links or copies).
+    func discard() {
+        end()
+        for message in messages { unlink(message.path) }
+    }
+}
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
+
+extension IMAPSession {
+    func appendStart(tag: Tag, mailbox name: MailboxName) async {
+        pendingAppend?.discard()
+        pendingAppend = nil
+        guard state == .authenticated || state == .selected, let account else {
+            sendTagged(tag, .bad("log in first"))
+            parser.discardCommand()
+            return
+        }
+        do {
+            guard let info = try await account.mailbox(named: name.name) else {
+                // RFC 9051 §6.3.12: TRYCREATE, before the client sends the message.
+                sendTagged(tag, .no("no such mailbox", code: .tryCreate))
+                parser.discardCommand()
+                return
+            }
+            pendingAppend = PendingAppend(tag: tag, mailbox: info)
+        } catch let error as StoreError {
+            sendTagged(tag, Self.status(for: error))
+            parser.discardCommand()
+        } catch {
+            sendTagged(tag, .no("internal error", code: .serverBug))
+            parser.discardCommand()
+        }
+    }
+
+    func appendMessageBegin(_ message: AppendMessage) {
+        guard let append = pendingAppend else { return }
+        if append.messages.count >= settings.limits.maxMessagesPerAppend {
+            append.discard()
+            pendingAppend = nil
+            sendTagged(append.tag, .no("too many messages in one APPEND", code: .limit))
+            parser.discardCommand()
+            return
+        }
+        append.begin(message, directory: settings.temporaryDirectory)
+    }
+
+    func appendBytes(_ bytes: [UInt8]) {
+        pendingAppend?.write(bytes)
+    }
+
+    func appendMessageEnd() {
+        pendingAppend?.end()
+    }
+
+    /// The APPEND is complete: store every message, or none (RFC 3502 §6), then answer.
+    func appendEnd() async throws -> SessionSignal? {
+        guard let append = pendingAppend else { return nil }
+        pendingAppend = nil
+        defer { append.discard() }
+        let status: StatusResponse
+        do {
+            status = try await store(append)
+        } catch let error as StoreError {
+            status = Self.status(for: error)
+        } catch let error as SessionError {
+            status = error.status
+        } catch let error as SessionWriteError {
+            throw error
+        } catch {
+            logger.error("APPEND failed", metadata: ["error": "\(error)"])
+            status = .no("internal error", code: .serverBug)
+        }
+        if state == .selected, let signal = try await synchronize(expunges: true) { return signal }
+        sendTagged(append.tag, status)
+        return nil
+    }
+
+    private func store(_ append: PendingAppend) async throws -> StatusResponse {
+        let account = try requireAccount()
+        if let code = append.writeError {
+            logger.error("cannot write appended message", metadata: ["error": "\(String(cString: strerror(code)))"])
+            return .no("cannot store the message now", code: .unavailable)
+        }
+        if let accountName, let quota = await settings.quotaResolver(accountName) {
+            let usage = try await account.quotaUsage()
+            let size = append.messages.reduce(UInt64(0)) { $0 + $1.options.size }
+            if let limit = quota.storage, UInt64(max(0, usage.storage)) + size > limit {
+                return .no("over quota", code: .overQuota)
+            }
+            if let limit = quota.messages, UInt64(max(0, usage.messages)) + UInt64(append.messages.count) > limit {
+                return .no("over quota", code: .overQuota)
+            }
+        }
+        var stored: [AppendResult] = []
+        do {
+            for message in append.messages {
+                let (system, keywords) = Self.storeFlags(message.options.flags)
+                // The file is complete and closed; Account.append links it into the account
+                // and returns once it is durable (DESIGN.md).
+                let result = try await account.append(
+                    to: append.mailbox.id, .file(message.path), flags: system, keywords: keywords,
+                    internalDate: message.options.internalDate?.instant)
+                stored.append(result)
+            }
+        } catch {
+            // RFC 3502 §6: all or nothing; the ones stored are removed again.
+            if !stored.isEmpty {
+                let uids = UIDSet(stored.map(\.uid))
+                _ = try? await account.storeFlags(in: append.mailbox.id, uids: uids, .add, flags: .deleted)
+                _ = try? await account.expunge(in: append.mailbox.id, uids: uids)
+            }
+            throw error
+        }
+        guard let first = stored.first else { return .ok("APPEND completed") }
+        return .ok("APPEND completed", code: .appendUID(uidValidity: first.uidValidity, uids: NumberSet(stored.map(\.uid))))
+    }
+}

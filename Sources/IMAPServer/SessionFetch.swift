@@ -1,0 +1,242 @@
+import Foundation
+import IMAP
+import Message
+import Store
+
+extension IMAPSession {
+    /// Data up to this size goes into the response whole (quoted where it can); larger data
+    /// is streamed from the message file as a literal, in chunks of `streamChunk`.
+    static let inlineLimit = 16 * 1024
+    static let streamChunk = 64 * 1024
+
+    // MARK: FETCH (RFC 9051 §6.4.5; RFC 7162 §3.1.4 CHANGEDSINCE, §3.2.6 VANISHED)
+
+    func fetch(_ command: FetchCommand) async throws -> StatusResponse {
+        guard var view = selected else { return .bad("no mailbox selected") }
+        let account = try requireAccount()
+        var attributes = command.attributes
+        if command.changedSince != nil || attributes.contains(.modSeq) { condStore = true }
+        // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the responses.
+        if command.changedSince != nil, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+        // RFC 9051 §6.4.9: UID FETCH always returns the UID.
+        if command.byUID, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        if command.vanished, !qresync { return .bad("VANISHED needs QRESYNC enabled (RFC 7162 §3.2.6)") }
+
+        let targets = try view.resolve(command.set, byUID: command.byUID)
+        if command.vanished, let since = command.changedSince {
+            // RFC 7162 §3.2.6: the UIDs of the set expunged since the mod-sequence.
+            let requested = command.set.resolved(largest: view.lastUID, savedResult: view.savedResult)
+            let vanished = try await account.vanished(in: view.id, since: Int64(clamping: since)).filter { requested.contains($0) }
+            if !vanished.isEmpty { send(.vanished(earlier: true, NumberSet(vanished))) }
+        }
+        guard !targets.isEmpty else { return .ok("FETCH completed") }
+
+        // RFC 9051 §6.4.5: BODY[...] without .PEEK (and RFC822, RFC822.TEXT, BINARY) sets
+        // \Seen; it is set first, so the FETCH responses carry the new flags.
+        var seenSet: Set<UInt32> = []
+        if !view.readOnly, attributes.contains(where: \.setsSeen) {
+            let unseen = targets.filter { view.state(of: $0.uid).map { !$0.flags.contains(.seen) } ?? false }.map(\.uid)
+            if !unseen.isEmpty {
+                let result = try await account.storeFlags(in: view.id, uids: UIDSet(unseen), .add, flags: .seen)
+                for update in result.updates where update.changed {
+                    view.update(update.state)
+                    seenSet.insert(update.state.uid)
+                }
+            }
+        }
+
+        let summaries = try await account.summaries(in: view.id, uids: UIDSet(targets.map(\.uid)))
+        var byUID: [UInt32: MessageSummary] = [:]
+        for summary in summaries { byUID[summary.uid] = summary }
+        let needsMessage = attributes.contains { attribute in
+            switch attribute {
+            case .flags, .uid, .internalDate, .rfc822Size, .modSeq, .saveDate, .emailID, .threadID: return false
+            default: return true
+            }
+        }
+        var missing = false
+        for (number, uid) in targets {
+            guard let summary = byUID[uid] else {
+                missing = true
+                continue
+            }
+            if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
+            // The client is told the current flags; the view follows.
+            if view.contains(uid) { view.update(summary.state) }
+            var stored: StoredMessage?
+            var source: (any ByteSource)?
+            if needsMessage {
+                guard let message = try await account.message(in: view.id, uid: uid) else {
+                    missing = true
+                    continue
+                }
+                stored = message
+                do {
+                    source = try message.open()
+                } catch {
+                    logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
+                    return .no("message \(uid) cannot be read", code: .corruption)
+                }
+            }
+            let status = try await writeFetchResponse(
+                number: number, summary: summary, stored: stored, source: source, attributes: attributes,
+                recent: view.recent.contains(uid), seenChanged: seenSet.contains(uid))
+            if let status { selected = view; return status }
+            try await flushIfLarge()
+        }
+        selected = view
+        // A UID FETCH reports the expunge itself before its tagged OK; a FETCH may not, so
+        // the client learns why data is missing (RFC 9051 §7.1 EXPUNGEISSUED).
+        if missing, !command.byUID { return .no("some of the messages no longer exist", code: .expungeIssued) }
+        return .ok("FETCH completed")
+    }
+
+    /// One `* n FETCH (...)`; large sections are streamed. Returns a status when the command
+    /// must end with it (BINARY of an unknown transfer encoding).
+    private func writeFetchResponse(
+        number: UInt32, summary: MessageSummary, stored: StoredMessage?, source: (any ByteSource)?,
+        attributes: [FetchAttribute], recent: Bool, seenChanged: Bool
+    ) async throws -> StatusResponse? {
+        let utf8 = imap4rev2 || utf8Accept
+        var builder = FetchResponseBuilder(sequenceNumber: number, encoder: encoder)
+        var items = 0
+        var sentFlags = false
+        for attribute in attributes {
+            switch attribute {
+            case .flags:
+                builder.append(.flags(flags(of: summary.state, recent: recent)))
+                sentFlags = true
+            case .uid:
+                builder.append(.uid(summary.uid))
+            case .modSeq:
+                builder.append(.modSeq(UInt64(max(0, summary.modSeq))))
+            case .internalDate:
+                builder.append(.internalDate(IMAPDateTime(summary.internalDate)))
+            case .rfc822Size:
+                builder.append(.rfc822Size(UInt64(max(0, summary.size))))
+            case .saveDate:
+                builder.append(.saveDate(IMAPDateTime(summary.saveDate)))
+            case .emailID, .threadID:
+                // OBJECTID is not advertised.
+                continue
+            case .envelope:
+                guard let stored else { continue }
+                builder.append(.envelope(FetchData.envelope(stored.parsed.header, utf8: utf8)))
+            case .body:
+                guard let stored else { continue }
+                builder.append(.body(FetchData.bodyStructure(stored.parsed.root, utf8: utf8)))
+            case .bodyStructure:
+                guard let stored else { continue }
+                builder.append(.bodyStructure(FetchData.bodyStructure(stored.parsed.root, utf8: utf8)))
+            case let .bodySection(section, partial, _):
+                guard let stored, let source else { continue }
+                try await writeSection(
+                    &builder, extent: FetchData.extent(of: section, in: stored.parsed), source: source, partial: partial,
+                    inline: { .bodySection(section, origin: partial?.offset, data: $0) },
+                    streamed: .bodySection(section, origin: partial?.offset))
+            case .rfc822:
+                guard let stored, let source else { continue }
+                try await writeSection(
+                    &builder, extent: FetchData.extent(of: .whole, in: stored.parsed), source: source, partial: nil,
+                    inline: { .rfc822($0) }, streamed: .rfc822)
+            case .rfc822Header:
+                guard let stored, let source else { continue }
+                try await writeSection(
+                    &builder, extent: FetchData.extent(of: .header, in: stored.parsed), source: source, partial: nil,
+                    inline: { .rfc822Header($0) }, streamed: .rfc822Header)
+            case .rfc822Text:
+                guard let stored, let source else { continue }
+                try await writeSection(
+                    &builder, extent: FetchData.extent(of: .text, in: stored.parsed), source: source, partial: nil,
+                    inline: { .rfc822Text($0) }, streamed: .rfc822Text)
+            case let .binary(part, partial, _):
+                guard let stored, let source else { continue }
+                guard let decoded = try binaryContent(part, stored.parsed, source) else {
+                    return .no("unknown Content-Transfer-Encoding", code: .unknownCTE)
+                }
+                var data = decoded
+                if let partial { data = Self.slice(data, partial) }
+                builder.append(.binary(part: part, origin: partial?.offset, data: data))
+            case let .binarySize(part):
+                guard let stored, let source else { continue }
+                guard let decoded = try binaryContent(part, stored.parsed, source) else {
+                    return .no("unknown Content-Transfer-Encoding", code: .unknownCTE)
+                }
+                builder.append(.binarySize(part: part, size: UInt32(clamping: decoded.count)))
+            case .preview:
+                guard let stored, let source else { continue }
+                // RFC 8970 §3.2: generated now (LAZY is satisfied by that too).
+                builder.append(.preview(try? stored.parsed.preview(in: source)))
+            }
+            items += 1
+        }
+        if seenChanged, !sentFlags {
+            // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
+            builder.append(.flags(flags(of: summary.state, recent: recent)))
+            items += 1
+        }
+        guard items > 0 else { return nil }
+        send(bytes: builder.finish())
+        return nil
+    }
+
+    /// A section's octets: small ones inline, large ones announced as a literal and copied
+    /// from the file in chunks.
+    private func writeSection(
+        _ builder: inout FetchResponseBuilder, extent: FetchData.Extent?, source: any ByteSource, partial: Partial?,
+        inline: ([UInt8]) -> MessageAttribute, streamed: StreamedFetchItem
+    ) async throws {
+        switch extent {
+        case nil:
+            builder.append(inline([]))
+        case let .bytes(bytes):
+            builder.append(inline(partial.map { Self.slice(bytes, $0) } ?? bytes))
+        case let .range(offset, length):
+            var start = offset
+            var count = max(0, length)
+            if let partial {
+                let skip = Int(clamping: min(partial.offset, UInt64(count)))
+                start += skip
+                count = min(count - skip, Int(clamping: partial.length))
+            }
+            if count <= Self.inlineLimit {
+                builder.append(inline(try source.read(offset: start, length: count)))
+                return
+            }
+            send(bytes: builder.takeBytes(announcing: streamed, size: count))
+            var done = 0
+            while done < count {
+                var chunk = try source.read(offset: start + done, length: min(Self.streamChunk, count - done))
+                if chunk.isEmpty {
+                    // The file is shorter than its recorded structure: keep the literal's length.
+                    chunk = [UInt8](repeating: 0x20, count: count - done)
+                }
+                send(bytes: chunk)
+                done += chunk.count
+                try await flushIfLarge()
+            }
+        }
+    }
+
+    static func slice(_ data: [UInt8], _ partial: Partial) -> [UInt8] {
+        let start = Int(clamping: min(partial.offset, UInt64(data.count)))
+        let end = start + min(data.count - start, Int(clamping: partial.length))
+        return Array(data[start..<end])
+    }
+
+    /// RFC 3516 §4.2 BINARY: the part's content with its transfer encoding undone; nil for an
+    /// encoding the server does not know. The whole message and multiparts are not decoded.
+    private func binaryContent(_ part: [UInt32], _ message: ParsedMessage, _ source: any ByteSource) throws -> [UInt8]? {
+        if part.isEmpty { return try source.read(offset: 0, length: message.size) }
+        guard let found = FetchData.part(part, in: message.root) else { return [] }
+        if found.isMultipart || found.isMessage {
+            return try found.rawBody(in: source)
+        }
+        switch found.transferEncoding {
+        case "7bit", "8bit", "binary", "base64", "quoted-printable":
+            return try found.decodedBody(in: source)
+        default:
+            return nil
+        }
+    }
+}

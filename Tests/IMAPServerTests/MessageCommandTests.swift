@@ -1,0 +1,229 @@
+import Foundation
+import IMAP
+import IMAPServer
+import Store
+import Testing
+
+let multipartMessage = """
+    From: =?UTF-8?Q?J=C3=B6rg?= <jorg@example.org>
+    To: undisclosed-recipients:;
+    Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=
+    Date: Fri, 2 Jan 2026 12:00:00 +0000
+    MIME-Version: 1.0
+    Content-Type: multipart/mixed; boundary="b1"
+
+    preamble
+    --b1
+    Content-Type: text/plain; charset=utf-8
+    Content-Transfer-Encoding: quoted-printable
+
+    Caf=C3=A9 au lait, s'il vous pla=C3=AEt.
+    --b1
+    Content-Type: application/octet-stream; name="data.bin"
+    Content-Disposition: attachment; filename="data.bin"
+    Content-Transfer-Encoding: base64
+
+    AAECAw==
+    --b1
+    Content-Type: text/html; charset=utf-8
+    Content-Transfer-Encoding: base64
+
+    PHA+U2VjcmV0IHdvcmQ6IHplcHB5cjwvcD4=
+    --b1--
+
+    """
+
+@Suite struct MessageCommandTests {
+    @Test func appendSelectFetch() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        let message = String(decoding: wire(sampleMessage), as: UTF8.self)
+        #expect(try await client.send("a APPEND INBOX (\\Seen $Work) \"01-Jan-2026 12:00:00 +0000\" {\(message.utf8.count)}\n") == "+ Ready for literal data\n")
+        #expect(try await client.sendBytes(Array(message.utf8) + wire("\n")).hasPrefix("a OK [APPENDUID "))
+        #expect(try await client.send("b APPEND nothing {3}\n") == "b NO [TRYCREATE] no such mailbox\n")
+        // MULTIAPPEND with LITERAL+.
+        let answer = try await client.send("c APPEND INBOX {5+}\nhello (\\Flagged) {5+}\nworld\n")
+        #expect(answer.hasPrefix("c OK [APPENDUID ") && answer.hasSuffix(" 2:3] APPEND completed\n"))
+        // RFC 7889: over the limit, before the client sends the message.
+        #expect(try await client.send("d APPEND INBOX {60000000}\n") == "d NO [TOOBIG] message too large (more than 52428800 octets)\n")
+
+        let select = try await client.send("e SELECT INBOX\n")
+        let validity = try #require(select.split(separator: "\n").first { $0.contains("UIDVALIDITY") }.flatMap { $0.split(separator: " ")[3].dropLast() })
+        #expect(select == """
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)
+            * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags that can be changed permanently
+            * 3 EXISTS
+            * 0 RECENT
+            * OK [UNSEEN 2] first unseen
+            * OK [UIDVALIDITY \(validity)] UIDs valid
+            * OK [UIDNEXT 4] predicted next UID
+            * OK [HIGHESTMODSEQ 10] highest mod-sequence
+            e OK [READ-WRITE] SELECT completed
+
+            """)
+        #expect(try await client.send("f FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\n") == """
+            * 1 FETCH (UID 1 FLAGS (\\Seen $Work) RFC822.SIZE \(message.utf8.count) INTERNALDATE "01-Jan-2026 12:00:00 +0000")
+            * 2 FETCH (UID 2 FLAGS () RFC822.SIZE 5 INTERNALDATE "01-Jan-2026 00:00:03 +0000")
+            * 3 FETCH (UID 3 FLAGS (\\Flagged) RFC822.SIZE 5 INTERNALDATE "01-Jan-2026 00:00:04 +0000")
+            f OK FETCH completed
+
+            """)
+        #expect(try await client.send("g FETCH 1 (ENVELOPE BODYSTRUCTURE)\n") == """
+            * 1 FETCH (ENVELOPE ("Thu, 1 Jan 2026 10:00:00 +0100" "Hello there" (("Alice Example" NIL "alice" "example.org")) (("Alice Example" NIL "alice" "example.org")) (("Alice Example" NIL "alice" "example.org")) (("Bob" NIL "bob" "example.com")(NIL NIL "carol" "example.net")) NIL NIL NIL "<m1@example.org>") BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 26 2 NIL NIL NIL NIL))
+            g OK FETCH completed
+
+            """)
+        #expect(try await client.send("h FETCH 2 BODY[]\n") == "* 2 FETCH (BODY[] \"hello\" FLAGS (\\Seen))\nh OK FETCH completed\n")
+        #expect(try await client.send("i UID FETCH 3 (BODY.PEEK[]<1.3> FLAGS)\n") == "* 3 FETCH (UID 3 BODY[]<1> \"orl\" FLAGS (\\Flagged))\ni OK FETCH completed\n")
+        #expect(try await client.send("j FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT message-id)])\n") == """
+            * 1 FETCH (BODY[HEADER.FIELDS (SUBJECT message-id)] {54}
+            Subject: Hello there
+            Message-ID: <m1@example.org>
+
+            )
+            j OK FETCH completed
+
+            """)
+        #expect(try await client.send("k FETCH 4 FLAGS\n") == "k BAD message sequence number 4 does not exist (3 messages)\n")
+        #expect(try await client.send("l UID FETCH 4:* FLAGS\n") == "* 3 FETCH (UID 3 FLAGS (\\Flagged))\nl OK FETCH completed\n")
+    }
+
+    @Test func fetchSectionsOfMultipart() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver(multipartMessage)
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        #expect(try await client.send("a FETCH 1 (ENVELOPE)\n") == """
+            * 1 FETCH (ENVELOPE ("Fri, 2 Jan 2026 12:00:00 +0000" "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=" (("=?UTF-8?B?SsO2cmc=?=" NIL "jorg" "example.org")) (("=?UTF-8?B?SsO2cmc=?=" NIL "jorg" "example.org")) (("=?UTF-8?B?SsO2cmc=?=" NIL "jorg" "example.org")) ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL))
+            a OK FETCH completed
+
+            """)
+        #expect(try await client.send("b FETCH 1 (BODYSTRUCTURE)\n") == """
+            * 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "QUOTED-PRINTABLE" 40 1 NIL NIL NIL NIL)("APPLICATION" "OCTET-STREAM" ("NAME" "data.bin") NIL NIL "BASE64" 8 NIL ("ATTACHMENT" ("FILENAME" "data.bin")) NIL NIL)("TEXT" "HTML" ("CHARSET" "utf-8") NIL NIL "BASE64" 36 1 NIL NIL NIL NIL) "MIXED" ("BOUNDARY" "b1") NIL NIL NIL))
+            b OK FETCH completed
+
+            """)
+        #expect(try await client.send("c FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] BINARY.PEEK[1] BINARY.SIZE[2])\n") == """
+            * 1 FETCH (BODY[1] "Caf=C3=A9 au lait, s'il vous pla=C3=AEt." BODY[2.MIME] {148}
+            Content-Type: application/octet-stream; name="data.bin"
+            Content-Disposition: attachment; filename="data.bin"
+            Content-Transfer-Encoding: base64
+
+             BINARY[1] {32}
+            Café au lait, s'il vous plaît. BINARY.SIZE[2] 4)
+            c OK FETCH completed
+
+            """)
+        #expect(try await client.send("d FETCH 1 (BINARY.PEEK[2])\n") == "* 1 FETCH (BINARY[2] ~{4}\n\u{0}\u{1}\u{2}\u{3})\nd OK FETCH completed\n")
+        #expect(try await client.send("e FETCH 1 (BODY.PEEK[9] PREVIEW)\n") == "* 1 FETCH (BODY[9] \"\" PREVIEW {32}\nCafé au lait, s'il vous plaît.)\ne OK FETCH completed\n")
+    }
+
+    @Test func storeExpungeCopyMove() async throws {
+        let fixture = try await Fixture.make()
+        for _ in 0..<4 { try await fixture.deliver(sampleMessage) }
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        #expect(try await client.send("a STORE 1:2 +FLAGS (\\Deleted)\n") == "* 1 FETCH (FLAGS (\\Deleted))\n* 2 FETCH (FLAGS (\\Deleted))\na OK STORE completed\n")
+        #expect(try await client.send("b UID STORE 3 +FLAGS.SILENT (\\Answered $Label)\n") == "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label)\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label \\*)] flags that can be changed permanently\nb OK STORE completed\n")
+        #expect(try await client.send("c UID EXPUNGE 2\n") == "* 2 EXPUNGE\nc OK UID EXPUNGE completed\n")
+        #expect(try await client.send("d EXPUNGE\n") == "* 1 EXPUNGE\nd OK EXPUNGE completed\n")
+        #expect(try await client.send("e FETCH 1:* (UID FLAGS)\n") == "* 1 FETCH (UID 3 FLAGS (\\Answered $Label))\n* 2 FETCH (UID 4 FLAGS ())\ne OK FETCH completed\n")
+        let copy = try await client.send("f COPY 1:2 Archive\n")
+        #expect(copy.hasPrefix("f OK [COPYUID ") && copy.hasSuffix(" 3:4 1:2] COPY completed\n"))
+        #expect(try await client.send("g COPY 1 nothing\n") == "g NO [TRYCREATE] no such mailbox\n")
+        let move = try await client.send("h UID MOVE 4 Trash\n")
+        #expect(move.hasPrefix("* OK [COPYUID ") && move.hasSuffix(" 4 1] moved\n* 2 EXPUNGE\nh OK MOVE completed\n"))
+        #expect(try await client.send("i STATUS Archive (MESSAGES)\n") == "* STATUS Archive (MESSAGES 2)\ni OK STATUS completed\n")
+        #expect(try await client.send("j CLOSE\n") == "j OK CLOSE completed\n")
+        #expect(try await client.send("k FETCH 1 FLAGS\n") == "k BAD no mailbox selected\n")
+        #expect(try await client.send("l EXAMINE Archive\n").contains("l OK [READ-ONLY] EXAMINE completed\n"))
+        #expect(try await client.send("m STORE 1 +FLAGS (\\Seen)\n") == "m NO [READ-ONLY] mailbox is read-only\n")
+        #expect(try await client.send("n FETCH 1 BODY[TEXT]\n").contains("n OK FETCH completed"))
+        #expect(try await client.send("o FETCH 1 FLAGS\n") == "* 1 FETCH (FLAGS (\\Answered $Label))\no OK FETCH completed\n")
+        #expect(try await client.send("p UNSELECT\n") == "p OK UNSELECT completed\n")
+    }
+
+    @Test func search() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver(sampleMessage)
+        try await fixture.deliver(multipartMessage)
+        try await fixture.deliver(sampleMessage.replacingOccurrences(of: "Hello there", with: "Other"))
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        #expect(try await client.send("a SEARCH ALL\n") == "* SEARCH 1 2 3\na OK SEARCH completed\n")
+        #expect(try await client.send("b SEARCH SUBJECT hello\n") == "* SEARCH 1\nb OK SEARCH completed\n")
+        // RFC 2047 in headers, quoted-printable and base64 in bodies are decoded first.
+        #expect(try await client.send("c SEARCH SUBJECT \"grüße\"\n") == "* SEARCH 2\nc OK SEARCH completed\n")
+        #expect(try await client.send("d SEARCH BODY \"café\"\n") == "* SEARCH 2\nd OK SEARCH completed\n")
+        #expect(try await client.send("e SEARCH BODY zeppyr\n") == "* SEARCH 2\ne OK SEARCH completed\n")
+        #expect(try await client.send("f SEARCH TEXT \"jörg\"\n") == "* SEARCH 2\nf OK SEARCH completed\n")
+        #expect(try await client.send("g UID SEARCH NOT FROM alice\n") == "* SEARCH 2\ng OK SEARCH completed\n")
+        #expect(try await client.send("h SEARCH OR SUBJECT other SENTON 2-Jan-2026\n") == "* SEARCH 2 3\nh OK SEARCH completed\n")
+        #expect(try await client.send("i SEARCH SENTBEFORE 2-Jan-2026 LARGER 100\n") == "* SEARCH 1 3\ni OK SEARCH completed\n")
+        #expect(try await client.send("j SEARCH HEADER Message-ID \"\" 2:*\n") == "* SEARCH 3\nj OK SEARCH completed\n")
+        #expect(try await client.sendBytes(wire("k SEARCH CHARSET ISO-8859-1 BODY {4+}\n") + [0x63, 0x61, 0x66, 0xE9] + wire("\n")) == "* SEARCH 2\nk OK SEARCH completed\n")
+        #expect(try await client.send("l SEARCH CHARSET X-NONE BODY x\n") == "l NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\n")
+        // RFC 4731 ESEARCH and RFC 5182 SEARCHRES.
+        #expect(try await client.send("m SEARCH RETURN (MIN MAX COUNT ALL) FROM alice\n") == "* ESEARCH (TAG \"m\") MIN 1 MAX 3 COUNT 2 ALL 1,3\nm OK SEARCH completed\n")
+        #expect(try await client.send("n UID SEARCH RETURN (SAVE) FROM alice\n") == "n OK SEARCH completed\n")
+        #expect(try await client.send("o FETCH $ (UID)\n") == "* 1 FETCH (UID 1)\n* 3 FETCH (UID 3)\no OK FETCH completed\n")
+        #expect(try await client.send("p SEARCH YOUNGER 100000000 OLDER 10 NOT SEEN UNKEYWORD $x SINCE 1-Jan-2026 BEFORE 2-Jan-2026 ON 1-Jan-2026 MODSEQ 1\n") == "* SEARCH 1 2 3 (MODSEQ 10)\np OK SEARCH completed\n")
+    }
+}
+
+@Suite struct MessageEdgeTests {
+    /// A large body is streamed from the file as one literal, byte for byte, and partial
+    /// fetches cut it exactly.
+    @Test func largeMessageStreams() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        var message = Array("Subject: big\r\n\r\n".utf8)
+        for line in 0..<4000 { message += Array("line \(line) of a long message body\r\n".utf8) }
+        let answer = try await client.sendBytes(wire("a APPEND INBOX {\(message.count)+}\n") + message + wire("\n"))
+        #expect(answer.hasPrefix("a OK [APPENDUID "))
+        // Nothing stays behind in the store's tmp directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.store.temporaryDirectory).isEmpty)
+        try await client.select()
+        let fetched = try await client.send("b FETCH 1 BODY.PEEK[]\n")
+        #expect(fetched == "* 1 FETCH (BODY[] {\(message.count)}\n" + String(decoding: message, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n") + ")\nb OK FETCH completed\n")
+        let partial = try await client.send("c FETCH 1 BODY.PEEK[TEXT]<20000.30000>\n")
+        let text = Array(message[16...])
+        #expect(partial == "* 1 FETCH (BODY[TEXT]<20000> {30000}\n" + String(decoding: text[20000..<50000], as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n") + ")\nc OK FETCH completed\n")
+        #expect(try await client.send("d FETCH 1 BODY.PEEK[]<99999999.10>\n") == "* 1 FETCH (BODY[]<99999999> \"\")\nd OK FETCH completed\n")
+    }
+
+    /// Mailbox names are names in the database, never paths.
+    @Test func mailboxNamesStayInside() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        #expect(try await client.send("a CREATE \"../../escape\"\n") == "a OK CREATE completed\n")
+        #expect(try await client.send("b CREATE \"/abs\"\n") == "b NO [CANNOT] invalid mailbox name \"/abs\": empty hierarchy level\n")
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/escape"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/accounts/escape"))
+        #expect(try await client.send("c SELECT \"../../escape\"\n").contains("c OK [READ-WRITE]"))
+        #expect(try await client.send("d FETCH 1:* FLAGS\n") == "d OK FETCH completed\n")
+        #expect(try await client.send("e FETCH 1 FLAGS\n") == "e BAD message sequence number 1 does not exist (0 messages)\n")
+    }
+
+    /// Every error is a response: bad syntax, unknown commands, oversized lines.
+    @Test func errorsAreResponses() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState()) { $0.limits.parser.maxLineLength = 200 }
+        #expect(try await client.send("a BLURDYBLOOP\n") == "a BAD unknown command BLURDYBLOOP\n")
+        #expect(try await client.send("\n") == "* BAD empty command line\n")
+        #expect(try await client.send("b LOGIN {5}\n") == "+ Ready for literal data\n")
+        #expect(try await client.send("alice secret\n").hasPrefix("b OK"))
+        #expect(try await client.send("c SELECT INBOX (BOGUS)\n") == "c BAD unknown SELECT parameter BOGUS\n")
+        #expect(try await client.send("d FETCH 1 FLAGS\n") == "d BAD no mailbox selected\n")
+        #expect(try await client.send("e NOOP " + String(repeating: "x", count: 300) + "\n").hasPrefix("e BAD command line too long"))
+        #expect(try await client.send("f APPEND INBOX {10}\n") == "+ Ready for literal data\n")
+        #expect(try await client.send("0123456789 extra\n").hasPrefix("f BAD"))
+        #expect(try await client.send("g NOOP\n") == "g OK NOOP completed\n")
+    }
+}
