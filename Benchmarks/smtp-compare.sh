@@ -29,15 +29,11 @@ run() {  # run LABEL PORT RCPT DRAIN ARGS...
         ${drain:+--drain-cmd "$drain"} "$@" --out "$TMP/$label.json" >/dev/null
     python3 - "$TMP/$label.json" "$label" <<'PY'
 import json, sys
-data = json.load(open(sys.argv[1]))
-median = data.get("median", data)
-def pick(*names):
-    for name in names:
-        for source in (median, data):
-            if isinstance(source, dict) and name in source:
-                return source[name]
-    return None
-print(sys.argv[2], json.dumps({k: median[k] for k in sorted(median) if isinstance(median[k], (int, float))} if isinstance(median, dict) else median))
+median = json.load(open(sys.argv[1]))["median"]
+latency = median.get("latency_ms", {})
+summary = {k: median[k] for k in ("msgs_per_s", "mb_per_s", "drained_msgs_per_s", "ok", "errors") if k in median}
+summary.update({"p50_ms": latency.get("p50"), "p99_ms": latency.get("p99")})
+print(sys.argv[2], json.dumps(summary))
 PY
 }
 DRAIN="bash $BENCH/peers/peers.sh wait-queue"
@@ -48,5 +44,5 @@ for case in "1k-c1:-s 1024 -c 1 -m 400" "1k-c8:-s 1024 -c 8 -m 100" "100k-c4:-s 
     # shellcheck disable=SC2086
     run "postfix-$name" 2525 bench@bench.test "$DRAIN" $args
 done
-python3 "$BENCH/mailbench.py" idle --proto smtp --port 3025 -c 500 --pid "$PID" --label tern-idle-500 --out "$TMP/idle.json" >/dev/null
-python3 -c "import json; d=json.load(open('$TMP/idle.json')); print('tern-idle-500', json.dumps({k: v for k, v in d.items() if isinstance(v, (int, float))}))"
+python3 "$BENCH/mailbench.py" idle --proto smtp --port 3025 -c 500 --spread-src --pid "$PID" --label tern-idle-500 --out "$TMP/idle.json" >/dev/null
+python3 -c "import json; r=json.load(open('$TMP/idle.json'))['runs'][0]; print('tern-idle-500', json.dumps({k: r[k] for k in ('connections_open', 'rss_per_conn_kb', 'pss_per_conn_kb')}))"
