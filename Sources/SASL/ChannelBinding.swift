@@ -77,6 +77,16 @@ public enum TLSExporter {
         case sha256
         case sha384
 
+        /// RFC 8446 §7.1: every secret is Hash.length octets, so a key-log secret tells
+        /// which hash its cipher suite uses.
+        public init?(secretLength: Int) {
+            switch secretLength {
+            case 32: self = .sha256
+            case 48: self = .sha384
+            default: return nil
+            }
+        }
+
         public var outputByteCount: Int {
             switch self {
             case .sha256: SHA256.byteCount

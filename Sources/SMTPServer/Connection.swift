@@ -76,8 +76,10 @@ struct Connection {
                     case .tooLong: try await perform(session.lineTooLong(), &session, &io, &state)
                     case .timeout: try await perform(session.timedOut(), &session, &io, &state)
                     case let .tls(version, cipher):
+                        // Implicit TLS: the handshake ends after the greeting went out.
                         state.tlsVersion = version
                         state.cipher = cipher
+                        try await noteChannelBinding(&session, &state)
                     }
                 }
             }
@@ -89,6 +91,8 @@ struct Connection {
     struct TransportState {
         var tlsVersion: String?
         var cipher: String?
+        /// tls-exporter (RFC 9266) for SCRAM-*-PLUS, when TLS 1.3 and the context capture it.
+        var channelBinding: ChannelBinding?
         var messageFile: MessageFile?
         /// Octets of trace fields at the start of `messageFile`.
         var traceLength = 0
@@ -187,6 +191,7 @@ struct Connection {
         }
         let configuration = SASLServerConfiguration(
             serverSecret: authentication.serverSecret, hostname: settings.session.hostname, tlsActive: session.tls,
+            channelBindings: state.channelBinding.map { [$0] } ?? [],
             enabledMechanisms: Set(authentication.mechanisms), allowPlaintextWithoutTLS: settings.session.plaintextAuthAllowed)
         var server = SASLServer(mechanism: mechanism, configuration: configuration)
         var action = server.start(initialResponse: initialResponse)
@@ -246,6 +251,7 @@ struct Connection {
                 state.tlsVersion = version
                 state.cipher = cipher
                 session.tlsEstablished()
+                try await noteChannelBinding(&session, &state)
                 return
             case .endOfInput, .timeout, .line, .tooLong:
                 // No reply can be sent on a half-done handshake (the TLS handler would hold
@@ -255,6 +261,11 @@ struct Connection {
                 return
             }
         }
+    }
+
+    private func noteChannelBinding(_ session: inout Session, _ state: inout TransportState) async throws {
+        state.channelBinding = try await gate.channelBinding(on: channel.channel).get()
+        if state.channelBinding != nil { session.channelBindingEstablished() }
     }
 
     /// The message file starts with the Received field (RFC 5321 §4.4) and, for a single

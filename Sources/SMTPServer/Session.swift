@@ -99,6 +99,9 @@ public struct Session: Sendable {
     private var clientName: String?
     private var extended = false
     public private(set) var tls: Bool
+    /// Whether the TLS layer gives this connection a channel binding (tls-exporter), which
+    /// SCRAM-*-PLUS needs; without it the -PLUS mechanisms are neither offered nor accepted.
+    public private(set) var channelBindingAvailable = false
     public private(set) var authenticatedAccount: String?
     private var sender: ReversePath?
     private var parameters = MailParameters()
@@ -203,7 +206,7 @@ public struct Session: Sendable {
     public func extensions() -> [String] {
         var lines = ["PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE \(settings.maxMessageSize)", "ENHANCEDSTATUSCODES", "CHUNKING"]
         if settings.startTLSAvailable, !tls { lines.append("STARTTLS") }
-        if authOffered { lines.append("AUTH " + settings.authMechanisms.joined(separator: " ")) }
+        if authOffered { lines.append("AUTH " + offeredMechanisms.joined(separator: " ")) }
         if tls { lines.append("REQUIRETLS") }
         if settings.kind == .submission, settings.futureReleaseAvailable {
             let until = now().addingTimeInterval(TimeInterval(settings.maxFutureRelease))
@@ -211,6 +214,11 @@ public struct Session: Sendable {
         }
         lines.append("LIMITS RCPTMAX=\(settings.maxRecipients) MAILMAX=\(settings.maxTransactions)")
         return lines
+    }
+
+    /// RFC 5802 §6: -PLUS variants only where the channel can be bound.
+    private var offeredMechanisms: [String] {
+        settings.authMechanisms.filter { channelBindingAvailable || !(SASLMechanism(name: $0)?.usesChannelBinding ?? false) }
     }
 
     private var authOffered: Bool {
@@ -232,10 +240,17 @@ public struct Session: Sendable {
     /// said before.
     public mutating func tlsEstablished() {
         tls = true
+        channelBindingAvailable = false
         phase = .connected
         clientName = nil
         extended = false
         resetTransaction()
+    }
+
+    /// The TLS layer has a channel binding for this connection (after `tlsEstablished`, or
+    /// on implicit TLS once the handshake is done).
+    public mutating func channelBindingEstablished() {
+        channelBindingAvailable = tls
     }
 
     // MARK: - AUTH (RFC 4954)
@@ -250,7 +265,7 @@ public struct Session: Sendable {
         guard tls || settings.plaintextAuthAllowed else {
             return fail(Reply(538, .encryptionRequired, "encryption required for authentication"))
         }
-        guard settings.authMechanisms.contains(mechanism) else {
+        guard offeredMechanisms.contains(mechanism) else {
             return fail(Reply(504, .invalidArguments, "unsupported mechanism \(mechanism.prefix(40))"))
         }
         var decoded: [UInt8]?

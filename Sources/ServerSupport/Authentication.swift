@@ -9,9 +9,10 @@ public struct Authentication: Sendable {
     /// Failures per client address, shared by every listener.
     public var failureLimiter: AuthFailureLimiter
 
-    /// Mechanisms offered when none are configured: SCRAM first; -PLUS variants need TLS
-    /// channel binding, which this listener does not provide yet, so they are not offered.
-    public static let defaultMechanisms: [SASLMechanism] = [.scramSHA256, .scramSHA1, .plain, .login]
+    /// Mechanisms offered when none are configured, strongest first. The -PLUS variants
+    /// are offered only on connections with a channel binding (TLS 1.3 with the capture of
+    /// `TLSChannelBinding` in the TLS context).
+    public static let defaultMechanisms: [SASLMechanism] = [.scramSHA256Plus, .scramSHA1Plus, .scramSHA256, .scramSHA1, .plain, .login]
 
     public init(
         credentials: any CredentialSource, mechanisms: [SASLMechanism] = defaultMechanisms, serverSecret: [UInt8],

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOSSL
 import NIOTLS
+import SASL
 
 /// What the connection loop reads: octets stamped with the TLS epoch they arrived in, the
 /// end of a TLS handshake, or an idle timeout.
@@ -30,6 +31,10 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     /// Kept while the handler is in the pipeline, to re-arm the timer when it changes.
     private var context: ChannelHandlerContext?
     public let cipherSniffer = ServerHelloSniffer()
+    /// Receives the TLS 1.3 exporter secret for SCRAM-*-PLUS (`TLSChannelBinding`).
+    public let keyLogScope = KeyLogScope()
+    /// tls-exporter of this connection once TLS 1.3 is up, when the context captures it.
+    private var channelBinding: ChannelBinding?
 
     public init(timeout: TimeAmount) {
         self.timeout = timeout
@@ -65,6 +70,7 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         if case TLSUserEvent.handshakeCompleted = event {
             let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
             let version = handler?.tlsVersion.map(Self.name) ?? "TLS"
+            channelBinding = keyLogScope.channelBinding(version: handler?.tlsVersion)
             context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version, cipher: cipherSniffer.cipherName)))
             context.fireChannelReadComplete()
         }
@@ -79,7 +85,14 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
             try operations.addHandler(self.cipherSniffer, position: .first)
+            try operations.addHandler(self.keyLogScope, position: .first)
         }
+    }
+
+    /// The connection's channel binding, once the TLS handshake has completed (nil without
+    /// TLS 1.3 or without capture in the TLS context).
+    public func channelBinding(on channel: any Channel) -> EventLoopFuture<ChannelBinding?> {
+        channel.eventLoop.submit { self.channelBinding }
     }
 
     /// The epoch reads carry from now on.

@@ -68,6 +68,7 @@ public struct ConnectionListener: Sendable {
                     if let implicitTLS {
                         try operations.addHandler(NIOSSLServerHandler(context: implicitTLS))
                         try operations.addHandler(gate.cipherSniffer, position: .first)
+                        try operations.addHandler(gate.keyLogScope, position: .first)
                     }
                     try operations.addHandler(gate)
                     let connection = try NIOAsyncChannel<ConnectionInput, ByteBuffer>(wrappingChannelSynchronously: child)

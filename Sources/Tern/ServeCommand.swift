@@ -124,6 +124,15 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("stopped")
     }
 
+    /// TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1; swift-nio-ssl would allow
+    /// them), with the exporter secret captured for SCRAM-*-PLUS channel binding.
+    static func serverContext(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKey) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        TLSChannelBinding.enable(on: &configuration)
+        return try NIOSSLContext(configuration: configuration)
+    }
+
     static func tlsContext(_ tls: ListenerTLS?, hostname: String, listener: String) throws -> NIOSSLContext? {
         switch tls {
         case nil:
@@ -132,12 +141,12 @@ struct ServeCommand: AsyncParsableCommand {
             guard let first = pairs.first else { return nil }
             let chain = try NIOSSLCertificate.fromPEMFile(first.certFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: first.keyFile, format: .pem)
-            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            return try serverContext(chain: chain, key: key)
         case .selfSigned:
             let certificate = try SelfSignedCertificate(hostnames: [hostname])
-            return try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
-                privateKey: .privateKey(NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))))
+            return try serverContext(
+                chain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
+                key: NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))
         case .acme:
             throw ValidationError("listener \(listener): ACME certificates are not implemented yet; use KeyCerts or SelfSigned")
         }

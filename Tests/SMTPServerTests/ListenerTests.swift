@@ -46,8 +46,8 @@ struct TestClient {
     }
 
     /// Starts TLS on this connection (after the server's 220 to STARTTLS).
-    func startTLS() async throws {
-        let context = try NIOSSLContext(configuration: TLSTestSupport.clientConfiguration)
+    func startTLS(_ configuration: TLSConfiguration = TLSTestSupport.clientConfiguration) async throws {
+        let context = try NIOSSLContext(configuration: configuration)
         let channel = self.channel
         try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil), position: .first)
@@ -206,11 +206,32 @@ enum TLSTestSupport {
         return configuration
     }
 
-    static func serverContext() throws -> NIOSSLContext {
+    static func serverContext(channelBinding: Bool = true) throws -> NIOSSLContext {
         let certificate = try SelfSignedCertificate(hostnames: ["localhost"])
-        return try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
-            privateKey: .privateKey(NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der)))
+        if channelBinding { TLSChannelBinding.enable(on: &configuration) }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// A client configuration that hands its connection's exporter secret to `secret`: the
+    /// client side of tls-exporter (RFC 9266), computed independently of the server's.
+    final class Secret: Sendable {
+        let value = Mutex<[UInt8]?>(nil)
+    }
+
+    static func clientConfiguration(capturing secret: Secret, maximumVersion: TLSVersion? = nil) -> TLSConfiguration {
+        var configuration = clientConfiguration
+        if let maximumVersion { configuration.maximumTLSVersion = maximumVersion }
+        configuration.keyLogCallback = { line in
+            let fields = String(decoding: line.readableBytesView, as: UTF8.self).split(separator: " ")
+            guard fields.count == 3, fields[0] == "EXPORTER_SECRET" else { return }
+            let hex = Array(fields[2].utf8).filter { $0 != 0x0A && $0 != 0x0D }
+            let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16) }
+            secret.value.withLock { $0 = bytes }
+        }
+        return configuration
     }
 }
 
@@ -386,6 +407,81 @@ struct TestCredentials: CredentialSource {
                     reply = try #require(try await client.reply())
                 }
                 #expect(reply.code == 235)
+            }
+        }
+    }
+}
+
+/// SCRAM-*-PLUS with tls-exporter (RFC 9266) over STARTTLS.
+@Suite struct ChannelBindingTests {
+    let authentication = AuthenticationTests().authentication
+
+    /// Runs AUTH with the SASL client; returns the final reply code.
+    static func authenticate(_ client: inout TestClient, _ sasl: inout SASLClient, mechanism: String) async throws -> Int? {
+        let first = sasl.start(initialResponseAllowed: true) ?? []
+        try await client.send("AUTH \(mechanism) " + Data(first).base64EncodedString() + "\r\n")
+        var reply = try await client.reply()
+        while let current = reply, current.code == 334 {
+            let challenge = Array(Data(base64Encoded: current.lines[0]) ?? Data())
+            switch sasl.receive(challenge: challenge) {
+            case let .respond(response): try await client.send(Data(response).base64EncodedString() + "\r\n")
+            case .success: try await client.send("\r\n")
+            case .failure: try await client.send("*\r\n")
+            }
+            reply = try await client.reply()
+        }
+        return reply?.code
+    }
+
+    /// Connects, says EHLO, does STARTTLS with `configuration`, says EHLO again and returns
+    /// the AUTH line.
+    static func startTLS(_ client: inout TestClient, _ configuration: TLSConfiguration) async throws -> String? {
+        _ = try await client.reply()
+        _ = try await client.command("EHLO c")
+        #expect(try await client.command("STARTTLS") == 220)
+        try await client.startTLS(configuration)
+        try await client.send("EHLO c\r\n")
+        return try await client.reply()?.lines.first { $0.hasPrefix("AUTH ") }
+    }
+
+    @Test func plusOverTLS13WithTheRightBindingOnly() async throws {
+        try await withListener(kind: .submission, tls: try TLSTestSupport.serverContext(), authentication: authentication) { port, _ in
+            for tamper in [false, true] {
+                try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                    let secret = TLSTestSupport.Secret()
+                    let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration(capturing: secret))
+                    #expect(auth == "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
+                    let exporterSecret = try #require(secret.value.withLock { $0 })
+                    let hash = try #require(TLSExporter.Hash(secretLength: exporterSecret.count))
+                    var binding = try ChannelBinding.tlsExporter(exporterSecret: exporterSecret, hash: hash)
+                    if tamper { binding.data[0] ^= 1 }
+                    var sasl = try SASLClient(
+                        mechanism: .scramSHA256Plus, credentials: SASLClientCredentials(username: "alice@example.org", password: "secret"),
+                        channelBinding: binding, serverOffersChannelBinding: true)
+                    let code = try await Self.authenticate(&client, &sasl, mechanism: "SCRAM-SHA-256-PLUS")
+                    #expect(code == (tamper ? 535 : 235), "tampered: \(tamper)")
+                }
+            }
+        }
+    }
+
+    /// No binding, no -PLUS: TLS 1.2 (no tls-exporter without extended master secret here),
+    /// or a TLS context without the capture. Asking for it anyway is refused, not attempted.
+    @Test func noPlusWithoutBinding() async throws {
+        try await withListener(kind: .submission, tls: try TLSTestSupport.serverContext(), authentication: authentication) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                let secret = TLSTestSupport.Secret()
+                let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration(capturing: secret, maximumVersion: .tlsv12))
+                #expect(auth == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
+                #expect(try await client.command("AUTH SCRAM-SHA-256-PLUS") == 504)
+            }
+        }
+        try await withListener(
+            kind: .submission, tls: try TLSTestSupport.serverContext(channelBinding: false), authentication: authentication
+        ) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration)
+                #expect(auth == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
             }
         }
     }
