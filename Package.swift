@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "ServerSupport", "SMTP", "Message", "Certificates", "SASL",
+                "SMTPServer", "ServerSupport", "SMTP", "Message", "Certificates", "SASL", "Store",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

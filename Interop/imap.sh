@@ -3,7 +3,8 @@
 # offered), LOGIN, LIST with special-use, CREATE/RENAME/DELETE with a modified UTF-7 name,
 # STATUS, APPEND (APPENDUID), SEARCH inside a base64 body and in an RFC 2047 subject, FETCH
 # of the exact octets, BODYSTRUCTURE, BINARY, STORE/COPY/MOVE/EXPUNGE, and IDLE over
-# implicit TLS with a message delivered by SMTP meanwhile, reported to a second session.
+# implicit TLS with a message delivered by SMTP meanwhile, reported to a second session,
+# and COMPRESS=DEFLATE (RFC 4978) when advertised.
 #
 # localserve's IMAP: BASE+143 (plaintext login allowed on loopback), BASE+993 (implicit
 # TLS); SMTP on BASE+25 delivers into the account.
@@ -35,7 +36,7 @@ port_used "$IMAP" || fail "nothing listens on the IMAP port $IMAP"
 
 log "check: python imaplib session"
 if ! timeout 120 python3 - 127.0.0.1 "$IMAP" "$IMAPS" tern@localhost "$PASSWORD" "smtp:$SMTP" >"$TMP/check.log" 2>&1 <<'PY'
-import imaplib, re, socket, ssl, sys, time, base64, os, smtplib
+import imaplib, re, socket, ssl, sys, time, base64, os, smtplib, zlib
 
 host, plain_port, tls_port, user, password, deliver = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 unverified = ssl._create_unverified_context()
@@ -145,6 +146,25 @@ typ, data = w.noop()
 ok("EXPUNGE" in w.untagged_responses, "EXPUNGE reported to the other session: %r" % w.untagged_responses)
 m.logout()
 w.logout()
+
+# RFC 4978 COMPRESS=DEFLATE, when advertised: raw deflate both ways after the OK.
+if "COMPRESS=DEFLATE" in caps:
+    c = imaplib.IMAP4("127.0.0.1", plain_port)
+    c.login(user, password)
+    c.send(b"z1 COMPRESS DEFLATE\r\n")
+    line = c.readline()
+    ok(line.startswith(b"z1 OK"), "COMPRESS DEFLATE: %r" % line)
+    out, inp = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+    c.sock.sendall(out.compress(b"z2 SELECT INBOX\r\nz3 LOGOUT\r\n") + out.flush(zlib.Z_SYNC_FLUSH))
+    received = b""
+    c.sock.settimeout(20)
+    while b"z3 OK" not in received:
+        chunk = c.sock.recv(65536)
+        if not chunk:
+            break
+        received += inp.decompress(chunk)
+    ok(b"z2 OK [READ-WRITE]" in received and b"z3 OK" in received, "compressed session: %r" % received)
+    c.sock.close()
 print("python imaplib: %d checks" % checks)
 PY
 then

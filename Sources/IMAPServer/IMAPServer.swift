@@ -93,19 +93,6 @@ public struct IMAPLimits: Sendable {
     public init() {}
 }
 
-/// The quota of an account (RFC 9208): a limit per resource, nil for none.
-public struct AccountQuota: Hashable, Sendable {
-    /// STORAGE, in octets (RFC 9208 §5.1 counts in units of 1024 octets on the wire).
-    public var storage: UInt64?
-    /// MESSAGE: messages in all mailboxes (RFC 9208 §5.2).
-    public var messages: UInt64?
-
-    public init(storage: UInt64? = nil, messages: UInt64? = nil) {
-        self.storage = storage
-        self.messages = messages
-    }
-}
-
 /// What a session needs beyond its connection: the settings of its listener.
 public struct IMAPSettings: Sendable {
     /// The server's name, in the greeting.
@@ -120,8 +107,6 @@ public struct IMAPSettings: Sendable {
     public var authentication: Authentication
     /// Turns the account name a login produced into the account (normally `Store.account`).
     public var accountResolver: @Sendable (String) async throws -> Account
-    /// The account's quota; nil (the default) for none.
-    public var quotaResolver: @Sendable (String) async -> AccountQuota?
     /// Where APPEND writes a message while it arrives: the store's tmp directory, so that
     /// `Account.append` can hard-link it (DESIGN.md: durability).
     public var temporaryDirectory: String
@@ -134,7 +119,6 @@ public struct IMAPSettings: Sendable {
     public init(
         hostname: String, tls: NIOSSLContext? = nil, implicitTLS: Bool = false, plaintextLoginAllowed: Bool = false,
         authentication: Authentication, accountResolver: @escaping @Sendable (String) async throws -> Account,
-        quotaResolver: @escaping @Sendable (String) async -> AccountQuota? = { _ in nil },
         temporaryDirectory: String, limits: IMAPLimits = IMAPLimits(),
         serverID: [IDParameter] = [IDParameter("name", "Tern")], now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -144,7 +128,6 @@ public struct IMAPSettings: Sendable {
         self.plaintextLoginAllowed = plaintextLoginAllowed
         self.authentication = authentication
         self.accountResolver = accountResolver
-        self.quotaResolver = quotaResolver
         self.temporaryDirectory = temporaryDirectory
         self.limits = limits
         self.serverID = serverID

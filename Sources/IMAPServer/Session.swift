@@ -35,7 +35,6 @@ public struct SessionSettings: Sendable {
     public var plaintextLoginAllowed: Bool
     public var authentication: Authentication
     public var accountResolver: @Sendable (String) async throws -> Account
-    public var quotaResolver: @Sendable (String) async -> AccountQuota?
     public var temporaryDirectory: String
     public var limits: IMAPLimits
     public var serverID: [IDParameter]
@@ -50,7 +49,6 @@ public struct SessionSettings: Sendable {
         plaintextLoginAllowed = settings.plaintextLoginAllowed
         authentication = settings.authentication
         accountResolver = settings.accountResolver
-        quotaResolver = settings.quotaResolver
         temporaryDirectory = settings.temporaryDirectory
         limits = settings.limits
         serverID = settings.serverID
@@ -517,10 +515,8 @@ public final class IMAPSession {
             .statusSize, .esearch, .searchRes, .condStore, .qresync, .binary, .saveDate, .preview, .utf8Accept,
             .within, .quota,
         ]
-        // RFC 9208 §3.1: the resources the quota counts.
-        if let storage = Capability("QUOTA=RES-STORAGE"), let messages = Capability("QUOTA=RES-MESSAGE") {
-            list += [storage, messages]
-        }
+        // RFC 9208 §3.1: the resource the quota counts (the account's `quotaBytes`).
+        if let storage = Capability("QUOTA=RES-STORAGE") { list.append(storage) }
         list += [.sort, .esort, .threadOrderedSubject, .threadReferences]
         // RFC 4978: only where the system's zlib could be loaded.
         if Zlib.shared != nil { list.append(.compressDeflate) }
@@ -614,6 +610,9 @@ public final class IMAPSession {
             return .no(error.description, code: .useAttr)
         case .tooManyMailboxes, .tooManyKeywords, .uidsExhausted, .tooManyAccounts:
             return .no(error.description, code: .limit)
+        case .overQuota:
+            // RFC 9208 §4.3.1.
+            return .no("over quota", code: .overQuota)
         case .corrupt:
             return .no("the mailbox data is damaged", code: .corruption)
         case .io, .dataDirectoryInUse, .noRecipients, .invalidAccountName, .invalidPassword:

@@ -146,16 +146,6 @@ extension IMAPSession {
             logger.error("cannot write appended message", metadata: ["error": "\(String(cString: strerror(code)))"])
             return .no("cannot store the message now", code: .unavailable)
         }
-        if let accountName, let quota = await settings.quotaResolver(accountName) {
-            let usage = try await account.quotaUsage()
-            let size = append.messages.reduce(UInt64(0)) { $0 + $1.options.size }
-            if let limit = quota.storage, UInt64(max(0, usage.storage)) + size > limit {
-                return .no("over quota", code: .overQuota)
-            }
-            if let limit = quota.messages, UInt64(max(0, usage.messages)) + UInt64(append.messages.count) > limit {
-                return .no("over quota", code: .overQuota)
-            }
-        }
         var stored: [AppendResult] = []
         do {
             for message in append.messages {

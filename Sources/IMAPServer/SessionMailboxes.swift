@@ -224,19 +224,14 @@ extension IMAPSession {
 
     // MARK: QUOTA (RFC 9208)
 
-    /// The one quota root of an account is "" (RFC 9208 §3.2: all mailboxes share it).
+    /// The one quota root of an account is "" (RFC 9208 §3.2: all mailboxes share it); its
+    /// one resource is STORAGE, the account's `quotaBytes` (which the store enforces).
     func quotaResources() async throws -> [QuotaResource]? {
-        guard let accountName, let quota = await settings.quotaResolver(accountName) else { return nil }
-        let usage = try await requireAccount().quotaUsage()
-        var resources: [QuotaResource] = []
-        if let storage = quota.storage {
-            // RFC 9208 §5.1: STORAGE in units of 1024 octets.
-            resources.append(QuotaResource(name: "STORAGE", usage: UInt64(max(0, usage.storage)) / 1024, limit: storage / 1024))
-        }
-        if let messages = quota.messages {
-            resources.append(QuotaResource(name: "MESSAGE", usage: UInt64(max(0, usage.messages)), limit: messages))
-        }
-        return resources.isEmpty ? nil : resources
+        let account = try requireAccount()
+        guard let limit = account.quotaBytes else { return nil }
+        let usage = try await account.quotaUsage()
+        // RFC 9208 §5.1: STORAGE in units of 1024 octets.
+        return [QuotaResource(name: "STORAGE", usage: UInt64(max(0, usage.storage)) / 1024, limit: UInt64(max(0, limit)) / 1024)]
     }
 
     func getQuota(root: String) async throws -> StatusResponse {

@@ -171,15 +171,6 @@ extension IMAPSession {
         let name = move ? "MOVE" : "COPY"
         guard !targets.isEmpty else { return .ok("\(name) completed (no messages)") }
         let uids = UIDSet(targets.map(\.uid))
-        if !move, let accountName, let quota = await settings.quotaResolver(accountName) {
-            // RFC 9208 §4.3.1: copies count against the quota like new messages.
-            let usage = try await account.quotaUsage()
-            let size = try await account.summaries(in: view.id, uids: uids).reduce(UInt64(0)) { $0 + UInt64(max(0, $1.size)) }
-            if let limit = quota.storage, UInt64(max(0, usage.storage)) + size > limit { return .no("over quota", code: .overQuota) }
-            if let limit = quota.messages, UInt64(max(0, usage.messages)) + UInt64(targets.count) > limit {
-                return .no("over quota", code: .overQuota)
-            }
-        }
         let result: CopyResult
         if move, target.id == view.id {
             return .no("cannot move messages to the mailbox they are in", code: .cannot)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Message
+import SMTP
 import Store
 
 /// Delivers into the Store: one stored copy per account, durably, before the session may
@@ -31,6 +32,10 @@ public struct StoreDeliverer: MessageDeliverer {
             let incoming = IncomingMessage(file: messageFile, receivedAt: Date(), requireTLS: envelope.parameters.requireTLS, parsed: parsed)
             let delivered = try await store.deliver(incoming, to: recipients)
             return .delivered(id: delivered.map { "\($0.account)/\($0.uid)" }.joined(separator: ","))
+        } catch let StoreError.overQuota(account, _) {
+            // RFC 3463 X.2.2: the sender keeps the message and retries; the user may make room.
+            logger.info("delivery refused: mailbox full", metadata: ["account": "\(account)"])
+            return .rejected(Reply(452, EnhancedStatus(4, 2, 2), "mailbox full"))
         } catch {
             logger.error("storing a message failed", metadata: ["error": "\(error)"])
             return .temporaryFailure("the message could not be stored")

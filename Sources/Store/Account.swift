@@ -27,6 +27,7 @@ public final class Account: Sendable {
     /// is never repeated, and one handed out but never committed is at worst an orphan file
     /// that the cleaner removes or the next writer of that name replaces.
     private let lastFileID: Mutex<Int64>
+    private let quotaLimit = Mutex<Int64?>(nil)
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.
@@ -323,6 +324,23 @@ public final class Account: Sendable {
     }
 
     // MARK: Quota
+
+    /// The most message octets the account may hold (RFC 9208 STORAGE, counted like
+    /// `quotaUsage`), nil for none. Set by whoever reads the configuration, again whenever
+    /// it changes; enforced by deliveries, APPEND and COPY inside their transactions, so
+    /// concurrent ones cannot together overshoot it.
+    public var quotaBytes: Int64? {
+        get { quotaLimit.withLock { $0 } }
+        set { quotaLimit.withLock { $0 = newValue } }
+    }
+
+    /// Throws `overQuota` when adding `octets` would pass the limit. Inside the write
+    /// transaction; O(mailboxes), like `quotaUsage`.
+    func checkQuota(_ db: Database, adding octets: Int64) throws {
+        guard let limit = quotaBytes, octets > 0 else { return }
+        let used = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(totalSize), 0) FROM mailbox")) ?? 0
+        if used + octets > limit { throw StoreError.overQuota(account: name, limit: limit) }
+    }
 
     /// RFC 9208 STORAGE and MESSAGE usage: a sum over the mailbox counters, O(mailboxes).
     public func quotaUsage() async throws -> QuotaUsage {

@@ -95,6 +95,7 @@ extension Account {
             let limits = limits
             let result = try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> (AppendResult, [StoreChange]) in
                 var row = try MailboxRow.require(db, id: mailbox)
+                try self.checkQuota(db, adding: Int64(parsed.size))
                 let modSeq = try AccountDB.nextModSeq(db)
                 try AccountDB.insertContent(
                     db, id: fileID, size: Int64(parsed.size), structure: structure, requireTLS: false,
@@ -214,6 +215,8 @@ extension Account {
             guard !rows.isEmpty else {
                 return CopyResult(uidValidity: to.uidValidity, mapping: [], modSeq: to.highestModSeq)
             }
+            // RFC 9208 §4.3: a COPY past the quota fails as a whole; a MOVE adds nothing.
+            if !move { try checkQuota(db, adding: rows.reduce(0) { $0 + $1.size }) }
             let modSeq = try AccountDB.nextModSeq(db)
             var mapping: [UIDMapping] = []
             var added: [MessageState] = []
@@ -275,6 +278,7 @@ extension Account {
         let limits = limits
         let accountName = name
         return try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> ([DeliveredMessage], [StoreChange]) in
+            try self.checkQuota(db, adding: size * Int64(targets.count))
             var changes: [StoreChange] = []
             try AccountDB.insertContent(
                 db, id: fileID, size: size, structure: structure, requireTLS: requireTLS, metadata: metadata,

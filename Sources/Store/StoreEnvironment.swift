@@ -101,6 +101,9 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case noRecipients
     case tooManyAccounts(limit: Int)
     case invalidPassword(reason: String)
+    /// Storing would take the account past its quota (RFC 9208 §5.1 STORAGE): SMTP answers
+    /// 452 4.2.2 (RFC 3463 "mailbox full"), IMAP NO [OVERQUOTA].
+    case overQuota(account: String, limit: Int64)
     /// A file operation failed.
     case io(operation: String, path: String, errno: Int32)
     /// The database holds something the store cannot read.
@@ -128,6 +131,7 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noRecipients: return "delivery without recipients"
         case let .tooManyAccounts(limit): return "delivery to too many accounts (limit \(limit))"
         case let .invalidPassword(reason): return "invalid password: \(reason)"
+        case let .overQuota(account, limit): return "account \(quoted(account)) would exceed its quota of \(limit) octets"
         case let .io(operation, path, code): return "\(operation) \(path): \(String(cString: strerror(code)))"
         case let .corrupt(what): return "corrupt store: \(what)"
         }

@@ -158,12 +158,13 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Every account of the domains file has its store account.
+/// Every account of the domains file has its store account, with the file's QuotaBytes.
 func createAccounts(_ domains: DomainsConfig, in store: Store, logger: Logger) async throws {
     let existing = Set(store.accountNames())
-    for account in domains.accounts where !existing.contains(account.name) {
-        _ = try store.createAccount(account.name)
-        logger.info("account created", metadata: ["account": "\(account.name)"])
+    for account in domains.accounts {
+        let stored = existing.contains(account.name) ? try store.account(account.name) : try store.createAccount(account.name)
+        if !existing.contains(account.name) { logger.info("account created", metadata: ["account": "\(account.name)"]) }
+        stored.quotaBytes = account.quotaBytes.map(Int64.init)
     }
 }
 

@@ -85,13 +85,22 @@ import Testing
     @Test func quota() async throws {
         let fixture = try await Fixture.make()
         try await fixture.deliver(sampleMessage)
-        let client = try await TestSession(fixture, shared: IMAPSharedState()) {
-            $0.quotaResolver = { _ in AccountQuota(storage: 10 * 1024 * 1024, messages: 1) }
-        }
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
         try await client.login()
-        #expect(try await client.send("a GETQUOTAROOT INBOX\n") == "* QUOTAROOT INBOX \"\"\n* QUOTA \"\" (STORAGE 0 10240 MESSAGE 1 1)\na OK GETQUOTAROOT completed\n")
-        #expect(try await client.send("b GETQUOTA \"\"\n") == "* QUOTA \"\" (STORAGE 0 10240 MESSAGE 1 1)\nb OK GETQUOTA completed\n")
-        #expect(try await client.send("c SETQUOTA \"\" (STORAGE 1)\n") == "c NO [NOPERM] quotas are set by the administrator\n")
-        #expect(try await client.send("d APPEND INBOX {3+}\nabc\n") == "d NO [OVERQUOTA] over quota\n")
+        #expect(try await client.send("a GETQUOTAROOT INBOX\n") == "* QUOTAROOT INBOX\na OK GETQUOTAROOT completed\n")
+        #expect(try await client.send("b GETQUOTA \"\"\n") == "b NO [NONEXISTENT] no such quota root\n")
+        // The account's quota, enforced by the store (RFC 9208 §4.3.1 OVERQUOTA).
+        try fixture.account.quotaBytes = 10 * 1024
+        #expect(try await client.send("c GETQUOTAROOT INBOX\n") == "* QUOTAROOT INBOX \"\"\n* QUOTA \"\" (STORAGE 0 10)\nc OK GETQUOTAROOT completed\n")
+        #expect(try await client.send("d GETQUOTA \"\"\n") == "* QUOTA \"\" (STORAGE 0 10)\nd OK GETQUOTA completed\n")
+        #expect(try await client.send("e SETQUOTA \"\" (STORAGE 1)\n") == "e NO [NOPERM] quotas are set by the administrator\n")
+        let big = String(repeating: "x", count: 11 * 1024)
+        #expect(try await client.send("f APPEND INBOX {\(big.utf8.count)+}\n\(big)\n") == "f NO [OVERQUOTA] over quota\n")
+        #expect(try await client.send("g APPEND INBOX {3+}\nabc\n").hasPrefix("g OK [APPENDUID "))
+        try await client.select()
+        try fixture.account.quotaBytes = 250
+        #expect(try await client.send("h COPY 1:2 Archive\n") == "h NO [OVERQUOTA] over quota\n")
+        #expect(try await client.send("i MOVE 1:2 Archive\n").hasSuffix("i OK MOVE completed\n"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.store.temporaryDirectory).isEmpty)
     }
 }
