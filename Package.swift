@@ -152,6 +152,7 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "ServerSupport", "SMTP", "Message", "Certificates", "SASL", "Store",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -124,6 +124,18 @@ final class DeflateCodec {
     /// corrupt or inflates beyond `maxExpansion`.
     func process(_ input: [UInt8]) -> [UInt8]? {
         guard !failed else { return nil }
+        // zlib counts in 32 bits: large writes go in slices.
+        let slice = 1 << 20
+        guard input.count <= slice else {
+            var output: [UInt8] = []
+            var start = 0
+            while start < input.count {
+                guard let part = process(Array(input[start..<min(input.count, start + slice)])) else { return nil }
+                output += part
+                start += slice
+            }
+            return output
+        }
         var output: [UInt8] = []
         var input = input
         let chunk = 64 * 1024

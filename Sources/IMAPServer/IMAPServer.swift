@@ -42,20 +42,26 @@
 /// RFC 5256 SORT/THREAD, RFC 5258 LIST-EXTENDED, RFC 5267 ESORT, RFC 5530 response codes,
 /// RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE, RFC 6851 MOVE, RFC 6855 UTF8=ACCEPT,
 /// RFC 7162 CONDSTORE/QRESYNC, RFC 7888 LITERAL+, RFC 7889 APPENDLIMIT, RFC 8438
-/// STATUS=SIZE, RFC 8514 SAVEDATE, RFC 8970 PREVIEW, RFC 9208 QUOTA, RFC 3348 CHILDREN.
+/// STATUS=SIZE, RFC 8514 SAVEDATE, RFC 8970 PREVIEW, RFC 9208 QUOTA, RFC 3348 CHILDREN,
+/// RFC 4978 COMPRESS=DEFLATE.
 ///
 /// ## Files
 ///
 /// - IMAPServer.swift: this overview, the settings, the listener (public entry point).
-/// - Session.swift: the session, its states, dispatch, capabilities, ENABLE/ID/NAMESPACE.
-/// - SessionAuth.swift: STARTTLS, LOGIN, AUTHENTICATE (SASL), account limits.
-/// - SessionMailboxes.swift: LIST/LSUB/CREATE/DELETE/RENAME/(UN)SUBSCRIBE/STATUS/QUOTA.
+/// - Session.swift: the session, its states, dispatch, capabilities, ENABLE, store errors.
+/// - SessionAuth.swift: STARTTLS, LOGIN, AUTHENTICATE (SASL, SASL-IR), failure limits.
+/// - SessionMailboxes.swift: LIST (with LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), LSUB,
+///   CREATE, DELETE, RENAME, STATUS, QUOTA.
 /// - MailboxView.swift: the selected mailbox's sequence-number map and its synchronization.
-/// - SessionSelected.swift: SELECT/EXAMINE/CLOSE/UNSELECT/EXPUNGE/STORE/COPY/MOVE/IDLE.
-/// - SessionAppend.swift: APPEND streamed to a file in the store's tmp directory.
+/// - SessionSelected.swift: SELECT/EXAMINE (CONDSTORE, QRESYNC), CLOSE, UNSELECT, EXPUNGE,
+///   STORE, COPY, MOVE.
+/// - SessionAppend.swift: APPEND (MULTIAPPEND) streamed to files in the store's tmp directory.
 /// - FetchData.swift, SessionFetch.swift: ENVELOPE, BODYSTRUCTURE, sections, FETCH.
-/// - Search.swift: SEARCH keys, text search with transfer and charset decoding.
-/// - Connection.swift: the network adapter. IMAPMetrics.swift: metrics.
+/// - Search.swift: SEARCH keys, text search with transfer and charset decoding, ESEARCH,
+///   SEARCHRES. Sort.swift: SORT, ESORT, THREAD (ORDEREDSUBJECT, REFERENCES).
+/// - Deflate.swift: COMPRESS=DEFLATE with the system's zlib, loaded at run time.
+/// - Connection.swift: the network adapter. Shared.swift: per-account connection limits and
+///   \Recent ownership. IMAPMetrics.swift: metrics.
 import Foundation
 import IMAP
 import Logging

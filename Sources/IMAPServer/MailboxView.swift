@@ -41,7 +41,7 @@ struct MailboxView {
     /// The sequence number of `uid`, by binary search.
     func sequenceNumber(of uid: UInt32) -> UInt32? {
         guard let index = index(of: uid) else { return nil }
-        return UInt32(index + 1)
+        return UInt32(clamping: index + 1)
     }
 
     private func index(of uid: UInt32) -> Int? {
@@ -81,7 +81,7 @@ struct MailboxView {
         states[uid] = nil
         recent.remove(uid)
         savedResult.remove(uid)
-        return UInt32(index + 1)
+        return UInt32(clamping: index + 1)
     }
 
     /// Adds new messages (UIDs above every UID in the view).
@@ -111,7 +111,7 @@ struct MailboxView {
             for range in numbers.ranges {
                 var index = lowerBound(range.lowerBound)
                 while index < uids.count, uids[index] <= range.upperBound {
-                    out.append((UInt32(index + 1), uids[index]))
+                    out.append((UInt32(clamping: index + 1), uids[index]))
                     index += 1
                 }
             }
@@ -184,10 +184,11 @@ extension IMAPSession {
         }
         if !added.isEmpty {
             send(.exists(view.count))
-            if !view.readOnly, let range = shared.recent.claim(account: account.name, mailbox: view.id, upTo: view.lastUID, firstClaimIsRecent: false) {
+            // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); such a session takes none.
+            if !view.readOnly, !imap4rev2, let range = shared.recent.claim(account: account.name, mailbox: view.id, upTo: view.lastUID, firstClaimIsRecent: false) {
                 for state in added where range.contains(state.uid) { view.recent.insert(state.uid) }
             }
-            if !imap4rev2 { send(.recent(UInt32(view.recent.count))) }
+            if !imap4rev2 { send(.recent(UInt32(clamping: view.recent.count))) }
         }
 
         // Flag changes of messages the client knows.

@@ -231,7 +231,7 @@ extension IMAPSession {
             throw SessionError.no("charset not supported", .badCharset(["UTF-8", "US-ASCII"]))
         }
         let account = try requireAccount()
-        if Self.searchUsesModSeq(key) { condStore = true }
+        if Self.searchUsesModSeq(key) { enableCondStore() }
         let summaries = try await account.messages(in: view.id)
         let evaluator = SearchEvaluator(decode: decode, view: view, now: settings.now(), imap4rev2: imap4rev2)
         var out: [(UInt32, UInt32, Int64)] = []
@@ -301,7 +301,7 @@ extension IMAPSession {
             switch option {
             case .min: if let min = numbers.min() { data.append(.min(min)) }
             case .max: if let max = numbers.max() { data.append(.max(max)) }
-            case .count: data.append(.count(UInt32(numbers.count)))
+            case .count: data.append(.count(UInt32(clamping: numbers.count)))
             case .all: if !numbers.isEmpty { data.append(.all(sorted ? SequenceSet(ordered: numbers) : SequenceSet(NumberSet(numbers)))) }
             case .save: break
             }

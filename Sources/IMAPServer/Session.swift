@@ -564,6 +564,16 @@ public final class IMAPSession {
         parser.options.utf8Mailboxes = utf8
     }
 
+    /// A CONDSTORE enabling command (RFC 7162 §3.1): from now on FETCH responses carry
+    /// MODSEQ; the first one with a mailbox selected reports its HIGHESTMODSEQ.
+    func enableCondStore() {
+        guard !condStore else { return }
+        condStore = true
+        if let view = selected {
+            send(.condition(.ok("highest mod-sequence", code: .highestModSeq(UInt64(max(0, view.modSeq))))))
+        }
+    }
+
     func requireAccount() throws(SessionError) -> Account {
         guard let account else { throw .internalState("no account") }
         return account

@@ -15,9 +15,10 @@ extension IMAPSession {
         guard var view = selected else { return .bad("no mailbox selected") }
         let account = try requireAccount()
         var attributes = command.attributes
-        if command.changedSince != nil || attributes.contains(.modSeq) { condStore = true }
-        // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the responses.
-        if command.changedSince != nil, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+        if command.changedSince != nil || attributes.contains(.modSeq) { enableCondStore() }
+        // RFC 7162 §3.1: a CONDSTORE-aware client gets MODSEQ in every FETCH response
+        // (CHANGEDSINCE makes it aware, §3.1.4.1).
+        if condStore, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         // RFC 9051 §6.4.9: UID FETCH always returns the UID.
         if command.byUID, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.vanished, !qresync { return .bad("VANISHED needs QRESYNC enabled (RFC 7162 §3.2.6)") }

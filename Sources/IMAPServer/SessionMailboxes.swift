@@ -208,9 +208,9 @@ extension IMAPSession {
             case .recent:
                 // RFC 3501: recent for this session; only the selected mailbox has any here.
                 let recent = selected.map { $0.id == info.id ? $0.recent.count : 0 } ?? 0
-                values.append(.recent(UInt32(recent)))
+                values.append(.recent(UInt32(clamping: recent)))
             case .highestModSeq:
-                condStore = true
+                enableCondStore()
                 values.append(.highestModSeq(UInt64(clamping: info.highestModSeq)))
             case .appendLimit:
                 values.append(.appendLimit(UInt32(clamping: settings.limits.parser.maxAppendSize)))

@@ -24,7 +24,7 @@ extension IMAPSession {
         // again at the next synchronization and is filtered there, never lost.
         let messages = try await account.messages(in: info.id)
         var view = MailboxView(info: info, readOnly: readOnly, messages: messages)
-        if !readOnly, let range = shared.recent.claim(account: account.name, mailbox: info.id, upTo: view.lastUID, firstClaimIsRecent: false) {
+        if !readOnly, !imap4rev2, let range = shared.recent.claim(account: account.name, mailbox: info.id, upTo: view.lastUID, firstClaimIsRecent: false) {
             for uid in view.uids where range.contains(uid) { view.recent.insert(uid) }
         }
 
@@ -34,9 +34,9 @@ extension IMAPSession {
         }
         send(.exists(view.count))
         if !imap4rev2 {
-            send(.recent(UInt32(view.recent.count)))
+            send(.recent(UInt32(clamping: view.recent.count)))
             if let first = view.uids.firstIndex(where: { view.state(of: $0).map { !$0.flags.contains(.seen) } ?? false }) {
-                send(.condition(.ok("first unseen", code: .unseen(UInt32(first + 1)))))
+                send(.condition(.ok("first unseen", code: .unseen(UInt32(clamping: first + 1)))))
             }
         }
         send(.condition(.ok("UIDs valid", code: .uidValidity(info.uidValidity))))
@@ -114,7 +114,7 @@ extension IMAPSession {
         guard var view = selected else { return .bad("no mailbox selected") }
         guard !view.readOnly else { return .no("mailbox is read-only", code: .readOnly) }
         let account = try requireAccount()
-        if command.unchangedSince != nil { condStore = true }
+        if command.unchangedSince != nil { enableCondStore() }
         let targets = try view.resolve(command.set, byUID: command.byUID)
         let (system, keywords) = Self.storeFlags(command.flags)
         let operation: FlagOperation

@@ -164,7 +164,7 @@ extension IMAPSession {
                     switch option {
                     case .min: if let first = numbers.first { data.append(.min(first)) }
                     case .max: if let last = numbers.last { data.append(.max(last)) }
-                    case .count: data.append(.count(UInt32(numbers.count)))
+                    case .count: data.append(.count(UInt32(clamping: numbers.count)))
                     case .all: if !numbers.isEmpty { data.append(.all(SequenceSet(ordered: numbers))) }
                     case .save: selected?.savedResult = NumberSet(sorted.map(\.uid))
                     }

@@ -109,6 +109,11 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// The timer: on expiry the connection loop gets `.idleTimeout` (and answers it, e.g.
+    /// with 421). If one more period passes without a read or a new timeout, the loop is
+    /// stuck: typically in a write to a client that stopped reading, so that it never sees
+    /// the timeout. Then the channel is closed, which fails the pending write and ends the
+    /// connection, so a client cannot hold a connection open by not reading.
     private func rearm(_ context: ChannelHandlerContext) {
         timer?.cancel()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -117,6 +122,9 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
             // outside a socket read needs its own.
             loopBound.value.fireChannelRead(self.wrapInboundOut(.idleTimeout))
             loopBound.value.fireChannelReadComplete()
+            timer = loopBound.value.eventLoop.scheduleTask(in: timeout) {
+                loopBound.value.close(promise: nil)
+            }
         }
     }
 

@@ -34,6 +34,9 @@ public struct ConnectionListener: Sendable {
     public var connections: Counter
     public var refusedConnections: Counter
     public var handle: @Sendable (Accepted) async -> Void
+    /// With `implicitTLS`: answers ACME tls-alpn-01 validation (RFC 8737) for the names
+    /// published here, ahead of the TLS handler (`ACMEChallengeResponder`).
+    public var acmeChallenges: ACMEChallengeCertificates?
 
     public init(
         implicitTLS: NIOSSLContext?, initialTimeout: TimeAmount, limiter: ConnectionLimiter, refusal: [UInt8],
@@ -57,6 +60,7 @@ public struct ConnectionListener: Sendable {
     public func bind(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> Bound {
         let implicitTLS = self.implicitTLS
         let initialTimeout = self.initialTimeout
+        let acmeChallenges = self.acmeChallenges
         let channel: ServerChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,8 +69,12 @@ public struct ConnectionListener: Sendable {
                 child.eventLoop.makeCompletedFuture {
                     let gate = ConnectionGate(timeout: initialTimeout)
                     let operations = child.pipeline.syncOperations
-                    if let implicitTLS {
+                    if let implicitTLS, let acmeChallenges {
+                        try operations.addHandler(ACMEChallengeResponder(challenges: acmeChallenges, tlsContext: implicitTLS))
+                    } else if let implicitTLS {
                         try operations.addHandler(NIOSSLServerHandler(context: implicitTLS))
+                    }
+                    if implicitTLS != nil {
                         try operations.addHandler(gate.cipherSniffer, position: .first)
                         try operations.addHandler(gate.keyLogScope, position: .first)
                     }

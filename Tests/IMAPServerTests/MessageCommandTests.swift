@@ -171,7 +171,9 @@ let multipartMessage = """
         #expect(try await client.send("m SEARCH RETURN (MIN MAX COUNT ALL) FROM alice\n") == "* ESEARCH (TAG \"m\") MIN 1 MAX 3 COUNT 2 ALL 1,3\nm OK SEARCH completed\n")
         #expect(try await client.send("n UID SEARCH RETURN (SAVE) FROM alice\n") == "n OK SEARCH completed\n")
         #expect(try await client.send("o FETCH $ (UID)\n") == "* 1 FETCH (UID 1)\n* 3 FETCH (UID 3)\no OK FETCH completed\n")
-        #expect(try await client.send("p SEARCH YOUNGER 100000000 OLDER 10 NOT SEEN UNKEYWORD $x SINCE 1-Jan-2026 BEFORE 2-Jan-2026 ON 1-Jan-2026 MODSEQ 1\n") == "* SEARCH 1 2 3 (MODSEQ 10)\np OK SEARCH completed\n")
+        #expect(try await client.send("p SEARCH YOUNGER 100000000 OLDER 10 NOT SEEN UNKEYWORD $x SINCE 1-Jan-2026 BEFORE 2-Jan-2026 ON 1-Jan-2026 MODSEQ 1\n") == "* OK [HIGHESTMODSEQ 10] highest mod-sequence\n* SEARCH 1 2 3 (MODSEQ 10)\np OK SEARCH completed\n")
+        // RFC 7162 §3.1: from now on every FETCH response carries MODSEQ.
+        #expect(try await client.send("q FETCH 1 (FLAGS)\n") == "* 1 FETCH (FLAGS () MODSEQ (8))\nq OK FETCH completed\n")
     }
 }
 

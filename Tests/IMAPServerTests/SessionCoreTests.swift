@@ -63,4 +63,32 @@ import Testing
         #expect(try await client.send("c ENABLE IMAP4rev2 CONDSTORE X-UNKNOWN\n") == "* ENABLED IMAP4rev2 CONDSTORE\nc OK ENABLE completed\n")
         #expect(try await client.send("d LIST \"\" \"ä*\"\n") == "* LIST (\\HasNoChildren) \"/\" \"ärger\"\nd OK LIST completed\n")
     }
+
+    /// An IMAP4rev2 client (RFC 9051): no \Recent or RECENT, a LIST in the SELECT answer,
+    /// ESEARCH for SEARCH, [CLOSED] when a mailbox is replaced.
+    @Test func imap4rev2Session() async throws {
+        let fixture = try await Fixture.make()
+        let shared = IMAPSharedState()
+        try await fixture.deliver(sampleMessage)
+        let watcher = try await TestSession(fixture, shared: shared)
+        try await watcher.login()
+        try await watcher.select()
+        let client = try await TestSession(fixture, shared: shared)
+        try await client.login()
+        _ = try await client.send("a ENABLE IMAP4rev2\n")
+        let select = try await client.send("b SELECT INBOX\n")
+        #expect(!select.contains("RECENT") && !select.contains("UNSEEN"))
+        #expect(select.contains("* LIST () \"/\" INBOX\n"))
+        try await fixture.deliver(sampleMessage)
+        #expect(try await client.send("c NOOP\n") == "* 2 EXISTS\nc OK NOOP completed\n")
+        #expect(try await client.send("d FETCH 2 FLAGS\n") == "* 2 FETCH (FLAGS ())\nd OK FETCH completed\n")
+        #expect(try await client.send("e SEARCH UNSEEN\n") == "* ESEARCH (TAG \"e\") ALL 1:2\ne OK SEARCH completed\n")
+        #expect(try await client.send("f UID SEARCH DELETED\n") == "* ESEARCH (TAG \"f\") UID\nf OK SEARCH completed\n")
+        #expect(try await client.send("g EXAMINE Sent\n").hasPrefix("* OK [CLOSED] previous mailbox closed\n"))
+        // The IMAP4rev1 session that selected first owns \Recent.
+        // (A FETCH may not report the new message; NOOP does.)
+        #expect(try await watcher.send("h FETCH 2 FLAGS\n") == "h BAD message sequence number 2 does not exist (1 messages)\n")
+        #expect(try await watcher.send("i NOOP\n") == "* 2 EXISTS\n* 1 RECENT\ni OK NOOP completed\n")
+        #expect(try await watcher.send("j FETCH 2 FLAGS\n") == "* 2 FETCH (FLAGS (\\Recent))\nj OK FETCH completed\n")
+    }
 }

@@ -1,0 +1,34 @@
+import Foundation
+
+/// base64url without padding (RFC 4648 §5), the encoding of every binary field in JOSE
+/// (RFC 7515 §2 "Base64url Encoding") and so in ACME (RFC 8555 §6.1).
+public enum Base64URL {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var text = Data(bytes).base64EncodedString()
+        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
+    public static func encode(_ text: String) -> String {
+        encode(Array(text.utf8))
+    }
+
+    /// nil for anything outside the base64url alphabet, for padding (RFC 7515 §2 leaves it
+    /// out) and for a length that no encoding has.
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard text.utf8.allSatisfy(isAlphabet), text.utf8.count % 4 != 1 else { return nil }
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
+        return Data(base64Encoded: standard).map(Array.init)
+    }
+
+    private static func isAlphabet(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+}
