@@ -87,6 +87,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "IMAPServer",
+            dependencies: [
+                "IMAP", "Message", "SASL", "Store", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
             name: "TernLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
@@ -102,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "Store", "SASL", "Certificates",
+                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "Store", "SASL", "Certificates",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -155,6 +166,17 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "IMAPServerTests",
+            dependencies: [
+                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "TernLogTests", dependencies: ["TernLog", .product(name: "Logging", package: "swift-log")]),

@@ -72,7 +72,7 @@ final class SearchCandidate {
             let text = String(validating: decoded, as: UTF8.self)
                 ?? (try? Charset.decode(decoded, charset: part.charset))
                 ?? String(decoding: decoded, as: UTF8.self)
-            texts.append(part.subtype == "html" ? text : text)
+            texts.append(text)
         }
         let text = texts.joined(separator: "\n")
         bodyText = text

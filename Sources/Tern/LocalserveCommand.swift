@@ -20,14 +20,15 @@ struct LocalserveCommand: AsyncParsableCommand {
             account tern@localhost with a random password; later runs reuse them (tern.yaml is \
             rewritten with the current ports). Listens on 127.0.0.1: SMTP on BASE+25 (STARTTLS), \
             submission on BASE+587 (STARTTLS; authentication without TLS is allowed, as this is \
-            loopback) and submissions on BASE+465 (TLS). Stops cleanly on SIGINT or SIGTERM.
+            loopback), submissions on BASE+465 (TLS), IMAP on BASE+143 (STARTTLS; login without \
+            TLS allowed) and IMAPS on BASE+993. Stops cleanly on SIGINT or SIGTERM.
             """
     )
 
     @Option(help: "Directory for the configuration, data, certificate and password (default: ~/.config/tern-localserve).")
     var dir: String?
 
-    @Option(name: .customLong("base-port"), help: "Added to 25, 587 and 465 to get the ports.")
+    @Option(name: .customLong("base-port"), help: "Added to 25, 587, 465, 143 and 993 to get the ports.")
     var basePort: Int = 1000
 
     @OptionGroup var logOptions: LogOptions
@@ -49,6 +50,8 @@ struct LocalserveCommand: AsyncParsableCommand {
             SMTP:        127.0.0.1 port \(basePort + 25) (STARTTLS available)
             submission:  127.0.0.1 port \(basePort + 587) (STARTTLS; plaintext authentication allowed on loopback)
             submissions: 127.0.0.1 port \(basePort + 465) (TLS, self-signed certificate for localhost)
+            IMAP:        127.0.0.1 port \(basePort + 143) (STARTTLS; plaintext login allowed on loopback)
+            IMAPS:       127.0.0.1 port \(basePort + 993) (TLS, self-signed certificate for localhost)
             account:     \(Self.address)
             password:    \(files.password)
 
@@ -113,6 +116,13 @@ struct LocalserveFiles {
             Submissions:
               Enabled: true
               Port: \(basePort + 465)
+            IMAP:
+              Enabled: true
+              Port: \(basePort + 143)
+              NoRequireSTARTTLS: true
+            IMAPS:
+              Enabled: true
+              Port: \(basePort + 993)
 
         """
     }

@@ -3,6 +3,7 @@ import Certificates
 import Config
 import Foundation
 import HTTP
+import IMAPServer
 import Logging
 import NIOCore
 import NIOSSL
@@ -75,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
         let limiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
         let policy = makePolicy(domains, settings.postmaster)
         let deliverer = StoreDeliverer(store: store)
+        // One for all IMAP listeners: per-account connection counts and \Recent are global.
+        let imapShared = IMAPSharedState()
+        let imapLimiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
 
         var services: [any Service] = []
         for listener in settings.listeners {
@@ -109,6 +113,27 @@ struct ServeCommand: AsyncParsableCommand {
                         metrics: SMTPMetrics()
                     ).bind(host: ip, port: kind.1)
                     logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(ip)", "port": "\(kind.1)"])
+                    services.append(bound)
+                }
+                for (port, implicitTLS, plaintextLogin, enabled) in [
+                    (listener.imap.port, false, listener.imap.noRequireSTARTTLS, listener.imap.enabled),
+                    (listener.imaps.port, true, false, listener.imaps.enabled && tls != nil),
+                ] where enabled {
+                    var imapLimits = IMAPLimits()
+                    imapLimits.maxConnectionsPerAddress = settings.limits.connectionsPerIP
+                    imapLimits.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
+                    imapLimits.unauthenticatedTimeout = Self.timeAmount(settings.limits.timeouts.imapUnauthenticated)
+                    imapLimits.commandTimeout = Self.timeAmount(settings.limits.timeouts.imapAuthenticated)
+                    imapLimits.parser.maxAppendSize = UInt64(max(0, settings.limits.maxMessageSize))
+                    let imapSettings = IMAPSettings(
+                        hostname: hostname, tls: tls, implicitTLS: implicitTLS, plaintextLoginAllowed: plaintextLogin,
+                        authentication: authentication, accountResolver: { try store.account($0) },
+                        temporaryDirectory: store.temporaryDirectory, limits: imapLimits)
+                    var imapLogger = Logger(label: "imapserver")
+                    imapLogger[metadataKey: "listener"] = "\(listener.name)"
+                    let bound = try await IMAPListener(settings: imapSettings, shared: imapShared, limiter: imapLimiter, logger: imapLogger)
+                        .bind(host: ip, port: port)
+                    logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(ip)", "port": "\(port)", "service": "imap"])
                     services.append(bound)
                 }
                 if listener.metrics.enabled {
