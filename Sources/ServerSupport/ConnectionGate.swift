@@ -109,9 +109,13 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// The shortest wait for a connection loop to react to its timeout before it is closed.
+    static let minimumGrace = TimeAmount.seconds(10)
+
     /// The timer: on expiry the connection loop gets `.idleTimeout` (and answers it, e.g.
-    /// with 421). If one more period passes without a read or a new timeout, the loop is
-    /// stuck: typically in a write to a client that stopped reading, so that it never sees
+    /// with 421). If one more period (at least `minimumGrace`, so that a busy server with
+    /// short timeouts still gets to answer) passes without a read or a new timeout, the
+    /// loop is stuck: typically in a write to a client that stopped reading, so that it never sees
     /// the timeout. Then the channel is closed, which fails the pending write and ends the
     /// connection, so a client cannot hold a connection open by not reading.
     private func rearm(_ context: ChannelHandlerContext) {
@@ -122,7 +126,7 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
             // outside a socket read needs its own.
             loopBound.value.fireChannelRead(self.wrapInboundOut(.idleTimeout))
             loopBound.value.fireChannelReadComplete()
-            timer = loopBound.value.eventLoop.scheduleTask(in: timeout) {
+            timer = loopBound.value.eventLoop.scheduleTask(in: max(timeout, Self.minimumGrace)) {
                 loopBound.value.close(promise: nil)
             }
         }
