@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Message
 import Synchronization
 
 /// One account: its database `accounts/<name>/index.db` and message files
@@ -110,17 +111,24 @@ public final class Account: Sendable {
     /// shard is new (which `makeDirectory` syncs). The shard directory itself is synced by
     /// the group commit that adds the file's row (`committer.commit(syncing:)`), once for
     /// all files of the batch.
-    func placeFile(id: Int64, from source: MessageSource) async throws -> String {
+    ///
+    /// Returns the placed file's parsed structure: `known` when its size matches the file
+    /// (the caller parsed it while receiving), otherwise parsed now, in the same trip to
+    /// an I/O thread.
+    func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> (path: String, parsed: ParsedMessage) {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
-        try await blockingIO {
+        let parsed = try await blockingIO { () throws -> ParsedMessage in
             try FileIO.makeDirectory(shard)
             switch source {
             case let .bytes(bytes): try FileIO.write(bytes, to: path)
             case let .file(from): try FileIO.place(from: from, to: path)
             }
+            let placed = try FileSource(path: path)
+            if let known, known.size == placed.count { return known }
+            return try ParsedMessage.parse(placed)
         }
-        return path
+        return (path, parsed)
     }
 
     func removeFiles(_ ids: [Int64]) {

@@ -87,9 +87,8 @@ extension Account {
         // Fail before writing a file when the mailbox is gone.
         _ = try await status(mailbox)
         let fileID = allocateFileID()
-        let path = try await placeFile(id: fileID, from: source)
+        let (path, parsed) = try await placeFile(id: fileID, from: source)
         do {
-            let parsed = try await blockingIO { try ParsedMessage.parse(try FileSource(path: path)) }
             let structure = try JSONEncoder().encode(parsed)
             let now = environment.now()
             let limits = limits

@@ -151,14 +151,7 @@ extension Store {
         let accounts = try order.map { try account($0) }
 
         let file = message.file
-        let given = message.parsed
-        let parsed = try await blockingIO { () throws -> ParsedMessage in
-            let source = try FileSource(path: file)
-            if let given, given.size == source.count { return given }
-            return try ParsedMessage.parse(source)
-        }
-        let structure = try JSONEncoder().encode(parsed)
-        let size = Int64(parsed.size)
+        var parsed = message.parsed
         let receivedAt = message.receivedAt ?? environment.now()
         let hook = environment.deliveryHook
         let deliveryID: String? = accounts.count > 1 ? newDeliveryID() : nil
@@ -175,11 +168,13 @@ extension Store {
         }
 
         // 2. Files.
+        // The first placement parses the message (or checks the caller's parse against the
+        // file's size); later ones reuse it.
         var placed: [(account: Account, fileID: Int64)] = []
         for account in accounts {
             let fileID = account.allocateFileID()
             do {
-                _ = try await account.placeFile(id: fileID, from: .file(file))
+                parsed = try await account.placeFile(id: fileID, from: .file(file), known: parsed).parsed
             } catch {
                 await abandon(placed: placed + [(account, fileID)], committed: [], deliveryID: deliveryID, logger: logger)
                 throw error
@@ -189,6 +184,15 @@ extension Store {
         }
 
         // 3. Account commits.
+        guard let parsed else { throw StoreError.noRecipients }
+        let structure: Data
+        do {
+            structure = try JSONEncoder().encode(parsed)
+        } catch {
+            await abandon(placed: placed, committed: [], deliveryID: deliveryID, logger: logger)
+            throw error
+        }
+        let size = Int64(parsed.size)
         var results: [DeliveredMessage] = []
         var committed: [Account] = []
         for (account, fileID) in placed {
