@@ -1,6 +1,7 @@
 import Foundation
 
-/// Authentication failures per client address: each failure is answered later than the one
+/// Authentication failures per client address (an IPv6 client by its /64,
+/// `ClientAddress`): each failure is answered later than the one
 /// before (so guessing passwords is slow), and past a limit within a window the address may
 /// not try again until the window has passed. Shared by all listeners and connections; time
 /// is injected so the policy is tested exactly.
@@ -26,21 +27,22 @@ public actor AuthFailureLimiter {
 
     /// Whether the address has used up its failures in the current window.
     public func isBlocked(_ address: String) -> Bool {
-        recent(address).count >= maxFailures
+        recent(ClientAddress.limitKey(address)).count >= maxFailures
     }
 
     /// Records a failure and returns how long to wait before answering it.
     public func recordFailure(_ address: String) -> Duration {
-        var list = recent(address)
+        let key = ClientAddress.limitKey(address)
+        var list = recent(key)
         list.append(now())
-        failures[address] = list
+        failures[key] = list
         let doublings = min(list.count - 1, 16)
         return min(baseDelay * (1 << doublings), maxDelay)
     }
 
     /// A successful login clears the address's record.
     public func recordSuccess(_ address: String) {
-        failures[address] = nil
+        failures[ClientAddress.limitKey(address)] = nil
     }
 
     private func recent(_ address: String) -> [Date] {

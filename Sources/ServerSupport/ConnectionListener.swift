@@ -126,8 +126,9 @@ public struct ConnectionListener: Sendable {
     }
 }
 
-/// Connections per client address (a named, configurable limit), so one client cannot use
-/// up the server. One limiter may be shared by several listeners.
+/// Connections per client address (a named, configurable limit; IPv6 clients by their /64,
+/// `ClientAddress`), so one client cannot use up the server. One limiter may be shared by
+/// several listeners.
 public actor ConnectionLimiter {
     public let maxPerAddress: Int
     private var counts: [String: Int] = [:]
@@ -137,15 +138,17 @@ public actor ConnectionLimiter {
     }
 
     public func acquire(_ address: String) -> Bool {
-        let count = counts[address, default: 0]
+        let key = ClientAddress.limitKey(address)
+        let count = counts[key, default: 0]
         guard count < maxPerAddress else { return false }
-        counts[address] = count + 1
+        counts[key] = count + 1
         return true
     }
 
     public func release(_ address: String) {
-        let count = counts[address, default: 1] - 1
-        counts[address] = count > 0 ? count : nil
+        let key = ClientAddress.limitKey(address)
+        let count = counts[key, default: 1] - 1
+        counts[key] = count > 0 ? count : nil
     }
 }
 
