@@ -18,10 +18,17 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
+# localserve writes the configuration; `tern serve` then runs it with room for 500 IMAP
+# sessions of the one account (the default limit is 50 per account).
 "$TERN" localserve --dir "$TMP/ls" --base-port 3000 >"$TMP/out" 2>"$TMP/err" &
 PID=$!
 for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
 PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
+kill "$PID"; wait "$PID" 2>/dev/null || true
+printf 'Limits:\n  ConnectionsPerAccount: 1000\n  ConnectionsPerIP: 1000\n' >>"$TMP/ls/tern.yaml"
+"$TERN" serve --config "$TMP/ls/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q 'port=3143' "$TMP/err" 2>/dev/null && break; sleep 0.1; done
 
 fill() {  # fill SMTPPORT RCPT: 2,000 messages of 10 KiB
     python3 "$BENCH/mailbench.py" smtp --port "$1" --rcpt "$2" -s 10240 -c 4 -m 500 --out "$TMP/fill.json" >/dev/null 2>&1

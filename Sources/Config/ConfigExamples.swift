@@ -66,6 +66,9 @@ public enum ConfigExamples {
           # Simultaneous connections from one IP address (IPv6: one /64).
           # Default: 50 (Postfix's smtpd_client_connection_count_limit).
           ConnectionsPerIP: 50
+          # Simultaneous IMAP sessions of one account, from all addresses.
+          # Default: 50
+          ConnectionsPerAccount: 50
           # Failed logins from one IP address (IPv6: one /64) per minute; beyond
           # it, logins are refused until the minute is over. Default: 10
           AuthFailuresPerIP: 10

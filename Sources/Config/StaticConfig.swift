@@ -80,6 +80,9 @@ public struct Limits: Sendable, Equatable {
     /// Simultaneous connections from one IP address (IPv6: one /64). Default 50, Postfix's
     /// smtpd_client_connection_count_limit (half its default process limit of 100).
     public var connectionsPerIP: Int = 50
+    /// Simultaneous IMAP sessions of one account, from all addresses. Default 50: a few
+    /// devices with a handful of connections each.
+    public var connectionsPerAccount: Int = 50
     /// Failed authentications from one IP address (IPv6: one /64) within a minute, after
     /// which AUTH and LOGIN are refused until the minute has passed. Default 10: enough for a
     /// person who mistyped, a few hundred per hour for a guesser.

@@ -11,7 +11,7 @@ enum StaticSchema {
     static let postmaster = ["Account", "Mailbox"]
     static let limits = [
         "MaxMessageSize", "MaxRecipients", "MaxLineLength", "MaxCommandsBeforeMail", "ConnectionsPerIP",
-        "AuthFailuresPerIP", "Timeouts",
+        "ConnectionsPerAccount", "AuthFailuresPerIP", "Timeouts",
     ]
     static let timeouts = ["TLSHandshake", "SMTPCommand", "SMTPData", "IMAPUnauthenticated", "IMAPAuthenticated"]
     static let acme = ["DirectoryURL", "ContactEmail", "Port"]
@@ -253,6 +253,7 @@ private struct StaticParser {
         limits.maxLineLength = fields.int("MaxLineLength", default: limits.maxLineLength, range: 1000...1_048_576)
         limits.maxCommandsBeforeMail = fields.int("MaxCommandsBeforeMail", default: limits.maxCommandsBeforeMail, range: 10...Int.max)
         limits.connectionsPerIP = fields.int("ConnectionsPerIP", default: limits.connectionsPerIP, range: 1...Int.max)
+        limits.connectionsPerAccount = fields.int("ConnectionsPerAccount", default: limits.connectionsPerAccount, range: 1...Int.max)
         limits.authFailuresPerIP = fields.int("AuthFailuresPerIP", default: limits.authFailuresPerIP, range: 1...Int.max)
         if let timeouts = fields.fields("Timeouts", known: StaticSchema.timeouts) {
             var t = Timeouts()

@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         let policy = makePolicy(domains, settings.postmaster)
         let deliverer = StoreDeliverer(store: store)
         // One for all IMAP listeners: per-account connection counts and \Recent are global.
-        let imapShared = IMAPSharedState()
+        let imapShared = IMAPSharedState(maxConnectionsPerAccount: settings.limits.connectionsPerAccount)
         let imapLimiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
 
         var services: [any Service] = []
@@ -121,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
                 ] where enabled {
                     var imapLimits = IMAPLimits()
                     imapLimits.maxConnectionsPerAddress = settings.limits.connectionsPerIP
+                    imapLimits.maxConnectionsPerAccount = settings.limits.connectionsPerAccount
                     imapLimits.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
                     imapLimits.unauthenticatedTimeout = Self.timeAmount(settings.limits.timeouts.imapUnauthenticated)
                     imapLimits.commandTimeout = Self.timeAmount(settings.limits.timeouts.imapAuthenticated)

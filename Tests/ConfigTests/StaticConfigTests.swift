@@ -55,6 +55,7 @@ struct StaticConfigTests {
               MaxLineLength: 1000
               MaxCommandsBeforeMail: 10
               ConnectionsPerIP: 5
+              ConnectionsPerAccount: 7
               AuthFailuresPerIP: 3
               Timeouts:
                 TLSHandshake: 10s
@@ -101,6 +102,7 @@ struct StaticConfigTests {
         limits.maxLineLength = 1000
         limits.maxCommandsBeforeMail = 10
         limits.connectionsPerIP = 5
+        limits.connectionsPerAccount = 7
         limits.authFailuresPerIP = 3
         limits.timeouts.tlsHandshake = .seconds(10)
         limits.timeouts.smtpCommand = .seconds(600)
