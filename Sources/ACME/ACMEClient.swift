@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import SwiftASN1
 import X509
 
 /// Where the tls-alpn-01 challenge certificates go while a CA validates (RFC 8737 §3): the
@@ -191,9 +192,15 @@ public actor ACMEClient {
 
     /// Sends the CSR (RFC 8555 §7.4: {"csr": base64url(DER)}); returns the updated order.
     public func finalize(_ order: ACMEOrder, csrDER: [UInt8]) async throws -> ACMEOrder {
+        try await finalizeOrder(order, csrDER: csrDER).order
+    }
+
+    /// The order and the Retry-After of the answer, which tells when to poll a "processing"
+    /// order (RFC 8555 §7.4).
+    private func finalizeOrder(_ order: ACMEOrder, csrDER: [UInt8]) async throws -> (order: ACMEOrder, retryAfter: Duration?) {
         let payload = Array(#"{"csr":"\#(Base64URL.encode(csrDER))"}"#.utf8)
         let response = try await post(order.finalize, payload: payload, key: try kid())
-        return try decode(ACMEOrder.self, response, url: order.finalize)
+        return (try decode(ACMEOrder.self, response, url: order.finalize), retryAfter(response))
     }
 
     /// Downloads the chain (RFC 8555 §7.4.2), PEM.
@@ -230,12 +237,15 @@ public actor ACMEClient {
 
         // RFC 8555 §7.4: once all authorizations are valid the order becomes "ready".
         var current = try await poll(ACMEOrder.self, at: orderURL, what: "order", initial: nil) { $0.status != .pending }
+        var wait: Duration?
         if current.status == .ready {
             let csr = try CertificateRequest.der(hostnames: hostnames, key: certificateKey)
-            current = try await finalize(current, csrDER: csr)
+            let finalized = try await finalizeOrder(current, csrDER: csr)
+            current = finalized.order
+            wait = clampedPollInterval(finalized.retryAfter)
         }
         if current.status == .processing || current.status == .ready {
-            current = try await poll(ACMEOrder.self, at: orderURL, what: "order", initial: nil) {
+            current = try await poll(ACMEOrder.self, at: orderURL, what: "order", initial: wait) {
                 $0.status != .processing && $0.status != .ready
             }
         }
@@ -328,8 +338,11 @@ public actor ACMEClient {
 
     private func fetch<T: Decodable>(_ type: T.Type, at url: String) async throws -> (value: T, retryAfter: Duration?) {
         let response = try await post(url, payload: nil, key: try kid())
-        let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
-        return (try decode(type, response, url: url), retryAfter)
+        return (try decode(type, response, url: url), retryAfter(response))
+    }
+
+    private func retryAfter(_ response: Response) -> Duration? {
+        response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
     }
 
     private func kid() throws -> JWSKeyReference {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
+import NIOCore
 import NIOSSL
 import Synchronization
 
@@ -51,6 +52,8 @@ public actor CertificateManager {
         public var maxBackoff: Duration = .seconds(4 * 3600)
         /// The longest `run()` sleeps between checks, so a clock that jumps is noticed.
         public var maxCheckInterval: Duration = .seconds(12 * 3600)
+        /// For each connection to the CA; failed connections are retried until then.
+        public var connectTimeout: Duration = .seconds(10)
         /// TEST ONLY: an extra CA (PEM) trusted for the CA's HTTPS, such as pebble's test CA.
         /// Never set in production: the system trust store is what authenticates the CA.
         public var additionalTrustRootPEM: String?
@@ -111,6 +114,14 @@ public actor CertificateManager {
         if !IssuedCertificateNames(current.names).covers(configuration.hostnames) { return "certificate does not cover all names" }
         if now >= current.renewalDate(fraction: configuration.renewalFraction) { return "less than a third of the validity left" }
         return nil
+    }
+
+    /// The certificate, obtained first when there is none or it is due (one attempt: errors
+    /// are thrown, not retried; `run()` is what retries).
+    public func certificate() async throws -> ManagedCertificate {
+        try await renewIfNeeded()
+        guard let current else { throw ACMEError.badCertificate("no certificate after issuance") }
+        return current
     }
 
     /// Obtains a certificate if one is due (see `renewalReason`); returns whether it did.
@@ -198,7 +209,9 @@ public actor CertificateManager {
             tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))]
         }
         // ACME uses no redirects; a CA that sends one is not followed.
-        let httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        let connect = TimeAmount.nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))
+        let httpConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: connect))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 

@@ -60,14 +60,17 @@ public struct CertificateStorage: Sendable {
 
     func write(_ text: String, to path: String) throws {
         try makeDirectory()
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // A name of its own (two managers may share the account key file), created new with
+        // 0600 so the secret is never readable by others, not even for a moment.
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StorageError(operation: "open", path: temporary, errno: errno) }
         var ok = false
         defer {
             if !ok { unlink(temporary) }
         }
-        // O_CREAT's mode applies only to a new file; a leftover temporary keeps its own.
+        // The umask may have taken bits away from O_CREAT's mode, never added any; this
+        // makes it exactly 0600.
         guard fchmod(descriptor, 0o600) == 0 else {
             let code = errno
             close(descriptor)

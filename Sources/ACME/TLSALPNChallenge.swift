@@ -47,7 +47,9 @@ public enum TLSALPNChallenge {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName(identifier) }
         let authorization = ASN1OctetString(contentBytes: ArraySlice(KeyAuthorization.digest(keyAuthorization)))
-        let extensionValue = try DER.Serializer.serialized(element: authorization)
+        var octetString = DER.Serializer()
+        try octetString.serialize(authorization)
+        let extensionValue = octetString.serializedBytes
         let certificate = try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
@@ -89,6 +91,8 @@ public enum CertificateRequest {
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([.init(ExtensionRequest(extensions: extensions))]),
             signatureAlgorithm: .ecdsaWithSHA256)
-        return try DER.Serializer.serialized(element: request)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return serializer.serializedBytes
     }
 }
