@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "Store", "SASL", "Certificates",
+                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

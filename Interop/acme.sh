@@ -37,45 +37,16 @@ trap cleanup EXIT
 
 [ -x "$ACME_INTEROP" ] || fail "no acme-interop binary at $ACME_INTEROP (swift build --product acme-interop)"
 
-if ! command -v pebble >/dev/null; then
-    log "installing pebble"
-    policy_created=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_created=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pebble >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pebble >/dev/null 2>&1; } \
-        || { [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d; fail "apt-get install pebble failed"; }
-    [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d
-fi
-command -v openssl >/dev/null || fail "openssl missing"
+# shellcheck source=Interop/pebble.bash
+source "$(dirname "${BASH_SOURCE[0]}")/pebble.bash"
+install_pebble
 
-free_port() {  # a free TCP port in 20000-29999 not in $USED
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 10000))
-        if ! port_used "$port" && [[ " $USED " != *" $port "* ]]; then USED="$USED $port"; echo "$port"; return 0; fi
-    done
-    fail "no free port"
-}
 USED=""
-ACME_PORT=$(free_port); USED="$USED $ACME_PORT"
-MGMT_PORT=$(free_port); USED="$USED $MGMT_PORT"
-TLS_PORT=$(free_port); USED="$USED $TLS_PORT"
-HTTP_PORT=$(free_port); USED="$USED $HTTP_PORT"
+TLS_PORT=$(free_port)
+prepare_pebble
 NAMES=(mail.tern-interop.test imap.tern-interop.test)
 
-log "making pebble's HTTPS certificate"
-{
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/https-ca.key" \
-        -out "$TMP/https-ca.pem" -days 2 -subj "/CN=Tern interop HTTPS CA" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign"
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/https.key" \
-        -out "$TMP/https.csr" -subj "/CN=localhost"
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$TMP/https.ext"
-    openssl x509 -req -in "$TMP/https.csr" -CA "$TMP/https-ca.pem" -CAkey "$TMP/https-ca.key" -CAcreateserial \
-        -out "$TMP/https.pem" -days 2 -extfile "$TMP/https.ext"
-} >"$TMP/openssl.log" 2>&1 || { cat "$TMP/openssl.log" >&2; fail "openssl could not make the HTTPS certificate"; }
-
-client_args=(--directory "https://localhost:$ACME_PORT/dir" --ca-pem "$TMP/https-ca.pem" --storage "$TMP/acme"
+client_args=(--directory "$DIRECTORY" --ca-pem "$TMP/https-ca.pem" --storage "$TMP/acme"
     --tls-port "$TLS_PORT" --contact postmaster@tern-interop.test)
 for name in "${NAMES[@]}"; do client_args+=(--name "$name"); done
 
@@ -86,25 +57,7 @@ for _ in $(seq 1 100); do grep -q '^dns-port ' "$TMP/client.out" 2>/dev/null && 
 grep -q '^dns-port ' "$TMP/client.out" || { tail -20 "$TMP/client.err" >&2; fail "acme-interop did not start"; }
 DNS_PORT=$(awk '/^dns-port/ {print $2}' "$TMP/client.out")
 
-cat >"$TMP/pebble.json" <<JSON
-{
-  "pebble": {
-    "listenAddress": "127.0.0.1:$ACME_PORT",
-    "managementListenAddress": "127.0.0.1:$MGMT_PORT",
-    "certificate": "$TMP/https.pem",
-    "privateKey": "$TMP/https.key",
-    "httpPort": $HTTP_PORT,
-    "tlsPort": $TLS_PORT,
-    "ocspResponderURL": "",
-    "externalAccountBindingRequired": false
-  }
-}
-JSON
-log "starting pebble (ACME $ACME_PORT, management $MGMT_PORT, tls-alpn-01 to $TLS_PORT, DNS 127.0.0.1:$DNS_PORT)"
-PEBBLE_VA_NOSLEEP=1 pebble -config "$TMP/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" -strict=false \
-    >"$TMP/pebble.log" 2>&1 &
-PEBBLE_PID=$!
-disown "$PEBBLE_PID"  # stopped by the exit trap, without the shell's job notice
+start_pebble "$DNS_PORT" "$TLS_PORT"
 
 log "waiting for the certificate"
 for _ in $(seq 1 1200); do

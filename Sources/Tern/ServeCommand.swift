@@ -81,9 +81,15 @@ struct ServeCommand: AsyncParsableCommand {
         let imapLimiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
 
         var services: [any Service] = []
+        let acme = try ACMECertificates(providers: settings.acme, dataDir: settings.dataDir, logger: logger)
         for listener in settings.listeners {
             let hostname = listener.hostname?.ascii ?? settings.hostname.ascii
-            let tls = try Self.tlsContext(listener.tls, hostname: hostname, listener: listener.name)
+            let tls: NIOSSLContext?
+            if case let .acme(provider) = listener.tls {
+                tls = try await acme.context(provider: provider, hostname: hostname, ips: listener.ips.map(\.description))
+            } else {
+                tls = try Self.tlsContext(listener.tls, hostname: hostname)
+            }
             for ip in listener.ips.map(\.description) {
                 var kinds: [(Session.Kind, Int, implicitTLS: Bool, startTLS: Bool, plaintextAuth: Bool)] = []
                 if listener.smtp.enabled { kinds.append((.incoming, listener.smtp.port, false, !listener.smtp.noSTARTTLS, false)) }
@@ -142,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
+        services += acme.services
         let watcher = DomainsConfigWatcher(path: config.domainsPath, initial: config.domains, check: settings.domainsIssues)
         services.append(DomainsReloadService(watcher: watcher, domains: domains, store: store, logger: logger))
 
@@ -159,7 +166,8 @@ struct ServeCommand: AsyncParsableCommand {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    static func tlsContext(_ tls: ListenerTLS?, hostname: String, listener: String) throws -> NIOSSLContext? {
+    /// Contexts from files or self-signed (ACME ones come from `ACMECertificates`).
+    static func tlsContext(_ tls: ListenerTLS?, hostname: String) throws -> NIOSSLContext? {
         switch tls {
         case nil:
             return nil
@@ -174,7 +182,7 @@ struct ServeCommand: AsyncParsableCommand {
                 chain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
                 key: NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))
         case .acme:
-            throw ValidationError("listener \(listener): ACME certificates are not implemented yet; use KeyCerts or SelfSigned")
+            throw ValidationError("internal: ACME certificates are set up by ACMECertificates")
         }
     }
 
