@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
-# one of dns-message, mime-message. The files under test import nothing but Foundation and
+# one of dns-message, mime-message, imap-command. The files under test import nothing but Foundation and
 # the C library, so they are compiled here directly with the fuzzer and AddressSanitizer
 # instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Fuzz/run.sh dns-message|mime-message [SECONDS]}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
@@ -21,6 +21,12 @@ mime-message)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MessageFuzz \
         Fuzz/MIMEMessageFuzzer.swift Sources/Message/*.swift -o "$out/$target"
     cp Fuzz/seeds/mime-message/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
+imap-command)
+    # The IMAP module imports only Foundation. Seeds: two control octets, then RFC examples.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name IMAPFuzz \
+        Fuzz/IMAPCommandFuzzer.swift Sources/IMAP/*.swift -o "$out/$target"
+    cp Fuzz/seeds/imap-command/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 *)
     echo "unknown fuzz target $target" >&2

@@ -17,3 +17,36 @@ pick_base_port() {
     done
     fail "no free ports found"
 }
+# start_localserve DIR: starts `tern localserve --dir DIR` on free ports and waits for it. Sets
+# BASE, IMAP (BASE+143, plaintext login allowed on loopback), IMAPS (BASE+993, self-signed),
+# SMTP (BASE+25), PASSWORD (of tern@localhost) and LOCALSERVE_PID; stdout and stderr go to
+# DIR.out and DIR.err. The caller's exit trap stops it by that PID.
+start_localserve() {
+    local dir=$1
+    for _ in $(seq 1 20); do
+        pick_base_port
+        port_used $((BASE + 143)) || port_used $((BASE + 993)) || break
+    done
+    IMAP=$((BASE + 143)); IMAPS=$((BASE + 993)); SMTP=$((BASE + 25))
+    "$TERN" localserve --dir "$dir" --base-port "$BASE" >"$dir.out" 2>"$dir.err" &
+    LOCALSERVE_PID=$!
+    for _ in $(seq 1 100); do grep -q '^password:' "$dir.out" 2>/dev/null && break; sleep 0.2; done
+    grep -q '^password:' "$dir.out" || { tail -20 "$dir.err" >&2; fail "localserve did not start"; }
+    PASSWORD=$(awk '/^password:/ {print $2}' "$dir.out")
+    for _ in $(seq 1 50); do port_used "$IMAP" && port_used "$IMAPS" && port_used "$SMTP" && break; sleep 0.2; done
+    port_used "$IMAP" && port_used "$IMAPS" || fail "nothing listens on the IMAP ports $IMAP, $IMAPS"
+}
+# apt_install COMMAND PACKAGE...: installs the Debian packages unless COMMAND exists, keeping
+# Debian from starting services meanwhile (INTEROP.md).
+apt_install() {
+    local command=$1; shift
+    command -v "$command" >/dev/null && return 0
+    log "installing $*"
+    local policy_created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_created=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1; } \
+        || { [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d; fail "apt-get install $* failed"; }
+    [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    return 0
+}

@@ -214,6 +214,13 @@ public struct CommandParser: Sendable {
             start = lineEnd
             append.line.append(contentsOf: line)
             append.scanned = 0
+            // The same limit when the whole line arrived at once (counted with its CRLF, as
+            // for the command's first line).
+            if append.line.count > limits.maxLineLength {
+                fail(append.tag, .lineTooLong, "command line too long (more than \(limits.maxLineLength) octets)")
+                skipAnnouncedLiteral(of: line)
+                return true
+            }
             appendLineComplete(append, line: line)
             return true
 
@@ -254,6 +261,12 @@ public struct CommandParser: Sendable {
             let line = input[start..<lineEnd]
             start = lineEnd
             state = .idle
+            // The same limit when the whole line arrived at once: octets before the LF, as
+            // counted above while the line is incomplete.
+            if line.count - 1 > limit {
+                fail(nil, .lineTooLong, "line too long (more than \(limit) octets)")
+                return true
+            }
             modeLineComplete(lineMode, line: line)
             return true
         }
@@ -270,12 +283,18 @@ public struct CommandParser: Sendable {
         return nil
     }
 
-    /// The last 32 octets of `previous` followed by `more` (enough for any literal
-    /// announcement), without copying all of `more`.
+    /// The last `announcementWindow` octets of `previous` followed by `more`, without copying
+    /// all of `more`.
     private func tail(_ previous: [UInt8], _ more: ArraySlice<UInt8>) -> [UInt8] {
-        guard more.count < 32 else { return Array(more.suffix(32)) }
-        return Array((previous + more).suffix(32))
+        guard more.count < Self.announcementWindow else { return Array(more.suffix(Self.announcementWindow)) }
+        return Array((previous + more).suffix(Self.announcementWindow))
     }
+
+    /// How much of a line's end is looked at for a literal announcement to skip after an
+    /// error: enough for `~{9223372036854775807+}` CRLF. Whether the line was read whole or
+    /// only its tail was kept, the same octets decide (`{` with 40 leading zeros is not taken
+    /// for an announcement either way).
+    private static let announcementWindow = 32
 
     private mutating func fail(_ tag: Tag?, _ kind: ParseError.Kind, _ message: String) {
         queue.append(.error(ParseError(tag: tag, kind: kind, message: message)))
@@ -285,7 +304,7 @@ public struct CommandParser: Sendable {
     /// non-synchronizing (and the rest of the command after it); a synchronizing one is never
     /// sent.
     private mutating func skipAnnouncedLiteral(of line: ArraySlice<UInt8>) {
-        if let literal = LiteralAnnouncement(lineEnd: line), !literal.synchronizing {
+        if let literal = LiteralAnnouncement(lineEnd: line.suffix(Self.announcementWindow)), !literal.synchronizing {
             state = .discardLiteral(remaining: literal.size)
         } else {
             state = .idle
@@ -451,11 +470,15 @@ public struct CommandParser: Sendable {
         }
     }
 
-    /// The tag at the start of a command, if it is followed by SP.
+    /// The tag at the start of a command, if it is followed by SP within the first
+    /// `maxLineLength` octets. Only that far: a line that is too long is refused as soon as
+    /// more than that has arrived, so a tag reaching further would be known or not depending
+    /// on how the bytes were split into reads.
     private func tagPrefix(_ bytes: [UInt8]) -> Tag? {
+        let limit = min(bytes.count, limits.maxLineLength)
         var end = 0
-        while end < bytes.count, CharClass.isTagChar(bytes[end]) { end += 1 }
-        guard end > 0, end < bytes.count, bytes[end] == 0x20 else { return nil }
+        while end < limit, CharClass.isTagChar(bytes[end]) { end += 1 }
+        guard end > 0, end < limit, bytes[end] == 0x20 else { return nil }
         return Tag(validated: bytes[0..<end])
     }
 }

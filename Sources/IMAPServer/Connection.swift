@@ -101,7 +101,19 @@ struct Connection {
             case let .change(change):
                 signal = try await session.storeChanged(change)
             case let .input(.bytes(inputEpoch, buffer)):
-                // RFC 9051 §6.2.1: octets read before TLS started are never commands.
+                // RFC 9051 §6.2.1: octets read before TLS started are never commands. Those
+                // read after the STARTTLS line, while the TLS handler was being added, are
+                // the client's ClientHello (it may start the moment it reads our OK): they
+                // go to the TLS handler as if read now. Injected plaintext fails the
+                // handshake there; dropping them instead stalled the handshake.
+                if awaitingHandshake, inputEpoch < epoch {
+                    let pipeline = channel.pipeline
+                    channel.eventLoop.execute {
+                        pipeline.fireChannelRead(buffer)
+                        pipeline.fireChannelReadComplete()
+                    }
+                    continue
+                }
                 guard inputEpoch == epoch, !awaitingHandshake else { continue }
                 if let inflater {
                     guard let plain = inflater.process(Array(buffer.readableBytesView)) else {

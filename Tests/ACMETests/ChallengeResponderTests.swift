@@ -180,7 +180,7 @@ import Testing
         let fixture = try Fixture()
         try await Self.withListener(fixture) { port, log in
             // A plain client.
-            let plain = try await Self.connect(port: port, serverName: "mail.example.com", alpn: [], send: "NOOP\r\n", wait: .milliseconds(500))
+            let plain = try await Self.connect(port: port, serverName: "mail.example.com", alpn: [], send: "NOOP\r\n", wait: .seconds(5))
             #expect(plain.handshakeCompleted)
             #expect(plain.negotiatedProtocol == nil)
             #expect(plain.peerCertificateDER == fixture.normal.certificateDER)

@@ -177,6 +177,92 @@ final class ParserErrorTests: XCTestCase {
         XCTAssertEqual(parseError(announcing, parser: parser)?.kind, .lineTooLong)
     }
 
+    func testTooLongTagIsNotReportedWhateverTheSplit() throws {
+        // Found by Fuzz/run.sh imap-command: a tag reaching past maxLineLength was echoed when
+        // the whole line arrived in one read, but not when it arrived byte by byte (the limit
+        // is hit before the tag ends). `parseError` feeds both ways and compares.
+        let parser = CommandParser(limits: ParserLimits(maxLineLength: 100))
+        let longTag = String(repeating: "t", count: 140) + " NOOP\n"
+        XCTAssertEqual(parseError(longTag, parser: parser)?.tag, nil)
+        // Ending right at the limit: the SP is octet 101, beyond it.
+        XCTAssertEqual(parseError(String(repeating: "t", count: 100) + " " + String(repeating: "x", count: 50) + "\n", parser: parser)?.tag, nil)
+        XCTAssertEqual(parseError(String(repeating: "t", count: 99) + " " + String(repeating: "x", count: 50) + "\n", parser: parser)?.tag,
+                       tag(String(repeating: "t", count: 99)))
+        // The same after a too-large synchronizing literal, where the fuzzer found it: the
+        // literal's octets are read as the next (too long) command.
+        let small = CommandParser(limits: ParserLimits(maxLineLength: 120, maxLiteralSize: 40))
+        let result = events("a LOGIN {50}\n" + String(repeating: "x", count: 142) + " y\nZ1 NOOP\n", parser: small)
+        XCTAssertEqual(result.count, 3)
+        guard case let .error(second) = result[1] else { return XCTFail("\(result)") }
+        XCTAssertEqual(second.kind, .lineTooLong)
+        XCTAssertNil(second.tag)
+    }
+
+    func testTooLongAuthenticationResponseWhateverTheSplit() throws {
+        // Found by Fuzz/run.sh imap-command: a too-long AUTHENTICATE response line was refused
+        // as too long when it arrived in pieces, but decoded (and refused as bad base64, or
+        // accepted) when it arrived whole.
+        let limits = ParserLimits(maxLineLength: 120, maxLiteralSize: 40)
+        // The limit counts the octets before the LF, CR included.
+        for (line, expected) in [(String(repeating: "QUFB", count: 30), ParseError.Kind.lineTooLong),  // 121 octets
+                                 (String(repeating: "QUFB", count: 29), nil)] {                      // 117 octets: fits
+            var whole = CommandParser(limits: limits)
+            whole.mode = .authenticationResponse
+            whole.append(wire(line + "\nZ1 NOOP\n"))
+            let wholeEvents = drain(&whole)
+            var single = CommandParser(limits: limits)
+            single.mode = .authenticationResponse
+            var singleEvents: [ParserEvent] = []
+            for byte in wire(line + "\nZ1 NOOP\n") {
+                single.append([byte])
+                singleEvents += drain(&single)
+            }
+            XCTAssertEqual(wholeEvents, singleEvents)
+            XCTAssertEqual(wholeEvents.last, .command(TaggedCommand(tag: tag("Z1"), command: .noop)))
+            if let expected {
+                XCTAssertEqual(wholeEvents.first, .error(ParseError(tag: nil, kind: expected, message: "line too long (more than 120 octets)")))
+            } else {
+                XCTAssertEqual(wholeEvents.first, .authenticationResponse(.data(Array(repeating: UInt8(ascii: "A"), count: 87))))
+            }
+        }
+    }
+
+    func testTooLongLineAfterAppendDataWhateverTheSplit() throws {
+        // Found by Fuzz/run.sh imap-command: the line after an APPEND message's octets was
+        // refused as too long when it arrived in pieces, but parsed (and refused for its
+        // syntax) when it arrived whole. `events` compares whole, byte-by-byte and chunked feeds.
+        let parser = CommandParser(limits: ParserLimits(maxLineLength: 60))
+        let result = events("A1 APPEND INBOX {3+}\nabc" + String(repeating: "?", count: 80) + "\nZ1 NOOP\n", parser: parser)
+        XCTAssertEqual(result, [
+            .appendStart(tag: tag("A1"), mailbox: .inbox),
+            .appendMessageBegin(AppendMessage(size: 3, isSynchronizing: false)),
+            .appendBytes(Array("abc".utf8)),
+            .appendMessageEnd,
+            .error(ParseError(tag: tag("A1"), kind: .lineTooLong, message: "command line too long (more than 60 octets)")),
+            .command(TaggedCommand(tag: tag("Z1"), command: .noop)),
+        ])
+        // A too-long line announcing a literal with the next message: its octets are skipped.
+        let announcing = "A2 APPEND INBOX {3+}\nabc " + String(repeating: "x", count: 80) + " {4+}\nwxyz\nZ2 NOOP\n"
+        XCTAssertEqual(events(announcing, parser: parser).last, .command(TaggedCommand(tag: tag("Z2"), command: .noop)))
+    }
+
+    func testLiteralAnnouncementAfterTooLongLineWhateverTheSplit() throws {
+        // A too-long line is skipped keeping only its last octets when it arrives in pieces;
+        // a whole line must be judged on the same octets, or `{` plus many leading zeros is a
+        // literal to skip in one case and not in the other.
+        let parser = CommandParser(limits: ParserLimits(maxLineLength: 60))
+        let zeros = "A3 LOGIN " + String(repeating: "x", count: 80) + " {" + String(repeating: "0", count: 40) + "4+}\nZ3 NOOP\n"
+        let result = events(zeros, parser: parser)
+        XCTAssertEqual(result.first, .error(ParseError(tag: tag("A3"), kind: .lineTooLong, message: "command line too long (more than 60 octets)")))
+        XCTAssertEqual(result.last, .command(TaggedCommand(tag: tag("Z3"), command: .noop)))
+        // The usual announcement is skipped either way.
+        let usual = "A4 LOGIN " + String(repeating: "x", count: 80) + " {9+}\nZ4 NOOP\r\n rest of A4\nZ5 NOOP\n"
+        XCTAssertEqual(events(usual, parser: parser).suffix(2), [
+            .error(ParseError(tag: tag("A4"), kind: .lineTooLong, message: "command line too long (more than 60 octets)")),
+            .command(TaggedCommand(tag: tag("Z5"), command: .noop)),
+        ])
+    }
+
     func testLiteralLimits() throws {
         let parser = CommandParser(limits: ParserLimits(maxLiteralSize: 100, maxCommandSize: 300, maxLiteralsPerCommand: 3))
         // Synchronizing: refused before the continuation; the client sends nothing.
