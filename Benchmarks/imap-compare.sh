@@ -9,21 +9,13 @@
 #   swift build -c release --product tern
 #   bash ../shared/bench/peers/peers.sh install && bash ../shared/bench/peers/peers.sh start
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH=${BENCH:-$ROOT/../shared/bench}
-TERN=${TERN:-$ROOT/.build/release/tern}
 REPEAT=${1:-3}
-TMP=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=Benchmarks/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 # localserve writes the configuration; `tern serve` then runs it with room for 500 IMAP
 # sessions of the one account (the default limit is 50 per account).
-"$TERN" localserve --dir "$TMP/ls" --base-port 3000 >"$TMP/out" 2>"$TMP/err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
-PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
+start_localserve
 kill "$PID"; wait "$PID" 2>/dev/null || true
 printf 'Limits:\n  ConnectionsPerAccount: 1000\n  ConnectionsPerIP: 1000\n' >>"$TMP/ls/tern.yaml"
 "$TERN" serve --config "$TMP/ls/tern.yaml" >"$TMP/out" 2>"$TMP/err" &

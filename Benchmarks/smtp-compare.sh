@@ -10,18 +10,11 @@
 #   bash ../shared/bench/peers/peers.sh install && bash ../shared/bench/peers/peers.sh start
 # Prints one line per case with the median of REPEAT runs.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH=${BENCH:-$ROOT/../shared/bench}
-TERN=${TERN:-$ROOT/.build/release/tern}
 REPEAT=${1:-3}
-TMP=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=Benchmarks/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-"$TERN" localserve --dir "$TMP/ls" --base-port 3000 >"$TMP/out" 2>"$TMP/err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
+start_localserve
 
 run() {  # run LABEL PORT RCPT DRAIN ARGS...
     local label=$1 port=$2 rcpt=$3 drain=$4; shift 4

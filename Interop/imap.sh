@@ -175,13 +175,7 @@ PYCHECKS=$(awk '/^python imaplib:/ {print $3}' "$TMP/check.log")
 CHECKS=$((CHECKS + ${PYCHECKS:-0}))
 log "ok: $(tail -1 "$TMP/check.log")"
 
-log "check: SIGTERM stops localserve cleanly"
-kill -TERM "$PID"
-for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done
-if kill -0 "$PID" 2>/dev/null; then fail "localserve still running 10 s after SIGTERM"; fi
-wait "$PID" && status=0 || status=$?
+stop_cleanly "$PID" "$TMP/err"
 PID=""
-[ "$status" -eq 0 ] || { tail -5 "$TMP/err" >&2; fail "localserve exited with $status after SIGTERM"; }
-CHECKS=$((CHECKS + 1))
 
 echo "PASS imap ($CHECKS checks)"

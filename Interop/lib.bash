@@ -50,3 +50,15 @@ apt_install() {
     [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d
     return 0
 }
+# stop_cleanly PID ERRFILE: SIGTERM must end the server within 10 s with exit status 0
+# (graceful shutdown); counts one check. The caller clears its PID variable afterwards.
+stop_cleanly() {
+    local pid=$1 err=$2 status
+    log "check: SIGTERM stops the server cleanly"
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then fail "server still running 10 s after SIGTERM"; fi
+    wait "$pid" && status=0 || status=$?
+    [ "$status" -eq 0 ] || { tail -5 "$err" >&2; fail "server exited with $status after SIGTERM"; }
+    CHECKS=$((CHECKS + 1))
+}

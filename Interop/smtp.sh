@@ -91,13 +91,7 @@ grep -rlq "Grüße aus München" "$TMP/ls/data/accounts/tern/msg" || fail "8-bit
 grep -rlq "^tls TLS_\|	tls TLS_" "$TMP/ls/data/accounts/tern/msg" || fail "no Received tls clause in a message over TLS"
 CHECKS=$((CHECKS + 1))
 
-log "check: SIGTERM stops localserve cleanly"
-kill -TERM "$PID"
-for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done
-if kill -0 "$PID" 2>/dev/null; then fail "localserve still running 10 s after SIGTERM"; fi
-wait "$PID" && status=0 || status=$?
+stop_cleanly "$PID" "$TMP/err"
 PID=""
-[ "$status" -eq 0 ] || { tail -5 "$TMP/err" >&2; fail "localserve exited with $status after SIGTERM"; }
-CHECKS=$((CHECKS + 1))
 
 echo "PASS smtp ($CHECKS checks)"

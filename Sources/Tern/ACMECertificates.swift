@@ -56,18 +56,21 @@ final class ACMECertificates {
         let publisher = ClosureChallengePublisher(
             publish: { try challenges.publish(name: $0, certificateDER: $1.certificateDER, privateKeyDER: $1.privateKeyDER) },
             unpublish: { challenges.unpublish(name: $0) })
-        let rotating: RotatingCertificate
         let managerLogger = {
             var logger = logger
             logger[metadataKey: "acme"] = "\(name)"
             return logger
         }()
-        let holder = RotatingHolder()
+        // The placeholder is replaced below by a stored certificate, or later by a new one.
+        let placeholder = try SelfSignedCertificate(hostnames: [hostname])
+        let rotating = RotatingCertificate(
+            chain: [try NIOSSLCertificate(bytes: placeholder.certificateDER, format: .der)],
+            key: try NIOSSLPrivateKey(bytes: placeholder.privateKeyDER, format: .der))
         let manager = CertificateManager(
             configuration: configuration, publisher: publisher, logger: managerLogger,
             onUpdate: { certificate in
                 do {
-                    try holder.rotating?.replace(chainPEM: certificate.chainPEM, keyPEM: certificate.privateKeyPEM)
+                    try rotating.replace(chainPEM: certificate.chainPEM, keyPEM: certificate.privateKeyPEM)
                     managerLogger.info("new certificate in use", metadata: ["notAfter": "\(certificate.notAfter)"])
                 } catch {
                     managerLogger.error("new certificate unusable", metadata: ["error": "\(error)"])
@@ -75,27 +78,12 @@ final class ACMECertificates {
             },
             onError: { error in managerLogger.error("ACME certificate not obtained; will retry", metadata: ["error": "\(error)"]) })
         if let stored = manager.latest {
-            rotating = try RotatingCertificate(chainPEM: stored.chainPEM, keyPEM: stored.privateKeyPEM)
-        } else {
-            let placeholder = try SelfSignedCertificate(hostnames: [hostname])
-            rotating = RotatingCertificate(
-                chain: [try NIOSSLCertificate(bytes: placeholder.certificateDER, format: .der)],
-                key: try NIOSSLPrivateKey(bytes: placeholder.privateKeyDER, format: .der))
+            try rotating.replace(chainPEM: stored.chainPEM, keyPEM: stored.privateKeyPEM)
         }
-        holder.rotating = rotating
-        var tls = rotating.serverConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        TLSChannelBinding.enable(on: &tls)
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try ServeCommand.serverContext(rotating.serverConfiguration())
         contexts[key] = context
         services.append(ManagerService(manager: manager))
         return context
-    }
-
-    /// Set once, read when a certificate arrives (after startup).
-    private final class RotatingHolder: @unchecked Sendable {
-        // @unchecked: written once during setup, before the manager runs.
-        var rotating: RotatingCertificate?
     }
 
     /// Obtains and renews until shutdown.

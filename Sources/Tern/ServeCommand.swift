@@ -157,13 +157,18 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("stopped")
     }
 
-    /// TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1; swift-nio-ssl would allow
-    /// them), with the exporter secret captured for SCRAM-*-PLUS channel binding.
-    static func serverContext(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKey) throws -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+    /// Every listener's TLS: 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1;
+    /// swift-nio-ssl would allow them), with the exporter secret captured for SCRAM-*-PLUS
+    /// channel binding.
+    static func serverContext(_ configuration: TLSConfiguration) throws -> NIOSSLContext {
+        var configuration = configuration
         configuration.minimumTLSVersion = .tlsv12
         TLSChannelBinding.enable(on: &configuration)
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    static func serverContext(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKey) throws -> NIOSSLContext {
+        try serverContext(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
     }
 
     /// Contexts from files or self-signed (ACME ones come from `ACMECertificates`).
