@@ -196,7 +196,12 @@ public struct IMAPListener: Sendable {
             limiter: limiter, refusal: refusal, logger: logger, makeID: makeID,
             connections: metrics.connections, refusedConnections: metrics.refusedConnections
         ) { accepted in
-            await Connection(accepted: accepted, settings: imap.settings, shared: imap.shared, metrics: imap.metrics).run()
+            // On the channel's event loop, as SMTP connections run (EventLoopTaskExecutor):
+            // database work runs on the store's own threads either way.
+            let connection = Connection(accepted: accepted, settings: imap.settings, shared: imap.shared, metrics: imap.metrics)
+            await withTaskExecutorPreference(EventLoopTaskExecutor(accepted.channel.channel.eventLoop)) {
+                await connection.run()
+            }
         }
         return try await listener.bind(host: host, port: port, group: group)
     }

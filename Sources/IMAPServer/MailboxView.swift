@@ -2,9 +2,12 @@ import IMAP
 import Store
 
 /// The selected mailbox as this client knows it: message sequence numbers (RFC 9051
-/// §2.3.1.2) are positions in `uids`, and `states` holds each message's flags as last
-/// reported. `modSeq` is the mailbox's HIGHESTMODSEQ the view is synchronized to: every
-/// store change after it is yet to be reported.
+/// §2.3.1.2) are positions in `uids`. `modSeq` is the mailbox's HIGHESTMODSEQ the view is
+/// synchronized to: every store change after it is yet to be reported, except the states
+/// in `reported`, which this session told the client itself since then.
+///
+/// Only those few states are kept, not every message's flags: a session idling in a large
+/// mailbox holds its UIDs (4 octets a message) and nothing more.
 struct MailboxView {
     let id: MailboxID
     var name: String
@@ -12,7 +15,9 @@ struct MailboxView {
     let uidValidity: UInt32
     /// Ascending; index + 1 is the sequence number.
     private(set) var uids: [UInt32]
-    private(set) var states: [UInt32: MessageState]
+    /// Flags (and MODSEQ) this session reported after `modSeq`; emptied at every
+    /// synchronization, which moves `modSeq` past them.
+    private(set) var reported: [UInt32: MessageState] = [:]
     var modSeq: Int64
     /// RFC 3501 §2.3.2: the messages that are recent in this session.
     var recent: Set<UInt32> = []
@@ -27,10 +32,6 @@ struct MailboxView {
         self.readOnly = readOnly
         uidValidity = info.uidValidity
         uids = messages.map(\.uid)
-        var states: [UInt32: MessageState] = [:]
-        states.reserveCapacity(messages.count)
-        for message in messages { states[message.uid] = message.state }
-        self.states = states
         modSeq = info.highestModSeq
         keywords = info.keywords
     }
@@ -70,30 +71,42 @@ struct MailboxView {
         return uids[Int(sequenceNumber) - 1]
     }
 
-    func state(of uid: UInt32) -> MessageState? { states[uid] }
+    func contains(_ uid: UInt32) -> Bool { index(of: uid) != nil }
 
-    func contains(_ uid: UInt32) -> Bool { states[uid] != nil }
+    /// The state this session last reported for `uid` since `modSeq`, if any.
+    func reportedState(of uid: UInt32) -> MessageState? { reported[uid] }
+
+    /// The MODSEQ of `uid` as far as the client knows: reported by this session, or at
+    /// most `modSeq` (RFC 7162 §3.1.3 tells a STORE whether others changed a message).
+    func knownModSeq(of uid: UInt32) -> Int64 { reported[uid]?.modSeq ?? modSeq }
 
     /// Removes an expunged message; returns the sequence number it had.
     mutating func remove(_ uid: UInt32) -> UInt32? {
         guard let index = index(of: uid) else { return nil }
         uids.remove(at: index)
-        states[uid] = nil
+        reported[uid] = nil
         recent.remove(uid)
         savedResult.remove(uid)
         return UInt32(clamping: index + 1)
     }
 
-    /// Adds new messages (UIDs above every UID in the view).
-    mutating func append(_ state: MessageState) {
-        guard state.uid > lastUID else { return }
-        uids.append(state.uid)
-        states[state.uid] = state
+    /// Adds a new message (a UID above every UID in the view).
+    mutating func append(_ uid: UInt32) {
+        guard uid > lastUID else { return }
+        uids.append(uid)
     }
 
-    mutating func update(_ state: MessageState) {
-        guard states[state.uid] != nil else { return }
-        states[state.uid] = state
+    /// The client was told `state` (FETCH FLAGS, or the answer to its STORE).
+    mutating func noteReported(_ state: MessageState) {
+        guard state.modSeq > modSeq, contains(state.uid) else { return }
+        reported[state.uid] = state
+    }
+
+    /// The view is now synchronized to `highestModSeq`: what was reported before it needs
+    /// no memory.
+    mutating func synchronized(to highestModSeq: Int64) {
+        modSeq = highestModSeq
+        if !reported.isEmpty { reported = reported.filter { $0.value.modSeq > highestModSeq } }
     }
 
     /// The messages a sequence set names, ascending, as (sequence number, UID). Sequence
@@ -155,7 +168,11 @@ extension IMAPSession {
         } catch StoreError.noSuchMailboxID {
             return try await selectedMailboxGone()
         }
-        guard info.highestModSeq > view.modSeq else { return nil }
+        guard info.highestModSeq > view.modSeq else {
+            view.synchronized(to: info.highestModSeq)
+            selected = view
+            return nil
+        }
         let changed = try await account.messages(in: view.id, changedSince: view.modSeq)
         let vanished = try await account.vanished(in: view.id, since: view.modSeq)
         let previousLast = view.lastUID
@@ -179,7 +196,7 @@ extension IMAPSession {
         // New messages.
         var added: [MessageState] = []
         for message in changed where message.uid > previousLast {
-            view.append(message.state)
+            view.append(message.uid)
             added.append(message.state)
         }
         if !added.isEmpty {
@@ -191,17 +208,19 @@ extension IMAPSession {
             if !imap4rev2 { send(.recent(UInt32(clamping: view.recent.count))) }
         }
 
-        // Flag changes of messages the client knows.
+        // Flag changes of messages the client knows, except those it was told already.
         for message in changed where message.uid <= previousLast {
-            guard let known = view.state(of: message.uid), let number = view.sequenceNumber(of: message.uid) else { continue }
-            let differs = known.flags != message.flags || Set(known.keywords.map { $0.lowercased() }) != Set(message.keywords.map { $0.lowercased() })
-            guard differs || (condStore && known.modSeq != message.modSeq) else { continue }
-            view.update(message.state)
+            guard let number = view.sequenceNumber(of: message.uid) else { continue }
+            if let known = view.reportedState(of: message.uid) {
+                let differs = known.flags != message.flags
+                    || Set(known.keywords.map { $0.lowercased() }) != Set(message.keywords.map { $0.lowercased() })
+                guard differs || (condStore && known.modSeq != message.modSeq) else { continue }
+            }
             var attributes: [MessageAttribute] = [.uid(message.uid), .flags(flags(of: message.state, recent: view.recent.contains(message.uid)))]
             if condStore { attributes.append(.modSeq(UInt64(max(0, message.modSeq)))) }
             send(.fetch(FetchResponse(number, attributes)))
         }
-        view.modSeq = info.highestModSeq
+        view.synchronized(to: info.highestModSeq)
         selected = view
         return nil
     }

@@ -3,38 +3,29 @@ import IMAP
 import Message
 import Store
 
-/// One message as SEARCH sees it: the cheap columns always, the parsed structure and the
-/// decoded texts only when a key asks for them, each read once.
+/// One message as SEARCH sees it: the cheap columns always; the header or the whole
+/// structure as far as the keys need them (`SearchEvaluator.depth`, read with its batch);
+/// the file and the decoded texts only when a key asks for them, each read once.
 final class SearchCandidate {
     let number: UInt32
     let summary: MessageSummary
     let recent: Bool
-    private let load: () async throws -> StoredMessage?
-    private var loaded = false
-    private var message: StoredMessage?
-    private var source: (any ByteSource)?
+    private let ownHeader: HeaderSection?
+    private let message: StoredMessage?
     private var headerText: String?
     private var bodyText: String?
     let bodyLimit: Int
 
-    init(number: UInt32, summary: MessageSummary, recent: Bool, bodyLimit: Int, load: @escaping () async throws -> StoredMessage?) {
+    init(number: UInt32, summary: MessageSummary, recent: Bool, bodyLimit: Int, header: HeaderSection?, stored: StoredMessage?) {
         self.number = number
         self.summary = summary
         self.recent = recent
         self.bodyLimit = bodyLimit
-        self.load = load
+        ownHeader = header ?? stored?.parsed.header
+        message = stored
     }
 
-    func stored() async throws -> StoredMessage? {
-        if !loaded {
-            loaded = true
-            message = try await load()
-            source = try? message?.open()
-        }
-        return message
-    }
-
-    func header() async throws -> HeaderSection? { try await stored()?.parsed.header }
+    func header() async throws -> HeaderSection? { ownHeader }
 
     /// The decoded values (RFC 2047) of the fields named `name`.
     func values(_ name: String) async throws -> [String] {
@@ -54,7 +45,7 @@ final class SearchCandidate {
     /// (RFC 9051 §6.4.4: BODY and TEXT match the decoded content).
     func body() async throws -> String {
         if let bodyText { return bodyText }
-        guard let message = try await stored(), let source else {
+        guard let message, let source = try? message.open() else {
             bodyText = ""
             return ""
         }
@@ -190,14 +181,19 @@ struct SearchEvaluator {
         return haystack.range(of: needle, options: [.caseInsensitive]) != nil
     }
 
-    /// Whether a key needs more than the message summary.
-    static func needsContent(_ key: SearchKey) -> Bool {
+    /// How much of a message a key reads.
+    enum Depth: Comparable {
+        case summary, header, body
+    }
+
+    static func depth(_ key: SearchKey) -> Depth {
         switch key {
-        case .bcc, .cc, .from, .to, .subject, .header, .body, .text, .sentBefore, .sentOn, .sentSince: return true
-        case let .not(inner): return needsContent(inner)
-        case let .or(a, b): return needsContent(a) || needsContent(b)
-        case let .and(keys): return keys.contains(where: needsContent)
-        default: return false
+        case .bcc, .cc, .from, .to, .subject, .header, .sentBefore, .sentOn, .sentSince: return .header
+        case .body, .text: return .body
+        case let .not(inner): return depth(inner)
+        case let .or(a, b): return max(depth(a), depth(b))
+        case let .and(keys): return keys.map(depth).max() ?? .summary
+        default: return .summary
         }
     }
 
@@ -232,19 +228,24 @@ extension IMAPSession {
         }
         let account = try requireAccount()
         if Self.searchUsesModSeq(key) { enableCondStore() }
-        let summaries = try await account.messages(in: view.id)
         let evaluator = SearchEvaluator(decode: decode, view: view, now: settings.now(), imap4rev2: imap4rev2)
         var out: [(UInt32, UInt32, Int64)] = []
-        let mailbox = view.id
         let limit = settings.limits.maxSearchBodySize
-        for summary in summaries {
+        func evaluate(_ summary: MessageSummary, header: HeaderSection? = nil, stored: StoredMessage? = nil) async throws {
             // Only messages the client knows: new ones appear with their EXISTS first.
-            guard let number = view.sequenceNumber(of: summary.uid) else { continue }
-            let uid = summary.uid
+            guard let number = view.sequenceNumber(of: summary.uid) else { return }
             let candidate = SearchCandidate(
-                number: number, summary: summary, recent: view.recent.contains(uid), bodyLimit: limit,
-                load: { try await account.message(in: mailbox, uid: uid) })
-            if try await evaluator.matches(key, candidate) { out.append((number, uid, summary.modSeq)) }
+                number: number, summary: summary, recent: view.recent.contains(summary.uid), bodyLimit: limit,
+                header: header, stored: stored)
+            if try await evaluator.matches(key, candidate) { out.append((number, summary.uid, summary.modSeq)) }
+        }
+        switch SearchEvaluator.depth(key) {
+        case .body:
+            try await forEachStoredMessage(view.uids, in: view.id, account: account) { try await evaluate($0.summary, stored: $0) }
+        case .header:
+            try await forEachStoredHeader(view.uids, in: view.id, account: account) { try await evaluate($0.summary, header: $0.header) }
+        case .summary:
+            for summary in try await account.messages(in: view.id) { try await evaluate(summary) }
         }
         return out
     }

@@ -8,6 +8,8 @@ extension IMAPSession {
     /// is streamed from the message file as a literal, in chunks of `streamChunk`.
     static let inlineLimit = 16 * 1024
     static let streamChunk = 64 * 1024
+    /// Messages read from the database in one trip by FETCH and SEARCH.
+    static let fetchBatch = 256
 
     // MARK: FETCH (RFC 9051 §6.4.5; RFC 7162 §3.1.4 CHANGEDSINCE, §3.2.6 VANISHED)
 
@@ -36,54 +38,61 @@ extension IMAPSession {
         // \Seen; it is set first, so the FETCH responses carry the new flags.
         var seenSet: Set<UInt32> = []
         if !view.readOnly, attributes.contains(where: \.setsSeen) {
-            let unseen = targets.filter { view.state(of: $0.uid).map { !$0.flags.contains(.seen) } ?? false }.map(\.uid)
-            if !unseen.isEmpty {
-                let result = try await account.storeFlags(in: view.id, uids: UIDSet(unseen), .add, flags: .seen)
-                for update in result.updates where update.changed {
-                    view.update(update.state)
-                    seenSet.insert(update.state.uid)
-                }
+            // Messages already \Seen keep their MODSEQ and are not reported as changed.
+            let result = try await account.storeFlags(in: view.id, uids: UIDSet(targets.map(\.uid)), .add, flags: .seen)
+            for update in result.updates where update.changed {
+                view.noteReported(update.state)
+                seenSet.insert(update.state.uid)
             }
         }
 
-        let summaries = try await account.summaries(in: view.id, uids: UIDSet(targets.map(\.uid)))
-        var byUID: [UInt32: MessageSummary] = [:]
-        for summary in summaries { byUID[summary.uid] = summary }
-        let needsMessage = attributes.contains { attribute in
-            switch attribute {
-            case .flags, .uid, .internalDate, .rfc822Size, .modSeq, .saveDate, .emailID, .threadID: return false
-            default: return true
-            }
-        }
+        let needsFile = attributes.contains(where: \.readsMessageFile)
+        let reportsFlags = attributes.contains(.flags)
+        let needsStructure = needsFile || attributes.contains(where: \.readsStructure)
+        let needsHeader = attributes.contains(.envelope)
         var missing = false
-        for (number, uid) in targets {
-            guard let summary = byUID[uid] else {
-                missing = true
-                continue
+        // Messages are read from the database a batch at a time: one trip per batch rather
+        // than per message, and a FETCH 1:* of a large mailbox never holds every structure.
+        var start = 0
+        while start < targets.count {
+            let batch = targets[start..<min(start + Self.fetchBatch, targets.count)]
+            start = batch.endIndex
+            let uids = UIDSet(batch.map(\.uid))
+            var byUID: [UInt32: (summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?)] = [:]
+            if needsStructure {
+                for message in try await account.storedMessages(in: view.id, uids: uids) {
+                    byUID[message.summary.uid] = (message.summary, message.parsed.header, message)
+                }
+            } else if needsHeader {
+                for message in try await account.storedHeaders(in: view.id, uids: uids) {
+                    byUID[message.summary.uid] = (message.summary, message.header, nil)
+                }
+            } else {
+                for summary in try await account.summaries(in: view.id, uids: uids) { byUID[summary.uid] = (summary, nil, nil) }
             }
-            if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
-            // The client is told the current flags; the view follows.
-            if view.contains(uid) { view.update(summary.state) }
-            var stored: StoredMessage?
-            var source: (any ByteSource)?
-            if needsMessage {
-                guard let message = try await account.message(in: view.id, uid: uid) else {
+            for (number, uid) in batch {
+                guard let (summary, header, stored) = byUID[uid] else {
                     missing = true
                     continue
                 }
-                stored = message
-                do {
-                    source = try message.open()
-                } catch {
-                    logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
-                    return .no("message \(uid) cannot be read", code: .corruption)
+                if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
+                if reportsFlags { view.noteReported(summary.state) }
+                var source: (any ByteSource)?
+                if needsFile, let stored {
+                    do {
+                        source = try stored.open()
+                    } catch {
+                        logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
+                        selected = view
+                        return .no("message \(uid) cannot be read", code: .corruption)
+                    }
                 }
+                let status = try await writeFetchResponse(
+                    number: number, summary: summary, header: header, stored: stored, source: source, attributes: attributes,
+                    recent: view.recent.contains(uid), seenChanged: seenSet.contains(uid))
+                if let status { selected = view; return status }
+                try await flushIfLarge()
             }
-            let status = try await writeFetchResponse(
-                number: number, summary: summary, stored: stored, source: source, attributes: attributes,
-                recent: view.recent.contains(uid), seenChanged: seenSet.contains(uid))
-            if let status { selected = view; return status }
-            try await flushIfLarge()
         }
         selected = view
         // A UID FETCH reports the expunge itself before its tagged OK; a FETCH may not, so
@@ -92,10 +101,38 @@ extension IMAPSession {
         return .ok("FETCH completed")
     }
 
+    /// The stored messages of `uids` (ascending), read `fetchBatch` at a time so a large
+    /// mailbox is neither read one message per trip nor held in memory whole.
+    func forEachStoredMessage(
+        _ uids: [UInt32], in mailbox: MailboxID, account: Account, _ body: (StoredMessage) async throws -> Void
+    ) async throws {
+        try await inBatches(uids) { batch in
+            for message in try await account.storedMessages(in: mailbox, uids: batch) { try await body(message) }
+        }
+    }
+
+    /// Like `forEachStoredMessage`, with only each message's own header read.
+    func forEachStoredHeader(
+        _ uids: [UInt32], in mailbox: MailboxID, account: Account, _ body: (StoredHeader) async throws -> Void
+    ) async throws {
+        try await inBatches(uids) { batch in
+            for message in try await account.storedHeaders(in: mailbox, uids: batch) { try await body(message) }
+        }
+    }
+
+    private func inBatches(_ uids: [UInt32], _ body: (UIDSet) async throws -> Void) async throws {
+        var start = 0
+        while start < uids.count {
+            let end = min(start + Self.fetchBatch, uids.count)
+            try await body(UIDSet(uids[start..<end]))
+            start = end
+        }
+    }
+
     /// One `* n FETCH (...)`; large sections are streamed. Returns a status when the command
     /// must end with it (BINARY of an unknown transfer encoding).
     private func writeFetchResponse(
-        number: UInt32, summary: MessageSummary, stored: StoredMessage?, source: (any ByteSource)?,
+        number: UInt32, summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?, source: (any ByteSource)?,
         attributes: [FetchAttribute], recent: Bool, seenChanged: Bool
     ) async throws -> StatusResponse? {
         let utf8 = imap4rev2 || utf8Accept
@@ -121,8 +158,8 @@ extension IMAPSession {
                 // OBJECTID is not advertised.
                 continue
             case .envelope:
-                guard let stored else { continue }
-                builder.append(.envelope(FetchData.envelope(stored.parsed.header, utf8: utf8)))
+                guard let header else { continue }
+                builder.append(.envelope(FetchData.envelope(header, utf8: utf8)))
             case .body:
                 guard let stored else { continue }
                 builder.append(.body(FetchData.bodyStructure(stored.parsed.root, utf8: utf8)))
@@ -238,6 +275,25 @@ extension IMAPSession {
             return try found.decodedBody(in: source)
         default:
             return nil
+        }
+    }
+}
+
+extension FetchAttribute {
+    /// Needs the stored MIME structure (and nothing more); ENVELOPE needs only the header.
+    fileprivate var readsStructure: Bool {
+        switch self {
+        case .body, .bodyStructure: return true
+        default: return readsMessageFile
+        }
+    }
+
+    /// Needs octets of the message file.
+    fileprivate var readsMessageFile: Bool {
+        switch self {
+        case .bodySection, .rfc822, .rfc822Header, .rfc822Text, .binary, .binarySize, .preview: return true
+        case .flags, .uid, .internalDate, .rfc822Size, .modSeq, .saveDate, .emailID, .threadID, .envelope, .body, .bodyStructure:
+            return false
         }
     }
 }

@@ -35,7 +35,7 @@ extension IMAPSession {
         send(.exists(view.count))
         if !imap4rev2 {
             send(.recent(UInt32(clamping: view.recent.count)))
-            if let first = view.uids.firstIndex(where: { view.state(of: $0).map { !$0.flags.contains(.seen) } ?? false }) {
+            if let first = messages.firstIndex(where: { !$0.flags.contains(.seen) }) {
                 send(.condition(.ok("first unseen", code: .unseen(UInt32(clamping: first + 1)))))
             }
         }
@@ -130,8 +130,8 @@ extension IMAPSession {
         var learned = false
         for update in result.updates {
             guard let number = view.sequenceNumber(of: update.state.uid) else { continue }
-            let before = view.state(of: update.state.uid)
-            view.update(update.state)
+            let knownModSeq = view.knownModSeq(of: update.state.uid)
+            view.noteReported(update.state)
             for keyword in update.state.keywords where !view.keywords.contains(where: { $0.lowercased() == keyword.lowercased() }) {
                 view.keywords.append(keyword)
                 learned = true
@@ -139,7 +139,7 @@ extension IMAPSession {
             // RFC 9051 §6.4.6: the new flags unless .SILENT; RFC 7162 §3.1.3: with
             // UNCHANGEDSINCE (or CONDSTORE on) also MODSEQ, and even under .SILENT a FETCH for
             // messages whose mod-sequence changed in a way the client did not ask for.
-            let changedByOthers = before.map { $0.modSeq != update.state.modSeq && !update.changed } ?? false
+            let changedByOthers = !update.changed && update.state.modSeq > knownModSeq
             if !command.silent || (condStore && changedByOthers) {
                 var attributes: [MessageAttribute] = [.flags(flags(of: update.state, recent: view.recent.contains(update.state.uid)))]
                 if command.byUID { attributes.insert(.uid(update.state.uid), at: 0) }

@@ -117,13 +117,13 @@ extension IMAPSession {
         guard let view = selected else { return [] }
         let account = try requireAccount()
         let matches = try await matchingMessages(key, charset: charset)
-        let summaries = try await account.summaries(in: view.id, uids: UIDSet(matches.map(\.uid)))
-        var byUID: [UInt32: MessageSummary] = [:]
-        for summary in summaries { byUID[summary.uid] = summary }
+        var matchByUID: [UInt32: (number: UInt32, uid: UInt32, modSeq: Int64)] = [:]
+        for match in matches { matchByUID[match.uid] = match }
         var out: [SortMessage] = []
-        for match in matches {
-            guard let summary = byUID[match.uid] else { continue }
-            let header = try await account.message(in: view.id, uid: match.uid)?.parsed.header ?? HeaderSection()
+        try await forEachStoredHeader(matches.map(\.uid), in: view.id, account: account) { stored in
+            guard let match = matchByUID[stored.summary.uid] else { return }
+            let summary = stored.summary
+            let header = stored.header
             let (subject, isReply) = SortSupport.baseSubject(header.first("Subject") ?? "")
             let sent = header.first("Date").flatMap { MessageDate.parseLenient($0)?.date } ?? summary.internalDate
             var references = header.first("References").map(MessageID.parseList) ?? []

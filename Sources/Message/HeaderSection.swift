@@ -82,13 +82,22 @@ public struct HeaderSection: Hashable, Sendable, Codable {
 }
 
 /// One header field.
+///
+/// Only the raw octets are kept, with where the name ends and where the colon is; name and
+/// value are made from them when asked. A stored structure is read for every message a
+/// FETCH ENVELOPE or header SEARCH touches, and most of a message's fields (Received,
+/// DKIM-Signature, ...) are never looked at there.
 public struct HeaderField: Hashable, Sendable, Codable {
-    /// The field name as written, without surrounding whitespace.
-    public var name: String
     /// The whole field as received: name, colon, value, folding and final line ending.
-    public var raw: [UInt8]
+    public let raw: [UInt8]
+    private let nameEnd: Int
+    private let colon: Int
+
+    /// The field name as written, without surrounding whitespace.
+    public var name: String { String(decoding: raw[0..<nameEnd], as: UTF8.self) }
+
     /// The value after the colon, unfolded, with leading and trailing whitespace removed.
-    public var value: String
+    public var value: String { HeaderField.text(HeaderField.unfold(raw[(colon + 1)...])) }
 
     /// Parses a field from its raw octets; nil when there is no valid name before a colon
     /// (RFC 5322 §3.6.8: printable US-ASCII except colon).
@@ -97,21 +106,31 @@ public struct HeaderField: Hashable, Sendable, Codable {
         var nameEnd = colon
         while nameEnd > 0, raw[nameEnd - 1] == 0x20 || raw[nameEnd - 1] == 0x09 { nameEnd -= 1 }
         guard nameEnd > 0, raw[0..<nameEnd].allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }
-        name = String(decoding: raw[0..<nameEnd], as: UTF8.self)
         self.raw = raw
-        value = HeaderField.text(HeaderField.unfold(raw[(colon + 1)...]))
+        self.nameEnd = nameEnd
+        self.colon = colon
     }
 
     /// Builds a field from a name and an already folded value (the composer's way in).
     public init(name: String, foldedValue: String) {
-        self.name = name
         raw = Array("\(name):\(foldedValue)\r\n".utf8)
-        value = HeaderField.text(HeaderField.unfold(Array(foldedValue.utf8)[...]))
+        nameEnd = name.utf8.count
+        colon = nameEnd
     }
 
-    /// Case-insensitive name comparison (RFC 5322 §1.2.2).
+    /// Case-insensitive name comparison (RFC 5322 §1.2.2), without building strings: field
+    /// names are US-ASCII, so folding ASCII letters is the whole rule.
     public func `is`(_ other: String) -> Bool {
-        name.count == other.count && name.lowercased() == other.lowercased()
+        var index = 0
+        for octet in other.utf8 {
+            guard index < nameEnd, Self.asciiLowercase(raw[index]) == Self.asciiLowercase(octet) else { return false }
+            index += 1
+        }
+        return index == nameEnd
+    }
+
+    private static func asciiLowercase(_ octet: UInt8) -> UInt8 {
+        octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
     }
 
     /// Removes CR and LF (RFC 5322 §2.2.3 unfolding) and trims surrounding whitespace.

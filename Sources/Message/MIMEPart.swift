@@ -41,7 +41,8 @@ public struct MIMEPart: Hashable, Sendable, Codable {
         get { encapsulated.first }
         set { encapsulated = newValue.map { [$0] } ?? [] }
     }
-    private var encapsulated: [MIMEPart]
+    /// Zero or one element (an array, because a struct cannot hold itself directly).
+    var encapsulated: [MIMEPart]
 
     /// What was wrong with the structure and how it was read anyway.
     public var defects: [MIMEDefect]

@@ -101,19 +101,28 @@ struct MessageRow: Sendable {
         FROM message m JOIN content c ON c.id = m.contentID
         """
 
+    /// `select` and the content's structure, REQUIRETLS flag and delivery metadata.
+    static let selectWithContent = """
+        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, c.size,
+            c.structure, c.requireTLS, c.deliveryMetadata
+        FROM message m JOIN content c ON c.id = m.contentID
+        """
+
+    /// Reads the columns of `select` by position (a row may have more columns after them):
+    /// lookups by name cost more than the rest of a FETCH FLAGS for every message.
     init(row: Row) throws {
-        id = try row.value("id")
-        mailboxID = try row.value("mailboxID")
-        let uid64: Int64 = try row.value("uid")
+        id = try row.value(atIndex: 0)
+        mailboxID = try row.value(atIndex: 1)
+        let uid64: Int64 = try row.value(atIndex: 2)
         guard let uid32 = UInt32(exactly: uid64) else { throw StoreError.corrupt("message \(id) UID \(uid64)") }
         uid = uid32
-        contentID = try row.value("contentID")
-        modSeq = try row.value("modSeq")
-        flags = MessageFlags(rawValue: (try row.value("flags") as Int) & MessageFlags.mask)
-        keywords = Keywords.decode(try row.value("keywords"))
-        internalDate = Date(timeIntervalSince1970: try row.value("internalDate"))
-        saveDate = Date(timeIntervalSince1970: try row.value("saveDate"))
-        size = try row.value("size")
+        contentID = try row.value(atIndex: 3)
+        modSeq = try row.value(atIndex: 4)
+        flags = MessageFlags(rawValue: (try row.value(atIndex: 5) as Int) & MessageFlags.mask)
+        keywords = Keywords.decode(try row.value(atIndex: 6))
+        internalDate = Date(timeIntervalSince1970: try row.value(atIndex: 7))
+        saveDate = Date(timeIntervalSince1970: try row.value(atIndex: 8))
+        size = try row.value(atIndex: 9)
     }
 
     var state: MessageState { MessageState(uid: uid, modSeq: modSeq, flags: flags, keywords: keywords) }
@@ -130,10 +139,9 @@ struct MessageRow: Sendable {
         // Deleted-only uses the partial index message_deleted; the condition must be
         // written exactly as in the index for SQLite to pick it.
         let deleted = onlyDeleted ? " AND m.flags & 8 != 0" : ""
+        let statement = try db.cachedStatement(sql: select + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ?\(deleted) ORDER BY m.uid")
         for range in uids.merged {
-            let cursor = try Row.fetchCursor(
-                db, sql: select + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ?\(deleted) ORDER BY m.uid",
-                arguments: [mailbox, Int64(range.lowerBound), Int64(range.upperBound)])
+            let cursor = try Row.fetchCursor(statement, arguments: [mailbox, Int64(range.lowerBound), Int64(range.upperBound)])
             while let row = try cursor.next() { rows.append(try MessageRow(row: row)) }
         }
         return rows
@@ -264,10 +272,9 @@ enum AccountDB {
     static func removeMessages(_ db: Database, from mailbox: inout MailboxRow, _ rows: [MessageRow], modSeq: Int64) throws -> Set<Int64> {
         var contents: Set<Int64> = []
         for row in rows {
-            try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row.id])
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO expunged (mailboxID, uid, modSeq) VALUES (?, ?, ?)",
-                arguments: [mailbox.id, Int64(row.uid), modSeq])
+            try db.cachedStatement(sql: "DELETE FROM message WHERE id = ?").execute(arguments: [row.id])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged (mailboxID, uid, modSeq) VALUES (?, ?, ?)")
+                .execute(arguments: [mailbox.id, Int64(row.uid), modSeq])
             mailbox.count(row.flags, size: row.size, -1)
             contents.insert(row.contentID)
         }
@@ -281,9 +288,9 @@ enum AccountDB {
     static func dropUnreferencedContent(_ db: Database, _ ids: Set<Int64>) throws -> [Int64] {
         var removed: [Int64] = []
         for id in ids.sorted() {
-            let used = try Row.fetchOne(db, sql: "SELECT 1 FROM message WHERE contentID = ? LIMIT 1", arguments: [id]) != nil
+            let used = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM message WHERE contentID = ? LIMIT 1"), arguments: [id]) != nil
             if !used {
-                try db.execute(sql: "DELETE FROM content WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM content WHERE id = ?").execute(arguments: [id])
                 removed.append(id)
             }
         }

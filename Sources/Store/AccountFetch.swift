@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Message
 
 // Reads the IMAP server needs for FETCH and SEARCH beyond `messages(in:)`.
 
@@ -12,6 +13,47 @@ extension Account {
         try await pool.read { db in
             _ = try MailboxRow.require(db, id: mailbox)
             return try MessageRow.fetch(db, mailbox: mailbox.rawValue, uids: uids).map(\.summary)
+        }
+    }
+
+    /// The messages of the given UIDs of a mailbox with their stored structures, in UID
+    /// order (UIDs that do not exist are left out): FETCH of BODYSTRUCTURE or sections, and
+    /// SEARCH in bodies, read many messages in one database trip instead of one per
+    /// message. The structures are decoded on the reader's thread.
+    public func storedMessages(in mailbox: MailboxID, uids: UIDSet) async throws -> [StoredMessage] {
+        try await withStructures(in: mailbox, uids: uids) { row, structure, requireTLS, metadata in
+            StoredMessage(
+                mailbox: mailbox, summary: row.summary, parsed: try StoredStructure.decode(structure, fileID: row.contentID),
+                requireTLS: requireTLS, deliveryMetadata: metadata.map { [UInt8]($0) }, path: self.path(forFile: row.contentID))
+        }
+    }
+
+    /// Like `storedMessages`, with only each message's own header section decoded: FETCH
+    /// ENVELOPE, SEARCH on header fields and SORT need nothing more.
+    public func storedHeaders(in mailbox: MailboxID, uids: UIDSet) async throws -> [StoredHeader] {
+        try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
+            StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID))
+        }
+    }
+
+    /// Reads the messages of `uids` with their content columns, one indexed range scan per
+    /// range of UIDs, and makes each into a `T` on the reader's thread.
+    private func withStructures<T: Sendable>(
+        in mailbox: MailboxID, uids: UIDSet, _ make: @escaping @Sendable (MessageRow, Data, Bool, Data?) throws -> T
+    ) async throws -> [T] {
+        try await pool.read { db -> [T] in
+            _ = try MailboxRow.require(db, id: mailbox)
+            var out: [T] = []
+            let statement = try db.cachedStatement(sql: MessageRow.selectWithContent + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
+            for range in uids.merged {
+                let cursor = try Row.fetchCursor(
+                    statement, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
+                while let row = try cursor.next() {
+                    // The content columns follow MessageRow's, by position.
+                    out.append(try make(try MessageRow(row: row), try row.value(atIndex: 10), try row.value(atIndex: 11), try row.value(atIndex: 12)))
+                }
+            }
+            return out
         }
     }
 }

@@ -49,29 +49,7 @@ extension Account {
 
     /// One message with its stored structure, or nil when there is no such UID.
     public func message(in mailbox: MailboxID, uid: UInt32) async throws -> StoredMessage? {
-        let fetched = try await pool.read { db -> (MessageRow, Data, Bool, Data?)? in
-            guard let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate,
-                        c.size, c.structure, c.requireTLS, c.deliveryMetadata
-                    FROM message m JOIN content c ON c.id = m.contentID
-                    WHERE m.mailboxID = ? AND m.uid = ?
-                    """,
-                arguments: [mailbox.rawValue, Int64(uid)])
-            else { return nil }
-            return (try MessageRow(row: row), try row.value("structure"), try row.value("requireTLS"), try row.value("deliveryMetadata"))
-        }
-        guard let (row, structure, requireTLS, metadata) = fetched else { return nil }
-        let parsed: ParsedMessage
-        do {
-            parsed = try JSONDecoder().decode(ParsedMessage.self, from: structure)
-        } catch {
-            throw StoreError.corrupt("structure of message file \(row.contentID): \(error)")
-        }
-        return StoredMessage(
-            mailbox: mailbox, summary: row.summary, parsed: parsed, requireTLS: requireTLS,
-            deliveryMetadata: metadata.map { [UInt8]($0) }, path: path(forFile: row.contentID))
+        try await storedMessages(in: mailbox, uids: UIDSet(uid...uid)).first
     }
 
     // MARK: APPEND
@@ -89,7 +67,7 @@ extension Account {
         let fileID = allocateFileID()
         let (path, parsed) = try await placeFile(id: fileID, from: source)
         do {
-            let structure = try JSONEncoder().encode(parsed)
+            let structure = StoredStructure.encode(parsed)
             let now = environment.now()
             let limits = limits
             let result = try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> (AppendResult, [StoreChange]) in
@@ -169,9 +147,8 @@ extension Account {
                     value = try AccountDB.nextModSeq(db)
                     modSeq = value
                 }
-                try db.execute(
-                    sql: "UPDATE message SET flags = ?, keywords = ?, modSeq = ? WHERE id = ?",
-                    arguments: [newFlags.rawValue, Keywords.encode(newKeywords), value, row.id])
+                try db.cachedStatement(sql: "UPDATE message SET flags = ?, keywords = ?, modSeq = ? WHERE id = ?")
+                    .execute(arguments: [newFlags.rawValue, Keywords.encode(newKeywords), value, row.id])
                 box.count(row.flags, size: row.size, -1)
                 box.count(newFlags, size: row.size, 1)
                 box.learn(newKeywords, limit: limits.maxKeywords)

@@ -112,7 +112,6 @@ extension Account {
             }
 
             // Contents: file present with the recorded size, structure decodes and fits.
-            let decoder = JSONDecoder()
             let contents = try Row.fetchCursor(db, sql: "SELECT id, size, structure FROM content ORDER BY id")
             while let row = try contents.next() {
                 let id: Int64 = try row.value("id")
@@ -127,7 +126,7 @@ extension Account {
                     problems.append(.missingFile(account: account, fileID: id, path: path))
                 }
                 do {
-                    let parsed = try decoder.decode(ParsedMessage.self, from: structure)
+                    let parsed = try StoredStructure.decode(structure, fileID: id)
                     if Int64(parsed.size) != size {
                         problems.append(.badStructure(account: account, fileID: id, reason: "describes \(parsed.size) octets, file has \(size)"))
                     }

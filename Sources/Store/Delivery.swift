@@ -185,13 +185,7 @@ extension Store {
 
         // 3. Account commits.
         guard let parsed else { throw StoreError.noRecipients }
-        let structure: Data
-        do {
-            structure = try JSONEncoder().encode(parsed)
-        } catch {
-            await abandon(placed: placed, committed: [], deliveryID: deliveryID, logger: logger)
-            throw error
-        }
+        let structure = StoredStructure.encode(parsed)
         let size = Int64(parsed.size)
         var results: [DeliveredMessage] = []
         var committed: [Account] = []

@@ -44,7 +44,7 @@ enum StoreDatabase {
 /// - `subscription`: names, separate from mailboxes: RFC 9051 §6.3.9 keeps a subscribed
 ///   name listed after its mailbox is deleted.
 /// - `content`: one row per message file (the file id is the row id, AUTOINCREMENT so an
-///   id is never handed out twice): size, the parsed MIME structure as JSON, REQUIRETLS,
+///   id is never handed out twice): size, the parsed MIME structure (StoredStructure), REQUIRETLS,
 ///   delivery metadata, and the delivery journal id of a multi-account delivery.
 /// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates,
 ///   and the content it shows. Copies share one content row and so one file.
@@ -143,5 +143,10 @@ extension Row {
     /// Throwing column access: a damaged database is an error, not a crash.
     func value<T: DatabaseValueConvertible>(_ column: String) throws -> T {
         try decode(T.self, forColumn: column)
+    }
+
+    /// By position, for rows read in bulk (MessageRow).
+    func value<T: DatabaseValueConvertible & StatementColumnConvertible>(atIndex index: Int) throws -> T {
+        try decode(T.self, atIndex: index)
     }
 }

@@ -173,6 +173,12 @@ public struct StoredMessage: Sendable {
     public func open() throws(ByteSourceError) -> FileSource { try FileSource(path: path) }
 }
 
+/// A message with its own header section, as FETCH ENVELOPE and header SEARCH read it.
+public struct StoredHeader: Sendable {
+    public var summary: MessageSummary
+    public var header: HeaderSection
+}
+
 /// Where an appended message's octets come from.
 public enum MessageSource: Sendable {
     case bytes([UInt8])

@@ -1,5 +1,7 @@
 import Foundation
-import Store
+import GRDB
+import Message
+@testable import Store
 import Testing
 
 @Suite struct AccountFetchTests {
@@ -23,5 +25,56 @@ import Testing
         await #expect(throws: StoreError.noSuchMailboxID(MailboxID(9999))) {
             _ = try await account.summaries(in: MailboxID(9999), uids: .all)
         }
+    }
+
+    @Test func storedMessagesOfSomeUIDs() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("mjl")
+        for index in 0..<5 {
+            _ = try await store.deliver(
+                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
+        }
+        let inbox = try await account.inbox()
+        let some = try await account.storedMessages(in: inbox.id, uids: UIDSet(ranges: [4...9, 1...2]))
+        #expect(some.map(\.summary.uid) == [1, 2, 4, 5])
+        #expect(some.map { $0.parsed.header.first("Subject") } == ["m0", "m1", "m3", "m4"])
+        let bytes = try some[2].open().read(offset: 0, length: some[2].parsed.size)
+        #expect(ParsedMessage(bytes: bytes) == some[2].parsed)
+        #expect(try await account.message(in: inbox.id, uid: 3)?.parsed.header.first("Subject") == "m2")
+        #expect(try await account.message(in: inbox.id, uid: 6) == nil)
+    }
+
+    /// Structures stored as JSON by earlier versions still read; new ones use the binary
+    /// form; a damaged row is reported as corruption, not a crash.
+    @Test func olderAndDamagedStructures() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("mjl")
+        for index in 0..<2 {
+            _ = try await store.deliver(
+                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
+        }
+        let inbox = try await account.inbox()
+        let stored = try await account.storedMessages(in: inbox.id, uids: .all)
+        let column = try await account.pool.read { db in try Data.fetchAll(db, sql: "SELECT structure FROM content ORDER BY id") }
+        #expect(column.allSatisfy { ParsedMessage.isEncodedForm($0) })
+        let json = try JSONEncoder().encode(stored[0].parsed)
+        try await account.pool.write { db in
+            try db.execute(sql: "UPDATE content SET structure = ? WHERE id = ?", arguments: [json, stored[0].summary.fileID])
+        }
+        #expect(try await account.message(in: inbox.id, uid: 1)?.parsed == stored[0].parsed)
+        try await account.pool.write { db in
+            try db.execute(sql: "UPDATE content SET structure = ? WHERE id = ?", arguments: [Data([1, 0x80]), stored[1].summary.fileID])
+        }
+        await #expect {
+            _ = try await account.message(in: inbox.id, uid: 2)
+        } throws: { error in
+            guard case let StoreError.corrupt(reason) = error else { return false }
+            return reason.contains("structure of message file")
+        }
+        #expect(try await store.verify().contains { "\($0)".contains("structure of message file") })
     }
 }

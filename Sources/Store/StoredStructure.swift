@@ -1,0 +1,31 @@
+import Foundation
+import Message
+
+/// The `content.structure` column: a message's parsed MIME structure in Message's binary
+/// form (`ParsedMessage.encoded()`), read on every FETCH of ENVELOPE or BODYSTRUCTURE and
+/// every header SEARCH. Rows written before that form existed hold JSON and still read.
+enum StoredStructure {
+    static func encode(_ parsed: ParsedMessage) -> Data {
+        Data(parsed.encoded())
+    }
+
+    /// The structure of message file `fileID`; a row that does not decode is corruption.
+    static func decode(_ data: Data, fileID: Int64) throws(StoreError) -> ParsedMessage {
+        do {
+            if ParsedMessage.isEncodedForm(data) { return try ParsedMessage(encoded: [UInt8](data)) }
+            return try JSONDecoder().decode(ParsedMessage.self, from: data)
+        } catch {
+            throw StoreError.corrupt("structure of message file \(fileID): \(error)")
+        }
+    }
+
+    /// Only the message's own header section (see `HeaderSection(encodedStructure:)`).
+    static func decodeHeader(_ data: Data, fileID: Int64) throws(StoreError) -> HeaderSection {
+        guard ParsedMessage.isEncodedForm(data) else { return try decode(data, fileID: fileID).header }
+        do {
+            return try HeaderSection(encodedStructure: [UInt8](data))
+        } catch {
+            throw StoreError.corrupt("structure of message file \(fileID): \(error)")
+        }
+    }
+}
