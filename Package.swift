@@ -47,6 +47,21 @@ let package = Package(
             ]
         ),
         .target(name: "SASL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // One SMTP client session (a state machine and its NIO adapter) and the dialing
+        // helpers the outbound queue uses.
+        .target(
+            name: "SMTPClient",
+            dependencies: [
+                "SMTP", "SASL", "DNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
             name: "Store",
@@ -174,6 +189,19 @@ let package = Package(
         .testTarget(name: "MessageTests", dependencies: ["Message"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "IMAPTests", dependencies: ["IMAP"]),
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(

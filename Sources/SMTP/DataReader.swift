@@ -142,18 +142,45 @@ public struct DataReader: Sendable {
 /// the body is made to end with CR LF before the end marker.
 public enum DotStuffing {
     public static func stuff(_ message: some Collection<UInt8>) -> [UInt8] {
+        var stuffer = DotStuffer()
         var out: [UInt8] = []
         out.reserveCapacity(message.count + message.count / 64 + 5)
-        var atLineStart = true
-        for byte in message {
-            if atLineStart, byte == UInt8(ascii: ".") { out.append(byte) }
-            out.append(byte)
-            atLineStart = byte == 0x0A
-        }
-        if !out.isEmpty, !(out.count >= 2 && out[out.count - 2] == 0x0D && out[out.count - 1] == 0x0A) {
-            out += [0x0D, 0x0A]
-        }
-        out += Array(".\r\n".utf8)
+        stuffer.stuff(message, into: &out)
+        stuffer.finish(into: &out)
         return out
+    }
+}
+
+/// Dot-stuffing a message that is sent in pieces (RFC 5321 §4.5.2), so a large message is
+/// never held whole: what counts as "the start of a line" and whether the message ended in
+/// CR LF carry over from one piece to the next.
+public struct DotStuffer: Sendable {
+    private var atLineStart = true
+    private var previous: UInt8?
+    private var last: UInt8?
+
+    public init() {}
+
+    /// Appends `piece`, with every line-leading dot doubled, to `output`.
+    public mutating func stuff(_ piece: some Collection<UInt8>, into output: inout [UInt8]) {
+        for byte in piece {
+            if atLineStart, byte == UInt8(ascii: ".") { output.append(byte) }
+            output.append(byte)
+            atLineStart = byte == 0x0A
+            previous = last
+            last = byte
+        }
+    }
+
+    /// Appends the end of data: a CR LF first when the message did not end with one (the
+    /// end marker must be on a line of its own), then "." CR LF.
+    public mutating func finish(into output: inout [UInt8]) {
+        if last != nil, !(previous == 0x0D && last == 0x0A) {
+            output += [0x0D, 0x0A]
+        }
+        output += Array(".\r\n".utf8)
+        atLineStart = true
+        previous = nil
+        last = nil
     }
 }

@@ -1,0 +1,172 @@
+import Foundation
+import NIOCore
+import NIOSSL
+import SASL
+import Synchronization
+import SwiftASN1
+// The SPI gives RFC5280Policy a validation time from the injected clock (DESIGN.md: time
+// is injected); the public initializer that takes a time is deprecated in favour of it.
+@_spi(FixedExpiryValidationTime) import X509
+
+/// The TLS side of one connection: makes the client handler for the settings, verifies the
+/// server's certificate during the handshake (PKIX with swift-certificates, DANE through its
+/// hook), and keeps what the handshake showed for `TLSConnectionState`.
+///
+/// Verification replaces swift-nio-ssl's own (a custom verification callback), because the
+/// checks are the caller's, each is reported separately, and a failed one may be ignored.
+final class ConnectionTLS: Sendable {
+    private struct Observed: Sendable {
+        var chain = PeerCertificateChain(der: [])
+        var pkix: VerificationOutcome?
+        var dane: VerificationOutcome?
+        /// RFC 8446 §7.1 exporter_master_secret, from the key log, for tls-exporter.
+        var exporterSecret: [UInt8]?
+    }
+
+    let settings: TLSSettings
+    private let now: @Sendable () -> Date
+    private let observed = Mutex(Observed())
+
+    init(settings: TLSSettings, now: @escaping @Sendable () -> Date) {
+        self.settings = settings
+        self.now = now
+    }
+
+    /// A client handler for this connection. The context is per connection: its key-log
+    /// callback hands over this connection's exporter secret and nothing else's.
+    func makeHandler() throws -> NIOSSLClientHandler {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = settings.minimumVersion
+        // With .none the custom callback would not run; hostname checks are PKIX's part.
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .certificates([])
+        configuration.keyLogCallback = { [self] line in
+            guard let secret = Self.exporterSecret(fromKeyLogLine: line) else { return }
+            observed.withLock { $0.exporterSecret = secret }
+        }
+        let context = try NIOSSLContext(configuration: configuration)
+        let serverName = settings.serverName.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
+        return try NIOSSLClientHandler(context: context, serverHostname: serverName) { [self] certificates, promise in
+            verify(certificates, promise)
+        }
+    }
+
+    private func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResult>) {
+        guard let der = try? certificates.map({ try $0.toDERBytes() }) else {
+            let unreadable = VerificationOutcome.failed("the server's certificates cannot be read")
+            observed.withLock { state in
+                state.pkix = settings.pkix.map { _ in unreadable }
+                state.dane = settings.dane.map { _ in unreadable }
+            }
+            promise.succeed(settings.ignoreVerificationErrors ? .certificateVerified : .failed)
+            return
+        }
+        let chain = PeerCertificateChain(der: der)
+        let validationTime = now()
+        Task { [self] in
+            var pkix: VerificationOutcome?
+            if let verification = settings.pkix { pkix = await Self.verifyPKIX(chain, verification, at: validationTime) }
+            var dane: VerificationOutcome?
+            if let verification = settings.dane { dane = await verification.verify(chain) }
+            observed.withLock { state in
+                state.chain = chain
+                state.pkix = pkix
+                state.dane = dane
+            }
+            let passed = [pkix, dane].allSatisfy { $0 == nil || $0 == .verified }
+            promise.succeed(passed || settings.ignoreVerificationErrors ? .certificateVerified : .failed)
+        }
+    }
+
+    /// RFC 5280 path validation to the trust roots at `time`, and RFC 6125 matching of one
+    /// of the names.
+    static func verifyPKIX(_ chain: PeerCertificateChain, _ verification: PKIXVerification, at time: Date) async -> VerificationOutcome {
+        let certificates: [Certificate]
+        do {
+            certificates = try chain.certificates()
+        } catch {
+            return .failed("the server's certificate does not parse: \(error)")
+        }
+        guard let leaf = certificates.first else { return .failed("the server sent no certificate") }
+        let roots: CertificateStore
+        switch verification.trustRoots {
+        case .system: roots = CertificateStore.systemTrustRoots
+        case let .certificates(anchors): roots = CertificateStore(anchors)
+        }
+        var verifier = Verifier(rootCertificates: roots) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+            AnyNamePolicy(names: verification.names)
+        }
+        switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(certificates.dropFirst())) {
+        case .validCertificate:
+            return .verified
+        case let .couldNotValidate(failures):
+            // No candidate chain at all means no path to a trust root.
+            guard let failure = failures.first else { return .failed("no chain to a trusted root certificate") }
+            return .failed(failure.policyFailureReason.description)
+        }
+    }
+
+    /// What the handshake showed, once it completed.
+    func connectionState(version: TLSVersion?) -> TLSConnectionState {
+        let state = observed.withLock { $0 }
+        var binding: ChannelBinding?
+        // RFC 9266: tls-exporter is defined for TLS 1.3 only.
+        if version == .tlsv13, let secret = state.exporterSecret, let hash = TLSExporter.Hash(secretLength: secret.count) {
+            binding = try? ChannelBinding.tlsExporter(exporterSecret: secret, hash: hash)
+        }
+        return TLSConnectionState(
+            version: version, serverName: settings.serverName, peerCertificates: state.chain, pkix: state.pkix, dane: state.dane,
+            channelBinding: binding)
+    }
+
+    /// The failure as the session reports it: the verification that failed when one did,
+    /// otherwise the TLS library's error, with the server's alert if one arrived.
+    func failure(for error: any Error) -> TLSFailure {
+        let state = observed.withLock { $0 }
+        var reasons: [String] = []
+        if case let .failed(reason)? = state.pkix { reasons.append("PKIX: \(reason)") }
+        if case let .failed(reason)? = state.dane { reasons.append("DANE: \(reason)") }
+        let errorText = String(describing: error)
+        let alert = TLSAlert(boringSSLErrorText: errorText)
+        var text = reasons.isEmpty ? "TLS failed: \(errorText)" : "certificate verification failed: " + reasons.joined(separator: "; ")
+        if let alert { text += "; alert \(alert) from the server" }
+        return TLSFailure(text: text, alert: alert)
+    }
+
+    /// Whether `error` comes from TLS rather than the socket.
+    static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+    }
+
+    /// "EXPORTER_SECRET <client random> <secret>" in hex (NSS key log format).
+    static func exporterSecret(fromKeyLogLine line: ByteBuffer) -> [UInt8]? {
+        let fields = String(decoding: line.readableBytesView, as: UTF8.self).split(whereSeparator: { $0 == " " || $0.isNewline })
+        guard fields.count == 3, fields[0] == "EXPORTER_SECRET" else { return nil }
+        let digits = Array(fields[2].utf8)
+        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+}
+
+/// RFC 6125 matching against several acceptable names: the leaf must be valid for one of
+/// them (swift-certificates' ServerIdentityPolicy checks one name).
+struct AnyNamePolicy: VerifierPolicy {
+    let names: [String]
+
+    var verifyingCriticalExtensions: [ASN1ObjectIdentifier] { [.X509ExtensionID.subjectAlternativeName] }
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
+        for name in names {
+            var policy = ServerIdentityPolicy(serverHostname: name, serverIP: nil)
+            if case .meetsPolicy = policy.chainMeetsPolicyRequirements(chain: chain) { return .meetsPolicy }
+        }
+        let names = self.names.joined(separator: ", ")
+        return .failsToMeetPolicy(reason: "the certificate is not valid for \(names.isEmpty ? "any name" : names)")
+    }
+}
