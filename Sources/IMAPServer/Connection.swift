@@ -99,7 +99,7 @@ struct Connection {
             case .end:
                 return
             case let .change(change):
-                signal = try await session.storeChanged(change)
+                signal = try await inShortLivedTask(session) { try await $0.storeChanged(change) }
             case let .input(.bytes(inputEpoch, buffer)):
                 // RFC 9051 §6.2.1: octets read before TLS started are never commands. Those
                 // read after the STARTTLS line, while the TLS handler was being added, are
@@ -120,9 +120,10 @@ struct Connection {
                         accepted.logger.info("corrupt compressed input")
                         return
                     }
-                    signal = try await session.receive(plain)
+                    signal = try await inShortLivedTask(session) { try await $0.receive(plain) }
                 } else {
-                    signal = try await session.receive(buffer.readableBytesView)
+                    let bytes = buffer.readableBytesView
+                    signal = try await inShortLivedTask(session) { try await $0.receive(bytes) }
                 }
             case .input(.tlsEstablished):
                 if awaitingHandshake {
@@ -153,7 +154,7 @@ struct Connection {
                 inflater = decompressor
                 if !pending.isEmpty {
                     guard let plain = decompressor.process(pending) else { return }
-                    if try await session.receive(plain) == .close { return }
+                    if try await inShortLivedTask(session, { try await $0.receive(plain) }) == .close { return }
                 }
             case nil:
                 break

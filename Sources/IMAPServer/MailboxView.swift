@@ -26,12 +26,12 @@ struct MailboxView {
     /// RFC 5182 SEARCHRES: the saved result, as UIDs (so expunges cannot shift it).
     var savedResult: NumberSet = NumberSet()
 
-    init(info: MailboxInfo, readOnly: Bool, messages: [MessageSummary]) {
+    init(info: MailboxInfo, readOnly: Bool, uids: [UInt32]) {
         id = info.id
         name = info.name
         self.readOnly = readOnly
         uidValidity = info.uidValidity
-        uids = messages.map(\.uid)
+        self.uids = uids
         modSeq = info.highestModSeq
         keywords = info.keywords
     }

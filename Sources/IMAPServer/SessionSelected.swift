@@ -22,8 +22,8 @@ extension IMAPSession {
         }
         // The counters first, then the messages: a change between the two reads shows up
         // again at the next synchronization and is filtered there, never lost.
-        let messages = try await account.messages(in: info.id)
-        var view = MailboxView(info: info, readOnly: readOnly, messages: messages)
+        let listing = try await account.uids(in: info.id)
+        var view = MailboxView(info: info, readOnly: readOnly, uids: listing.uids)
         if !readOnly, !imap4rev2, let range = shared.recent.claim(account: account.name, mailbox: info.id, upTo: view.lastUID, firstClaimIsRecent: false) {
             for uid in view.uids where range.contains(uid) { view.recent.insert(uid) }
         }
@@ -35,7 +35,7 @@ extension IMAPSession {
         send(.exists(view.count))
         if !imap4rev2 {
             send(.recent(UInt32(clamping: view.recent.count)))
-            if let first = messages.firstIndex(where: { !$0.flags.contains(.seen) }) {
+            if let first = listing.firstUnseen {
                 send(.condition(.ok("first unseen", code: .unseen(UInt32(clamping: first + 1)))))
             }
         }

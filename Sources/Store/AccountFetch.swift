@@ -16,6 +16,28 @@ extension Account {
         }
     }
 
+    /// The UIDs of a mailbox, ascending, and the position of the first message without
+    /// \Seen: what IMAP SELECT needs (RFC 9051 §6.3.2; RFC 3501 §6.3.1 UNSEEN). Two integers
+    /// a message, where `messages(in:)` would build a summary for each.
+    public func uids(in mailbox: MailboxID) async throws -> (uids: [UInt32], firstUnseen: Int?) {
+        try await pool.read { db in
+            let row = try MailboxRow.require(db, id: mailbox)
+            var uids: [UInt32] = []
+            uids.reserveCapacity(Int(clamping: row.messageCount))
+            var firstUnseen: Int?
+            let cursor = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT uid, flags FROM message WHERE mailboxID = ? ORDER BY uid"), arguments: [mailbox.rawValue])
+            while let message = try cursor.next() {
+                let uid: Int64 = try message.value(atIndex: 0)
+                guard let uid32 = UInt32(exactly: uid) else { throw StoreError.corrupt("mailbox \(mailbox) UID \(uid)") }
+                let flags: Int = try message.value(atIndex: 1)
+                if firstUnseen == nil, !MessageFlags(rawValue: flags & MessageFlags.mask).contains(.seen) { firstUnseen = uids.count }
+                uids.append(uid32)
+            }
+            return (uids, firstUnseen)
+        }
+    }
+
     /// The messages of the given UIDs of a mailbox with their stored structures, in UID
     /// order (UIDs that do not exist are left out): FETCH of BODYSTRUCTURE or sections, and
     /// SEARCH in bodies, read many messages in one database trip instead of one per

@@ -27,6 +27,28 @@ import Testing
         }
     }
 
+    @Test func uidsAndFirstUnseenForSelect() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("mjl")
+        for index in 0..<4 {
+            _ = try await store.deliver(
+                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
+        }
+        let inbox = try await account.inbox()
+        _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([1, 2, 4]), .add, flags: [.seen])
+        _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([2]), .add, flags: [.deleted])
+        _ = try await account.expunge(in: inbox.id)
+        var listing = try await account.uids(in: inbox.id)
+        #expect(listing.uids == [1, 3, 4])
+        #expect(listing.firstUnseen == 1)
+        _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([3]), .add, flags: [.seen])
+        listing = try await account.uids(in: inbox.id)
+        #expect(listing.firstUnseen == nil)
+        await #expect(throws: StoreError.noSuchMailboxID(MailboxID(9999))) { _ = try await account.uids(in: MailboxID(9999)) }
+    }
+
     @Test func storedMessagesOfSomeUIDs() async throws {
         let fixture = try Fixture()
         let store = try await fixture.open()
