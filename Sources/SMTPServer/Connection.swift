@@ -64,27 +64,49 @@ struct Connection {
     func run() async {
         do {
             try await channel.executeThenClose { inbound, outbound in
-                var io = ConnectionIO(iterator: inbound.makeAsyncIterator(), outbound: outbound)
-                var session = Session(settings: settings.session, policy: policy, now: now)
-                var state = TransportState()
-                try await perform(session.start(), &session, &io, &state)
-                while !session.isClosed {
-                    let event = try await io.nextLine(maxLength: settings.maxLineLength)
-                    switch event {
-                    case .endOfInput: return
-                    case let .line(line): try await perform(session.received(line: line), &session, &io, &state)
-                    case .tooLong: try await perform(session.lineTooLong(), &session, &io, &state)
-                    case .timeout: try await perform(session.timedOut(), &session, &io, &state)
-                    case let .tls(version, cipher):
-                        // Implicit TLS: the handshake ends after the greeting went out.
-                        state.tlsVersion = version
-                        state.cipher = cipher
-                        try await noteChannelBinding(&session, &state)
-                    }
+                let connection = ConnectionState(
+                    session: Session(settings: settings.session, policy: policy, now: now),
+                    io: ConnectionIO(iterator: inbound.makeAsyncIterator(), outbound: outbound))
+                // Each step runs in a short-lived child task, so that the memory of its
+                // deepest calls is freed when it ends (ServerSupport's inShortLivedTask):
+                // an idle connection keeps only this loop's frames.
+                try await inShortLivedTask(connection) { try await self.perform($0.session.start(), $0) }
+                while !connection.session.isClosed {
+                    let event = try await connection.io.nextLine(maxLength: settings.maxLineLength)
+                    if case .endOfInput = event { return }
+                    try await inShortLivedTask(connection) { try await self.handle(event, $0) }
                 }
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One event read while waiting for a command.
+    private func handle(_ event: ConnectionIO.Event, _ connection: ConnectionState) async throws {
+        switch event {
+        case .endOfInput: return
+        case let .line(line): try await perform(connection.session.received(line: line), connection)
+        case .tooLong: try await perform(connection.session.lineTooLong(), connection)
+        case .timeout: try await perform(connection.session.timedOut(), connection)
+        case let .tls(version, cipher):
+            // Implicit TLS: the handshake ends after the greeting went out.
+            connection.transport.tlsVersion = version
+            connection.transport.cipher = cipher
+            try await noteChannelBinding(connection)
+        }
+    }
+
+    /// What one connection's steps share: they run one at a time, each in its own child
+    /// task, hence a class.
+    final class ConnectionState {
+        var session: Session
+        var io: ConnectionIO
+        var transport = TransportState()
+
+        init(session: Session, io: ConnectionIO) {
+            self.session = session
+            self.io = io
         }
     }
 
@@ -98,55 +120,55 @@ struct Connection {
         var traceLength = 0
     }
 
-    private func perform(_ actions: [Session.Action], _ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
+    private func perform(_ actions: [Session.Action], _ connection: ConnectionState) async throws {
         for action in actions {
             switch action {
             case let .reply(reply):
                 if reply.code >= 400, let status = reply.enhanced { metrics.countRejection(status) }
-                io.queue(reply)
+                connection.io.queue(reply)
             case .close:
-                try await io.flush()
+                try await connection.io.flush()
                 return
             case .startTLS:
-                try await io.flush()
-                try await startTLS(&session, &io, &state)
+                try await connection.io.flush()
+                try await startTLS(connection)
             case let .readData(limit):
-                try await io.flush()
-                let file = try createMessageFile(session, &state)
+                try await connection.io.flush()
+                let file = try createMessageFile(connection)
                 gate.setTimeout(settings.dataTimeout, on: channel.channel)
-                let outcome = try await io.readData(limit: limit, into: file)
+                let outcome = try await connection.io.readData(limit: limit, into: file)
                 gate.setTimeout(settings.commandTimeout, on: channel.channel)
                 switch outcome {
                 case let .complete(size, exceeded):
-                    try await perform(session.dataRead(size: size, exceededLimit: exceeded), &session, &io, &state)
+                    try await perform(connection.session.dataRead(size: size, exceededLimit: exceeded), connection)
                 case .interrupted:
-                    try await perform(session.timedOut(), &session, &io, &state)
+                    try await perform(connection.session.timedOut(), connection)
                 }
             case let .readChunk(size, discard):
-                try await io.flush()
-                if !discard, state.messageFile == nil { _ = try createMessageFile(session, &state) }
-                switch try await io.readChunk(size: size, into: discard ? nil : state.messageFile) {
-                case .complete: try await perform(session.chunkRead(), &session, &io, &state)
-                case .interrupted: try await perform(session.timedOut(), &session, &io, &state)
+                try await connection.io.flush()
+                if !discard, connection.transport.messageFile == nil { _ = try createMessageFile(connection) }
+                switch try await connection.io.readChunk(size: size, into: discard ? nil : connection.transport.messageFile) {
+                case .complete: try await perform(connection.session.chunkRead(), connection)
+                case .interrupted: try await perform(connection.session.timedOut(), connection)
                 }
             case let .authenticate(name, initialResponse):
-                try await authenticate(name, initialResponse, &session, &io, &state)
+                try await authenticate(name, initialResponse, connection)
             case .authResponse:
                 // Responses are consumed inside `authenticate`; one here has no exchange.
-                try await perform(session.authFailed(), &session, &io, &state)
+                try await perform(connection.session.authFailed(), connection)
             case let .deliver(envelope):
-                try await io.flush()
-                guard let file = state.messageFile else {
-                    try await perform(session.delivered(.temporaryFailure("message file missing")), &session, &io, &state)
+                try await connection.io.flush()
+                guard let file = connection.transport.messageFile else {
+                    try await perform(connection.session.delivered(.temporaryFailure("message file missing")), connection)
                     continue
                 }
-                state.messageFile = nil
+                connection.transport.messageFile = nil
                 file.close()
                 if envelope.kind == .submission, let account = envelope.authenticatedAccount {
                     let refusal: Reply?
                     do {
                         refusal = try Submission.prepare(
-                            path: file.path, traceLength: state.traceLength, account: account, policy: policy,
+                            path: file.path, traceLength: connection.transport.traceLength, account: account, policy: policy,
                             hostname: settings.session.hostname, now: now(), makeID: makeID)
                     } catch {
                         logger.error("preparing a submitted message failed", metadata: ["error": "\(error)"])
@@ -155,22 +177,22 @@ struct Connection {
                     if let refusal {
                         file.remove()
                         metrics.countDelivery(.rejected(refusal))
-                        try await perform(session.delivered(.rejected(refusal)), &session, &io, &state)
+                        try await perform(connection.session.delivered(.rejected(refusal)), connection)
                         continue
                     }
                 }
                 let result = await deliverer.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
                 logger.info("message received", metadata: ["result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)"])
-                try await perform(session.delivered(result), &session, &io, &state)
+                try await perform(connection.session.delivered(result), connection)
             }
         }
         // RFC 2920: replies to a pipelined group go out together, once no further command
         // is already waiting.
-        if !io.hasCompleteLine { try await io.flush() }
-        if session.isClosed {
-            state.messageFile?.remove()
-            state.messageFile = nil
+        if !connection.io.hasCompleteLine { try await connection.io.flush() }
+        if connection.session.isClosed {
+            connection.transport.messageFile?.remove()
+            connection.transport.messageFile = nil
         }
     }
 
@@ -178,20 +200,20 @@ struct Connection {
     /// base64), responses come back through it (cancel and bad base64 end the exchange
     /// there), credentials are asked for only when the mechanism needs them.
     private func authenticate(
-        _ name: String, _ initialResponse: [UInt8]?, _ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState
+        _ name: String, _ initialResponse: [UInt8]?, _ connection: ConnectionState
     ) async throws {
         guard let authentication = settings.authentication, let mechanism = SASLMechanism(name: name) else {
-            try await perform(session.authFailed(), &session, &io, &state)
+            try await perform(connection.session.authFailed(), connection)
             return
         }
         if await authentication.failureLimiter.isBlocked(remoteAddress) {
             logger.info("authentication refused: too many failures from address")
-            try await perform(session.authenticationRefused(), &session, &io, &state)
+            try await perform(connection.session.authenticationRefused(), connection)
             return
         }
         let configuration = SASLServerConfiguration(
-            serverSecret: authentication.serverSecret, hostname: settings.session.hostname, tlsActive: session.tls,
-            channelBindings: state.channelBinding.map { [$0] } ?? [],
+            serverSecret: authentication.serverSecret, hostname: settings.session.hostname, tlsActive: connection.session.tls,
+            channelBindings: connection.transport.channelBinding.map { [$0] } ?? [],
             enabledMechanisms: Set(authentication.mechanisms), allowPlaintextWithoutTLS: settings.session.plaintextAuthAllowed)
         var server = SASLServer(mechanism: mechanism, configuration: configuration)
         var action = server.start(initialResponse: initialResponse)
@@ -199,15 +221,15 @@ struct Connection {
         while true {
             switch action {
             case let .challenge(challenge):
-                try await perform(session.authChallenge(challenge), &session, &io, &state)
-                try await io.flush()
-                guard case let .line(line) = try await io.nextLine(maxLength: settings.maxLineLength) else {
-                    try await perform(session.timedOut(), &session, &io, &state)
+                try await perform(connection.session.authChallenge(challenge), connection)
+                try await connection.io.flush()
+                guard case let .line(line) = try await connection.io.nextLine(maxLength: settings.maxLineLength) else {
+                    try await perform(connection.session.timedOut(), connection)
                     return
                 }
-                let actions = session.received(line: line)
+                let actions = connection.session.received(line: line)
                 guard actions.count == 1, case let .authResponse(response) = actions[0] else {
-                    try await perform(actions, &session, &io, &state)
+                    try await perform(actions, connection)
                     return
                 }
                 action = server.receive(response)
@@ -222,7 +244,7 @@ struct Connection {
                 await authentication.failureLimiter.recordSuccess(remoteAddress)
                 logger.info("authenticated", metadata: ["account": "\(account ?? "")", "mechanism": "\(mechanism.name)"])
                 metrics.countAuthentication(success: true)
-                try await perform(session.authSucceeded(account: account ?? ""), &session, &io, &state)
+                try await perform(connection.session.authSucceeded(account: account ?? ""), connection)
                 return
             case let .failure(failure, _):
                 logger.info("authentication failed", metadata: ["mechanism": "\(mechanism.name)", "reason": "\(failure)"])
@@ -231,60 +253,60 @@ struct Connection {
                 // is answered later than the one before.
                 let delay = await authentication.failureLimiter.recordFailure(remoteAddress)
                 try await Task.sleep(for: delay)
-                try await perform(session.authFailed(), &session, &io, &state)
+                try await perform(connection.session.authFailed(), connection)
                 return
             }
         }
     }
 
-    private func startTLS(_ session: inout Session, _ io: inout ConnectionIO, _ state: inout TransportState) async throws {
+    private func startTLS(_ connection: ConnectionState) async throws {
         guard let tls = settings.tls else { return }
         gate.setTimeout(settings.tlsHandshakeTimeout, on: channel.channel)
         defer { gate.setTimeout(settings.commandTimeout, on: channel.channel) }
         try await gate.startTLS(context: tls, on: channel.channel).get()
-        io.epoch = try await gate.currentEpoch(on: channel.channel).get()
-        io.discardBuffered()
+        connection.io.epoch = try await gate.currentEpoch(on: channel.channel).get()
+        connection.io.discardBuffered()
         // Wait for the handshake: anything else first is a protocol violation.
         while true {
-            switch try await io.nextLine(maxLength: settings.maxLineLength) {
+            switch try await connection.io.nextLine(maxLength: settings.maxLineLength) {
             case let .tls(version, cipher):
-                state.tlsVersion = version
-                state.cipher = cipher
-                session.tlsEstablished()
-                try await noteChannelBinding(&session, &state)
+                connection.transport.tlsVersion = version
+                connection.transport.cipher = cipher
+                connection.session.tlsEstablished()
+                try await noteChannelBinding(connection)
                 return
             case .endOfInput, .timeout, .line, .tooLong:
                 // No reply can be sent on a half-done handshake (the TLS handler would hold
                 // it forever): the session ends and the connection is closed.
                 logger.debug("TLS handshake not completed")
-                _ = session.timedOut()
+                _ = connection.session.timedOut()
                 return
             }
         }
     }
 
-    private func noteChannelBinding(_ session: inout Session, _ state: inout TransportState) async throws {
-        state.channelBinding = try await gate.channelBinding(on: channel.channel).get()
-        if state.channelBinding != nil { session.channelBindingEstablished() }
+    private func noteChannelBinding(_ connection: ConnectionState) async throws {
+        connection.transport.channelBinding = try await gate.channelBinding(on: channel.channel).get()
+        if connection.transport.channelBinding != nil { connection.session.channelBindingEstablished() }
     }
 
     /// The message file starts with the Received field (RFC 5321 §4.4) and, for a single
     /// recipient, Delivered-To (RFC 9228).
-    private func createMessageFile(_ session: Session, _ state: inout TransportState) throws -> MessageFile {
+    private func createMessageFile(_ connection: ConnectionState) throws -> MessageFile {
         let id = makeID()
         let file = try MessageFile(path: "\(settings.temporaryDirectory)/\(id)")
-        if let envelope = session.currentEnvelope() {
+        if let envelope = connection.session.currentEnvelope() {
             let recipient = envelope.recipients.count == 1 ? envelope.recipients[0].address : nil
             var trace = ""
             if let recipient, case let .mailbox(mailbox) = recipient { trace += TraceFields.deliveredTo(mailbox.description) }
             trace += TraceFields.received(
                 clientName: envelope.clientName, clientAddress: remoteAddress, reverseName: nil,
                 hostname: settings.session.hostname, protocolName: envelope.receivedProtocol, id: id,
-                recipient: recipient, tlsCipher: state.cipher, date: now())
+                recipient: recipient, tlsCipher: connection.transport.cipher, date: now())
             try file.write(Array(trace.utf8))
-            state.traceLength = trace.utf8.count
+            connection.transport.traceLength = trace.utf8.count
         }
-        state.messageFile = file
+        connection.transport.messageFile = file
         return file
     }
 }
@@ -329,7 +351,7 @@ struct MessageFileError: Error, CustomStringConvertible {
 
 /// Buffered reading of lines and message octets, and batched writing of replies.
 struct ConnectionIO {
-    enum Event {
+    enum Event: Sendable {
         case line([UInt8])
         case tooLong
         case timeout
