@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "Message", "SASL",
+                "Message",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -212,7 +212,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Message", "SASL"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Message"]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [

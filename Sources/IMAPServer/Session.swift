@@ -625,7 +625,7 @@ public final class IMAPSession {
             return .no("over quota", code: .overQuota)
         case .corrupt:
             return .no("the mailbox data is damaged", code: .corruption)
-        case .io, .dataDirectoryInUse, .noRecipients, .invalidAccountName, .invalidPassword:
+        case .io, .dataDirectoryInUse, .noRecipients, .invalidAccountName:
             return .no("server error", code: .serverBug)
         }
     }

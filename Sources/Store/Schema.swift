@@ -37,8 +37,9 @@ enum StoreDatabase {
 ///
 /// - `account`: one row. The account-wide mod-sequence counter (RFC 7162 §3.1: every
 ///   change in any mailbox takes the next value, so values only grow, per mailbox too),
-///   the last UIDVALIDITY handed out (so a recreated mailbox never repeats one), and
-///   the password credentials.
+///   and the last UIDVALIDITY handed out (so a recreated mailbox never repeats one).
+///   Passwords are not here: the domains file holds them (Config), the one place an
+///   operator sets them; v2 drops the credential columns v1 had.
 /// - `mailbox`: name (unique, binary compare so children are a range scan), role,
 ///   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and counters that make STATUS O(1).
 /// - `subscription`: names, separate from mailboxes: RFC 9051 §6.3.9 keeps a subscribed
@@ -114,6 +115,13 @@ enum AccountSchema {
                     PRIMARY KEY (mailboxID, uid)
                 ) WITHOUT ROWID;
                 CREATE INDEX expunged_modseq ON expunged(mailboxID, modSeq);
+                """)
+        }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE account DROP COLUMN scramSHA1;
+                ALTER TABLE account DROP COLUMN scramSHA256;
+                ALTER TABLE account DROP COLUMN cramMD5Secret;
                 """)
         }
         return migrator

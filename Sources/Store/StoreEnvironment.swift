@@ -64,12 +64,6 @@ public struct StoreLimits: Hashable, Sendable {
     public var changeFeedBuffer = 1000
     /// Distinct accounts one delivery may go to.
     public var maxDeliveryAccounts = 1000
-    /// SCRAM PBKDF2 iteration count for new passwords. RFC 7677 §4 asks for at least 4096;
-    /// 10,000 (the SASL module's own default) costs a login a few milliseconds and an
-    /// offline guesser 2.4 times the floor.
-    public var scramIterations = 10_000
-    /// Octets of salt per SCRAM credential.
-    public var saltLength = 16
 
     public init() {}
 }
@@ -100,7 +94,6 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case moveToSameMailbox
     case noRecipients
     case tooManyAccounts(limit: Int)
-    case invalidPassword(reason: String)
     /// Storing would take the account past its quota (RFC 9208 §5.1 STORAGE): SMTP answers
     /// 452 4.2.2 (RFC 3463 "mailbox full"), IMAP NO [OVERQUOTA].
     case overQuota(account: String, limit: Int64)
@@ -130,7 +123,6 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case .moveToSameMailbox: return "cannot move messages to the mailbox they are in"
         case .noRecipients: return "delivery without recipients"
         case let .tooManyAccounts(limit): return "delivery to too many accounts (limit \(limit))"
-        case let .invalidPassword(reason): return "invalid password: \(reason)"
         case let .overQuota(account, limit): return "account \(quoted(account)) would exceed its quota of \(limit) octets"
         case let .io(operation, path, code): return "\(operation) \(path): \(String(cString: strerror(code)))"
         case let .corrupt(what): return "corrupt store: \(what)"

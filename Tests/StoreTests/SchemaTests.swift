@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+@testable import Store
+import Testing
+
+@Suite struct SchemaTests {
+    /// Account databases made before v2 kept password credentials; the domains file holds
+    /// them now, and v2 drops the columns without touching the rest.
+    @Test func v2DropsTheCredentialColumns() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try DatabaseQueue(path: directory + "/index.db")
+        try AccountSchema.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO account (id, name, created, modSeq, lastUIDValidity, scramSHA256) VALUES (1, 'mjl', 0, 7, 3, x'00')")
+        }
+        func columns() throws -> [String] {
+            try queue.read { db in try db.columns(in: "account").map(\.name) }
+        }
+        #expect(try columns().contains("scramSHA256"))
+        try AccountSchema.migrator.migrate(queue)
+        #expect(try columns() == ["id", "name", "created", "modSeq", "lastUIDValidity"])
+        let kept = try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, modSeq, lastUIDValidity FROM account").map { row -> [String] in
+                [row["name"], String(row["modSeq"] as Int64), String(row["lastUIDValidity"] as Int64)]
+            }
+        }
+        #expect(kept == ["mjl", "7", "3"])
+    }
+}
