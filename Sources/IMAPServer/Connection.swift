@@ -101,19 +101,9 @@ struct Connection {
             case let .change(change):
                 signal = try await inShortLivedTask(session) { try await $0.storeChanged(change) }
             case let .input(.bytes(inputEpoch, buffer)):
-                // RFC 9051 §6.2.1: octets read before TLS started are never commands. Those
-                // read after the STARTTLS line, while the TLS handler was being added, are
-                // the client's ClientHello (it may start the moment it reads our OK): they
-                // go to the TLS handler as if read now. Injected plaintext fails the
-                // handshake there; dropping them instead stalled the handshake.
-                if awaitingHandshake, inputEpoch < epoch {
-                    let pipeline = channel.pipeline
-                    channel.eventLoop.execute {
-                        pipeline.fireChannelRead(buffer)
-                        pipeline.fireChannelReadComplete()
-                    }
-                    continue
-                }
+                // RFC 9051 §6.2.1: octets read before TLS started (they carry an older epoch)
+                // are never commands. The OK and the TLS handler go out in one step, so the
+                // client's ClientHello always reaches TLS (ConnectionGate.startTLS).
                 guard inputEpoch == epoch, !awaitingHandshake else { continue }
                 if let inflater {
                     guard let plain = inflater.process(Array(buffer.readableBytesView)) else {
@@ -140,7 +130,13 @@ struct Connection {
             case .startTLS?:
                 guard let tls = settings.tls else { return }
                 gate.setTimeout(settings.limits.tlsHandshakeTimeout, on: channel)
-                try await gate.startTLS(context: tls, on: channel).get()
+                var reply = session.takeOutput()
+                if let compressor = output.compressor {
+                    // RFC 4978 §4: TLS goes on top of compression; the OK is still compressed.
+                    guard let compressed = compressor.process(reply) else { return }
+                    reply = compressed
+                }
+                try await gate.startTLS(context: tls, on: channel, afterWriting: reply).get()
                 epoch = try await gate.currentEpoch(on: channel).get()
                 awaitingHandshake = true
                 continue

@@ -12,9 +12,9 @@ public protocol IMAPOutput: AnyObject {
 
 /// What the network adapter must do after the session handled its input.
 public enum SessionSignal: Hashable, Sendable {
-    /// The OK to STARTTLS is written: flush it, start TLS, drop everything read so far (the
-    /// session already dropped what its parser held), and call `tlsEstablished()` after the
-    /// handshake.
+    /// The OK to STARTTLS is buffered, not written: take it with `takeOutput()` and write it
+    /// in the step that starts TLS (ConnectionGate), drop everything read so far (the session
+    /// already dropped what its parser held), and call `tlsEstablished()` after the handshake.
     case startTLS
     /// Flush and close the connection.
     case close
@@ -140,6 +140,12 @@ public final class IMAPSession {
     func no(_ tag: Tag, _ text: String, code: ResponseCode? = nil) { sendTagged(tag, .no(text, code: code)) }
     func bad(_ tag: Tag, _ text: String, code: ResponseCode? = nil) { sendTagged(tag, .bad(text, code: code)) }
 
+    /// What is buffered and not written, handed to the adapter (the OK to STARTTLS).
+    public func takeOutput() -> [UInt8] {
+        defer { outputBuffer = [] }
+        return outputBuffer
+    }
+
     /// Writes what is buffered.
     func flush() async throws {
         guard !outputBuffer.isEmpty else { return }
@@ -176,7 +182,9 @@ public final class IMAPSession {
             }
             if let signal = pendingSignal {
                 pendingSignal = nil
-                try await flush()
+                // The OK to STARTTLS stays buffered: the adapter writes it together with
+                // starting TLS (`takeOutput()`).
+                if signal != .startTLS { try await flush() }
                 return signal
             }
             try await flushIfLarge()

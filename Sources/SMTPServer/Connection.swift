@@ -130,7 +130,7 @@ struct Connection {
                 try await connection.io.flush()
                 return
             case .startTLS:
-                try await connection.io.flush()
+                // The 220 goes out with the TLS handler's installation (ConnectionGate).
                 try await startTLS(connection)
             case let .readData(limit):
                 try await connection.io.flush()
@@ -260,10 +260,13 @@ struct Connection {
     }
 
     private func startTLS(_ connection: ConnectionState) async throws {
-        guard let tls = settings.tls else { return }
+        guard let tls = settings.tls else {
+            try await connection.io.flush()
+            return
+        }
         gate.setTimeout(settings.tlsHandshakeTimeout, on: channel.channel)
         defer { gate.setTimeout(settings.commandTimeout, on: channel.channel) }
-        try await gate.startTLS(context: tls, on: channel.channel).get()
+        try await gate.startTLS(context: tls, on: channel.channel, afterWriting: connection.io.takeOutput()).get()
         connection.io.epoch = try await gate.currentEpoch(on: channel.channel).get()
         connection.io.discardBuffered()
         // Wait for the handshake: anything else first is a protocol violation.
@@ -378,6 +381,12 @@ struct ConnectionIO {
         guard !output.isEmpty else { return }
         try await outbound.write(ByteBuffer(bytes: output))
         output = []
+    }
+
+    /// The replies not yet written, for a caller that writes them itself.
+    mutating func takeOutput() -> [UInt8] {
+        defer { output = [] }
+        return output
     }
 
     var hasCompleteLine: Bool { buffer[start...].contains(0x0A) }

@@ -77,10 +77,19 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// Adds the TLS server handler at the front of the pipeline and starts a new epoch; runs
-    /// on the event loop, so no read can fall between the two.
-    public func startTLS(context sslContext: NIOSSLContext, on channel: any Channel) -> EventLoopFuture<Void> {
+    /// Writes `reply` (the go-ahead to STARTTLS, in clear), adds the TLS server handler at
+    /// the front of the pipeline and starts a new epoch, all in one event-loop step.
+    ///
+    /// A client may send its ClientHello the moment it reads the go-ahead. Were the reply
+    /// written first and the handler added in a later step, a ClientHello read in between
+    /// would be stamped with the old epoch and dropped, and the handshake would stall until
+    /// the timeout. In one step, whatever is read before it (in clear, possibly injected
+    /// commands) carries the old epoch and whatever is read after it goes to TLS.
+    public func startTLS(context sslContext: NIOSSLContext, on channel: any Channel, afterWriting reply: [UInt8]) -> EventLoopFuture<Void> {
         channel.eventLoop.submit {
+            if !reply.isEmpty, let context = self.context {
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: reply)), promise: nil)
+            }
             self.epoch += 1
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import NIOSSL
 import ServerSupport
 import Testing
 
@@ -30,5 +31,46 @@ import Testing
         #expect(channel.isActive, "the loop has one more period to react")
         loop.advanceTime(by: .seconds(1))
         #expect(!channel.isActive, "closed after the second period without reads")
+    }
+
+    /// STARTTLS: the go-ahead is written in clear and the TLS handler added in the same
+    /// event-loop step, so a ClientHello read right after the go-ahead reaches TLS (it used
+    /// to be stamped with the old epoch and dropped, stalling the handshake), while octets
+    /// read before it keep the old epoch, for the session to drop.
+    @Test func goAheadAndTLSHandlerInOneStep() throws {
+        let loop = EmbeddedEventLoop()
+        let gate = ConnectionGate(timeout: .seconds(10))
+        let server = EmbeddedChannel(handler: gate, loop: loop)
+        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 25)).wait()
+        try server.writeInbound(ByteBuffer(string: "STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n"))
+        guard case .bytes(0, _) = try server.readInbound(as: ConnectionInput.self) else {
+            Issue.record("the command is read in epoch 0")
+            return
+        }
+
+        let started = gate.startTLS(context: try TLSTestSupport.serverContext(), on: server, afterWriting: Array("220 go ahead\r\n".utf8))
+        loop.run()
+        try started.wait()
+        #expect(try server.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "220 go ahead\r\n"))
+        let epoch = gate.currentEpoch(on: server)
+        loop.run()
+        #expect(try epoch.wait() == 1)
+
+        // A client's ClientHello, read immediately: the server answers with its handshake.
+        let client = EmbeddedChannel(loop: loop)
+        try client.pipeline.syncOperations.addHandler(
+            try NIOSSLClientHandler(context: NIOSSLContext(configuration: TLSTestSupport.clientConfiguration), serverHostname: nil))
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 25)).wait()
+        loop.run()
+        var hello = ByteBuffer()
+        while var chunk = try client.readOutbound(as: ByteBuffer.self) { hello.writeBuffer(&chunk) }
+        #expect(hello.readableBytesView.first == 22, "a TLS handshake record")
+        try server.writeInbound(hello)
+        loop.run()
+        let answer = try server.readOutbound(as: ByteBuffer.self)
+        #expect(answer?.readableBytesView.first == 22, "the server's handshake: the ClientHello reached TLS")
+        #expect(try server.readInbound(as: ConnectionInput.self) == nil, "no ClientHello octets reach the session")
+        _ = try? client.finish()
+        _ = try? server.finish()
     }
 }
