@@ -62,13 +62,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The fsync'd file operations of the durability rule, shared by Store and Queue.
+        .target(name: "DurableFiles"),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
             name: "Store",
             dependencies: [
-                "Message",
+                "Message", "DurableFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The outbound queue: durable records (QueueStore), scheduling, routes, transports,
+        // DSNs, and the delivery service.
+        .target(
+            name: "Queue",
+            dependencies: [
+                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The configuration model: the executable hands each component its values.
@@ -210,6 +224,19 @@ let package = Package(
                 "Certificates",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .testTarget(
+            name: "QueueTests",
+            dependencies: [
+                "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Message"]),

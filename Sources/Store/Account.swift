@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GRDB
 import Logging
@@ -55,10 +56,10 @@ public final class Account: Sendable {
     ) throws -> Account {
         let databasePath = directory + "/index.db"
         guard create || FileIO.exists(databasePath) else { throw StoreError.noSuchAccount(name) }
-        try FileIO.makeDirectories(directory + "/msg")
+        try storeIO { () throws(FileIOError) in try FileIO.makeDirectories(directory + "/msg") }
         let pool = try StoreDatabase.openPool(path: databasePath, label: "account \(name)", migrator: AccountSchema.migrator)
         // The database file's directory entry must be durable like a message file's.
-        try FileIO.syncDirectory(directory)
+        try storeIO { () throws(FileIOError) in try FileIO.syncDirectory(directory) }
         let now = environment.now()
         let lastFileID = try pool.write { db -> Int64 in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account") == nil {
@@ -119,10 +120,12 @@ public final class Account: Sendable {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
         let parsed = try await blockingIO { () throws -> ParsedMessage in
-            try FileIO.makeDirectory(shard)
-            switch source {
-            case let .bytes(bytes): try FileIO.write(bytes, to: path)
-            case let .file(from): try FileIO.place(from: from, to: path)
+            try storeIO { () throws(FileIOError) in
+                try FileIO.makeDirectory(shard)
+                switch source {
+                case let .bytes(bytes): try FileIO.write(bytes, to: path)
+                case let .file(from): try FileIO.place(from: from, to: path)
+                }
             }
             let placed = try FileSource(path: path)
             if let known, known.size == placed.count { return known }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GRDB
 import Synchronization
@@ -92,7 +93,7 @@ final class GroupCommitter: Sendable {
                 for directory in batch.flatMap(\.directories) where !directories.contains(directory) {
                     directories.append(directory)
                 }
-                for directory in directories { try FileIO.syncDirectory(directory) }
+                for directory in directories { try storeIO { () throws(FileIOError) in try FileIO.syncDirectory(directory) } }
                 var results: [Result<any Sendable, any Error>] = []
                 var published: [StoreChange] = []
                 try db.inTransaction(.immediate) {

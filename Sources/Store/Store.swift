@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GRDB
 import Logging
@@ -51,15 +52,18 @@ public final class Store: Sendable {
         recover: Bool = true
     ) async throws -> Store {
         let directory = dataDirectory.count > 1 && dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
-        try FileIO.makeDirectories(directory + "/accounts")
-        try FileIO.makeDirectory(directory + "/tmp")
-        guard let lock = try FileIO.lockExclusively(directory + "/store.lock") else {
+        let lock = try storeIO { () throws(FileIOError) in
+            try FileIO.makeDirectories(directory + "/accounts")
+            try FileIO.makeDirectory(directory + "/tmp")
+            return try FileIO.lockExclusively(directory + "/store.lock")
+        }
+        guard let lock else {
             throw StoreError.dataDirectoryInUse(directory)
         }
         let journal: DeliveryJournal
         do {
             journal = try DeliveryJournal(path: directory + "/deliveries.db")
-            try FileIO.syncDirectory(directory)
+            try storeIO { () throws(FileIOError) in try FileIO.syncDirectory(directory) }
         } catch {
             FileIO.unlock(lock)
             throw error

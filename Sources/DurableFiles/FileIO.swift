@@ -12,23 +12,42 @@ private let systemWrite = Glibc.write
 private let systemWrite = Darwin.write
 #endif
 
+// DurableFiles: the file operations of Tern's durability rule (DESIGN.md: a message is
+// acknowledged only after its file and directory are fsynced and its transaction is
+// committed), shared by the Store (mailbox messages) and the Queue (outbound messages).
+
+/// A file operation that failed: the operation, the path and errno.
+public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(operation: String, path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+}
+
 /// The few file operations the durability rule needs, on raw system calls so that every
 /// fsync is explicit: a message file is fsynced, then the directory that names it (a new
 /// directory entry is durable only once its directory is fsynced, POSIX fsync(2)), and
 /// only then is the database row that points at it committed.
-enum FileIO {
-    static let directoryMode: mode_t = 0o750
-    static let fileMode: mode_t = 0o640
+public enum FileIO {
+    public static let directoryMode: mode_t = 0o750
+    public static let fileMode: mode_t = 0o640
     static let copyChunk = 64 * 1024
 
-    static func error(_ operation: String, _ path: String, _ code: Int32 = errno) -> StoreError {
-        .io(operation: operation, path: path, errno: code)
+    static func error(_ operation: String, _ path: String, _ code: Int32 = errno) -> FileIOError {
+        FileIOError(operation: operation, path: path, errno: code)
     }
 
     /// Creates `path` if missing; when it was created, fsyncs its parent so the new entry
     /// survives a crash. Returns whether it was created.
     @discardableResult
-    static func makeDirectory(_ path: String) throws(StoreError) -> Bool {
+    public static func makeDirectory(_ path: String) throws(FileIOError) -> Bool {
         if mkdir(path, directoryMode) == 0 {
             try syncDirectory(parent(of: path))
             return true
@@ -41,7 +60,7 @@ enum FileIO {
     }
 
     /// Creates `path` and any missing superiors, each made durable.
-    static func makeDirectories(_ path: String) throws(StoreError) {
+    public static func makeDirectories(_ path: String) throws(FileIOError) {
         var missing: [String] = []
         var current = path
         var info = stat()
@@ -52,19 +71,19 @@ enum FileIO {
         for directory in missing.reversed() { try makeDirectory(directory) }
     }
 
-    static func parent(of path: String) -> String {
+    public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func syncDirectory(_ path: String) throws(StoreError) {
+    public static func syncDirectory(_ path: String) throws(FileIOError) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw error("open", path) }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else { throw error("fsync", path) }
     }
 
-    static func syncFile(_ path: String) throws(StoreError) {
+    public static func syncFile(_ path: String) throws(FileIOError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw error("open", path) }
         defer { close(descriptor) }
@@ -76,7 +95,7 @@ enum FileIO {
     /// The destination name belongs to the caller; if a file is there already it is an
     /// orphan of an earlier crash (message file ids are never reused once committed) and is
     /// replaced.
-    static func place(from source: String, to destination: String) throws(StoreError) {
+    public static func place(from source: String, to destination: String) throws(FileIOError) {
         if link(source, destination) != 0 {
             var code = errno
             if code == EEXIST {
@@ -92,7 +111,7 @@ enum FileIO {
         try syncFile(destination)
     }
 
-    static func copy(from source: String, to destination: String) throws(StoreError) {
+    public static func copy(from source: String, to destination: String) throws(FileIOError) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw error("open", source) }
         defer { close(input) }
@@ -119,7 +138,7 @@ enum FileIO {
     }
 
     /// Writes `bytes` as a new file at `destination` and fsyncs it.
-    static func write(_ bytes: [UInt8], to destination: String) throws(StoreError) {
+    public static func write(_ bytes: [UInt8], to destination: String) throws(FileIOError) {
         let output = try createExclusive(destination)
         var ok = false
         defer {
@@ -135,7 +154,7 @@ enum FileIO {
 
     /// O_EXCL so two writers can never share a file; an existing file is an orphan (see
     /// `place`) and is replaced.
-    private static func createExclusive(_ path: String) throws(StoreError) -> Int32 {
+    private static func createExclusive(_ path: String) throws(FileIOError) -> Int32 {
         var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
         if descriptor < 0, errno == EEXIST {
             unlink(path)
@@ -161,31 +180,31 @@ enum FileIO {
     }
 
     /// Size of a regular file, nil when it does not exist or is not a regular file.
-    static func fileSize(_ path: String) -> Int64? {
+    public static func fileSize(_ path: String) -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(info.st_size)
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Best effort: a file that stays behind is found by the cleaner on the next start.
-    static func remove(_ path: String) {
+    public static func remove(_ path: String) {
         unlink(path)
     }
 
     /// Opens `path` and takes an exclusive flock(2) on it; nil when another holder has it.
     /// The lock lasts until `unlock` or the process ends, so a crashed server never leaves
     /// a stale lock behind.
-    static func lockExclusively(_ path: String) throws(StoreError) -> Int32? {
+    public static func lockExclusively(_ path: String) throws(FileIOError) -> Int32? {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
         guard descriptor >= 0 else { throw error("open", path) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -195,19 +214,19 @@ enum FileIO {
         return descriptor
     }
 
-    static func unlock(_ descriptor: Int32) {
+    public static func unlock(_ descriptor: Int32) {
         close(descriptor)
     }
 
     /// Names in a directory, without "." and "..". Empty when it cannot be read.
-    static func list(_ path: String) -> [String] {
+    public static func list(_ path: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 }
 
 /// Runs blocking file work (fsync can take tens of milliseconds) off Swift's cooperative
 /// thread pool, which has only as many threads as cores.
-func blockingIO<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+public func blockingIO<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
             continuation.resume(with: Result { try work() })

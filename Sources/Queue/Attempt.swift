@@ -1,0 +1,251 @@
+import DNS
+import DurableFiles
+import Foundation
+import Logging
+import NIOCore
+import SMTP
+import SMTPClient
+
+/// The outcome of one attempt for one message: per recipient, and the reason for the
+/// recipients the attempt never reached (no host answered, DNS failed).
+struct MessageAttemptResult: Sendable {
+    var outcomes: [Int64: RecipientOutcome] = [:]
+    var failure: DeliveryFailure?
+}
+
+/// What an attempt needs besides the messages: the network side of the queue.
+struct AttemptContext: Sendable {
+    var hostname: String
+    var timeouts: Timeouts
+    var resolver: any DNS.Resolver
+    var tlsPolicy: TLSPolicy
+    var now: @Sendable () -> Date
+    var random: @Sendable () -> UInt64
+    var group: any EventLoopGroup
+    var logger: Logger
+    var path: @Sendable (Int64) -> String
+}
+
+/// One attempt for messages to one domain over one transport, on as few connections as
+/// possible: every message goes over the first connection that works (RFC 5321 §3.3, a
+/// connection carries several transactions), and a host or address that cannot be reached
+/// passes the rest on to the next one.
+enum Attempt {
+    static func run(_ messages: [QueuedMessage], transport: Transport, context: AttemptContext) async -> [Int64: MessageAttemptResult] {
+        var state = AttemptState(messages: messages)
+        switch transport {
+        case let .direct(direct):
+            await runDirect(direct, state: &state, context: context)
+        case let .relay(relay):
+            await runRelay(relay, state: &state, context: context)
+        }
+        return state.results
+    }
+
+    private static func runDirect(_ direct: DirectTransport, state: inout AttemptState, context: AttemptContext) async {
+        guard let domain = state.messages.first?.domain else { return }
+        var random = InjectedRandom(next: context.random)
+        let destinations: Destinations
+        do {
+            let name = try DNSName(domain)
+            destinations = try await Dialing.gatherDestinations(for: name, resolver: context.resolver, random: &random)
+        } catch let error as DialingError {
+            state.failAll(DeliveryFailure(error))
+            return
+        } catch {
+            // RFC 3463 §3.3 X.1.2: bad destination system address.
+            state.failAll(DeliveryFailure(status: "5.1.2", isPermanent: true, diagnostic: "invalid domain \(domain): \(error)"))
+            return
+        }
+        // RFC 5321 §5.1: the hosts in preference order, each of a host's addresses in turn.
+        for host in destinations.hosts where state.hasOpen {
+            let addresses: HostAddresses
+            do {
+                addresses = try await Dialing.gatherAddresses(of: host, resolver: context.resolver, preference: direct.addressPreference)
+            } catch {
+                state.failOpen(DeliveryFailure(error))
+                continue
+            }
+            for requireTLS in [false, true] {
+                let request = TLSPolicyRequest(domain: domain, destinations: destinations, host: addresses, requireTLS: requireTLS)
+                let tls = await context.tlsPolicy.settings(request)
+                for address in addresses.addresses where state.hasOpen(requireTLS: requireTLS) {
+                    let configuration = ClientConfiguration(localHostname: context.hostname, tls: tls, timeouts: context.timeouts, now: context.now)
+                    await connect(to: address, port: direct.port, remoteMTA: display(host), configuration: configuration, requireTLS: requireTLS, state: &state, context: context)
+                }
+            }
+        }
+    }
+
+    private static func runRelay(_ relay: RelayTransport, state: inout AttemptState, context: AttemptContext) async {
+        var addresses: [IPAddress]
+        if let literal = IPAddress(relay.host) {
+            addresses = [literal]
+        } else {
+            do {
+                addresses = try await Dialing.gatherAddresses(of: try DNSName(relay.host), resolver: context.resolver).addresses
+            } catch let error as DialingError {
+                state.failAll(DeliveryFailure(error))
+                return
+            } catch {
+                state.failAll(DeliveryFailure(status: "4.4.3", isPermanent: false, diagnostic: "invalid relay host \(relay.host): \(error)"))
+                return
+            }
+        }
+        for requireTLS in [false, true] {
+            var tls = TLSSettings()
+            tls.serverName = IPAddress(relay.host) == nil ? relay.host : nil
+            switch relay.security {
+            case .opportunisticSTARTTLS: break
+            case .requireSTARTTLS: tls.required = true
+            case .implicitTLS: tls.implicitTLS = true
+            }
+            // RFC 8689 §4.2.1: the next hop must be authenticated for REQUIRETLS too.
+            if requireTLS { tls.required = true }
+            if tls.required || tls.implicitTLS {
+                tls.pkix = PKIXVerification(names: [relay.host], trustRoots: relay.trustRoots)
+                tls.ignoreVerificationErrors = relay.ignoreVerificationErrors
+            }
+            let configuration = ClientConfiguration(
+                localHostname: context.hostname, tls: tls, authentication: relay.authentication, timeouts: context.timeouts, now: context.now)
+            for address in addresses where state.hasOpen(requireTLS: requireTLS) {
+                await connect(to: address, port: relay.port, remoteMTA: relay.host, configuration: configuration, requireTLS: requireTLS, state: &state, context: context)
+            }
+        }
+    }
+
+    /// One connection: every open message of the REQUIRETLS kind in turn while the
+    /// connection lasts.
+    private static func connect(
+        to address: IPAddress, port: Int, remoteMTA: String, configuration: ClientConfiguration, requireTLS: Bool, state: inout AttemptState,
+        context: AttemptContext
+    ) async {
+        let candidates = state.openMessages(requireTLS: requireTLS)
+        guard !candidates.isEmpty else { return }
+        var logger = context.logger
+        logger[metadataKey: "remote"] = "\(remoteMTA)"
+        do {
+            let results = try await ClientConnection.withConnection(
+                to: address, port: port, configuration: configuration, group: context.group, logger: logger
+            ) { connection -> [(QueuedMessage, [QueuedRecipient], TransactionResult)] in
+                var results: [(QueuedMessage, [QueuedRecipient], TransactionResult)] = []
+                for (message, recipients) in candidates where connection.isUsable {
+                    let envelope = OutboundEnvelope(
+                        sender: message.sender, recipients: recipients.map { .mailbox($0.address) }, size: message.size, body: message.body,
+                        utf8Header: message.utf8Header, requireTLS: message.requireTLS)
+                    let result = await connection.deliver(envelope, content: QueueFileContent(path: context.path(message.fileID)))
+                    results.append((message, recipients, result))
+                }
+                return results
+            }
+            for (message, recipients, result) in results {
+                state.record(message: message.id, recipients: recipients, result: result, remoteMTA: remoteMTA)
+            }
+        } catch let error as ClientError {
+            // The session could not be set up: the next address or host gets its chance.
+            state.failOpen(DeliveryFailure(error, remoteMTA: remoteMTA), requireTLS: requireTLS)
+        } catch {
+            state.failOpen(DeliveryFailure(status: "4.4.0", isPermanent: false, diagnostic: "\(error)", remoteMTA: remoteMTA), requireTLS: requireTLS)
+        }
+    }
+
+    static func display(_ name: DNSName) -> String {
+        let text = name.description
+        return text.count > 1 && text.hasSuffix(".") ? String(text.dropLast()) : text
+    }
+}
+
+/// Which recipients are still open during an attempt, and what happened to the others.
+struct AttemptState {
+    let messages: [QueuedMessage]
+    var results: [Int64: MessageAttemptResult] = [:]
+    /// Recipients with a final answer for this attempt: a reply (positive or negative) or a
+    /// permanent failure. The rest may still be tried at another address.
+    private var settled: Set<Int64> = []
+
+    init(messages: [QueuedMessage]) {
+        self.messages = messages
+        for message in messages { results[message.id] = MessageAttemptResult() }
+    }
+
+    var hasOpen: Bool { hasOpen(requireTLS: false) || hasOpen(requireTLS: true) }
+
+    func hasOpen(requireTLS: Bool) -> Bool { !openMessages(requireTLS: requireTLS).isEmpty }
+
+    func openMessages(requireTLS: Bool) -> [(QueuedMessage, [QueuedRecipient])] {
+        messages.filter { $0.requireTLS == requireTLS }.compactMap { message in
+            let open = message.pending.filter { !settled.contains($0.id) }
+            return open.isEmpty ? nil : (message, open)
+        }
+    }
+
+    mutating func record(message id: Int64, recipients: [QueuedRecipient], result: TransactionResult, remoteMTA: String) {
+        for (recipient, outcome) in zip(recipients, result.recipients) {
+            switch outcome.outcome {
+            case .delivered:
+                results[id, default: MessageAttemptResult()].outcomes[recipient.id] = .delivered
+                settled.insert(recipient.id)
+            case let .failed(error):
+                let failure = DeliveryFailure(error, remoteMTA: remoteMTA)
+                results[id, default: MessageAttemptResult()].outcomes[recipient.id] = .failed(failure)
+                // A server's answer, or a decision that will not change, ends the attempt for
+                // this recipient; a broken connection lets the next address try.
+                if error.kind == .reply || error.isPermanent { settled.insert(recipient.id) }
+            }
+        }
+    }
+
+    /// Gives the open recipients of the matching messages `failure` as their latest reason;
+    /// a permanent failure settles them.
+    mutating func failOpen(_ failure: DeliveryFailure, requireTLS: Bool? = nil) {
+        for flag in [false, true] where requireTLS == nil || requireTLS == flag {
+            for (message, recipients) in openMessages(requireTLS: flag) {
+                for recipient in recipients {
+                    results[message.id, default: MessageAttemptResult()].outcomes[recipient.id] = .failed(failure)
+                    if failure.isPermanent { settled.insert(recipient.id) }
+                }
+            }
+        }
+    }
+
+    mutating func failAll(_ failure: DeliveryFailure) {
+        for message in messages { results[message.id, default: MessageAttemptResult()].failure = failure }
+        failOpen(failure)
+    }
+}
+
+/// A queued message file, read in pieces on an I/O thread.
+struct QueueFileContent: MessageContent {
+    let path: String
+    static let pieceSize = 256 * 1024
+
+    func forEachPiece(_ body: ([UInt8]) async throws -> Void) async throws {
+        var offset: UInt64 = 0
+        let path = path
+        while true {
+            let start = offset
+            let piece = try await blockingIO { () throws -> [UInt8] in
+                guard let handle = FileHandle(forReadingAtPath: path) else {
+                    throw FileIOError(operation: "open", path: path, errno: ENOENT)
+                }
+                defer { try? handle.close() }
+                try handle.seek(toOffset: start)
+                return Array(try handle.read(upToCount: Self.pieceSize) ?? Data())
+            }
+            if piece.isEmpty { return }
+            offset += UInt64(piece.count)
+            try await body(piece)
+        }
+    }
+}
+
+/// The injected randomness as a generator, for the APIs that take one.
+struct InjectedRandom: RandomNumberGenerator {
+    let source: @Sendable () -> UInt64
+
+    init(next source: @escaping @Sendable () -> UInt64) {
+        self.source = source
+    }
+
+    mutating func next() -> UInt64 { source() }
+}

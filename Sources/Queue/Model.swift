@@ -1,0 +1,138 @@
+import Foundation
+import SMTP
+import SMTPClient
+
+/// One queued message: the envelope for one destination domain and its recipients there,
+/// and the scheduling state. A submission to several domains becomes one record per domain
+/// (sharing one message file), because each domain is delivered to, retried and given up
+/// on independently (RFC 5321 §4.5.4.1: retries are per destination).
+public struct QueuedMessage: Sendable, Hashable {
+    public var id: Int64
+    /// The message file (`msg/<fileID>`), shared by the records of one submission.
+    public var fileID: Int64
+    public var sender: ReversePath
+    /// The recipient domain, lower-cased: every recipient of the record is in it.
+    public var domain: String
+    public var recipients: [QueuedRecipient]
+    /// Octets of the message file.
+    public var size: Int
+    public var body: MailParameters.Body
+    public var utf8Header: Bool
+    /// RFC 8689: deliver only over verified TLS to a server that offers REQUIRETLS.
+    public var requireTLS: Bool
+    /// The ENVID of the submission (RFC 3461 §4.4), returned in DSNs.
+    public var envelopeID: String?
+    public var created: Date
+    /// Attempts started, including one in progress.
+    public var attempts: Int
+    public var nextAttempt: Date
+    public var lastAttempt: Date?
+    /// Held messages are not attempted until released.
+    public var held: Bool
+    /// A transport chosen by the operator, overriding the routes; nil: the routes decide.
+    public var transport: String?
+    /// The delayed-delivery DSN went out (it is sent once, RFC 3464 §2.3.3 "delayed").
+    public var delayedDSNSent: Bool
+
+    public init(
+        id: Int64, fileID: Int64, sender: ReversePath, domain: String, recipients: [QueuedRecipient], size: Int,
+        body: MailParameters.Body = .sevenBit, utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil,
+        created: Date, attempts: Int = 0, nextAttempt: Date, lastAttempt: Date? = nil, held: Bool = false, transport: String? = nil,
+        delayedDSNSent: Bool = false
+    ) {
+        self.id = id
+        self.fileID = fileID
+        self.sender = sender
+        self.domain = domain
+        self.recipients = recipients
+        self.size = size
+        self.body = body
+        self.utf8Header = utf8Header
+        self.requireTLS = requireTLS
+        self.envelopeID = envelopeID
+        self.created = created
+        self.attempts = attempts
+        self.nextAttempt = nextAttempt
+        self.lastAttempt = lastAttempt
+        self.held = held
+        self.transport = transport
+        self.delayedDSNSent = delayedDSNSent
+    }
+
+    public var pending: [QueuedRecipient] { recipients.filter { $0.state == .pending } }
+}
+
+public struct QueuedRecipient: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable {
+        /// Not delivered yet: tried at the next attempt.
+        case pending
+        /// A server took responsibility for the message (RFC 5321 §6.1): done.
+        case delivered
+        /// Failed permanently or given up on, and reported: final.
+        case failed
+    }
+
+    public var id: Int64
+    public var address: Mailbox
+    public var state: State
+    /// Why the last attempt for this recipient did not deliver.
+    public var lastFailure: DeliveryFailure?
+
+    public init(id: Int64, address: Mailbox, state: State = .pending, lastFailure: DeliveryFailure? = nil) {
+        self.id = id
+        self.address = address
+        self.state = state
+        self.lastFailure = lastFailure
+    }
+}
+
+/// Why a recipient was not delivered, in the terms a DSN needs (RFC 3464 §2.3.4 Status,
+/// §2.3.6 Diagnostic-Code, §2.3.5 Remote-MTA).
+public struct DeliveryFailure: Sendable, Hashable {
+    /// The enhanced status code (RFC 3463), e.g. "5.1.1".
+    public var status: String
+    public var isPermanent: Bool
+    /// The remote reply as received ("550 5.1.1 no such user"), or a description of what
+    /// happened locally (a DNS failure, a refused connection, a TLS requirement).
+    public var diagnostic: String
+    /// `diagnostic` is an SMTP reply, so its Diagnostic-Code type is "smtp" (RFC 3464 §2.1.2).
+    public var isSMTPReply: Bool
+    /// The host that gave the reply.
+    public var remoteMTA: String?
+
+    public init(status: String, isPermanent: Bool, diagnostic: String, isSMTPReply: Bool = false, remoteMTA: String? = nil) {
+        self.status = status
+        self.isPermanent = isPermanent
+        self.diagnostic = diagnostic
+        self.isSMTPReply = isSMTPReply
+        self.remoteMTA = remoteMTA
+    }
+
+    /// A client error: a server's reply keeps its code and text; a local one gets the
+    /// client's enhanced code, or RFC 3463's "other" code of its class.
+    public init(_ error: ClientError, remoteMTA: String?) {
+        let klass = error.isPermanent ? 5 : 4
+        var enhanced = error.enhanced ?? EnhancedStatus(klass, 0, 0)
+        // The class follows the decision (RFC 3463 §3.1): a server may pair 4xx with 5.x.x.
+        enhanced.klass = klass
+        if let code = error.code {
+            self.init(
+                status: enhanced.description, isPermanent: error.isPermanent, diagnostic: "\(code) \(error.enhanced.map { "\($0) " } ?? "")\(error.text)",
+                isSMTPReply: true, remoteMTA: remoteMTA)
+        } else {
+            self.init(status: enhanced.description, isPermanent: error.isPermanent, diagnostic: "\(error.step.rawValue): \(error.text)", remoteMTA: remoteMTA)
+        }
+    }
+
+    public init(_ error: DialingError) {
+        var enhanced = error.enhanced
+        enhanced.klass = error.isPermanent ? 5 : 4
+        self.init(status: enhanced.description, isPermanent: error.isPermanent, diagnostic: error.text)
+    }
+}
+
+/// What one attempt did for one recipient.
+public enum RecipientOutcome: Sendable, Hashable {
+    case delivered
+    case failed(DeliveryFailure)
+}

@@ -1,0 +1,141 @@
+import DNS
+import SMTPClient
+
+/// How a message leaves: straight to the recipient domain's MX hosts, or through a relay.
+public enum Transport: Sendable {
+    /// MX lookup (RFC 5321 §5.1), each host's addresses in turn, opportunistic STARTTLS
+    /// unless the TLS policy says more.
+    case direct(DirectTransport)
+    /// A fixed host: a smarthost (plain SMTP, usually without AUTH) or a submission server
+    /// of a third party (AUTH, RFC 4954, over STARTTLS or implicit TLS, RFC 8314).
+    case relay(RelayTransport)
+}
+
+public struct DirectTransport: Sendable, Hashable {
+    /// 25 in the real world (RFC 5321 §4.5.4); tests run servers on other ports.
+    public var port: Int
+    public var addressPreference: AddressPreference
+
+    public init(port: Int = 25, addressPreference: AddressPreference = .ipv6First) {
+        self.port = port
+        self.addressPreference = addressPreference
+    }
+}
+
+public struct RelayTransport: Sendable {
+    public enum Security: Sendable, Hashable {
+        /// STARTTLS when offered, plaintext otherwise.
+        case opportunisticSTARTTLS
+        /// STARTTLS, or no delivery.
+        case requireSTARTTLS
+        /// TLS from the first octet (RFC 8314 §3.3, port 465).
+        case implicitTLS
+    }
+
+    public var host: String
+    public var port: Int
+    public var security: Security
+    public var authentication: ClientAuthentication?
+    /// Certificate checking when TLS is required (RFC 6125 against `host`).
+    public var trustRoots: PKIXVerification.TrustRoots
+    /// Deliver even when the certificate does not verify (a relay with a self-signed
+    /// certificate on a private network).
+    public var ignoreVerificationErrors: Bool
+
+    public init(
+        host: String, port: Int, security: Security = .requireSTARTTLS, authentication: ClientAuthentication? = nil,
+        trustRoots: PKIXVerification.TrustRoots = .system, ignoreVerificationErrors: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.authentication = authentication
+        self.trustRoots = trustRoots
+        self.ignoreVerificationErrors = ignoreVerificationErrors
+    }
+}
+
+/// Picks a transport per attempt. The caller passes the routes in evaluation order
+/// (account routes, then domain routes, then global ones); the first that matches wins.
+public struct Route: Sendable, Hashable {
+    /// Sender domains this route applies to; empty: any (including the null sender).
+    public var senderDomains: [String]
+    /// Recipient domains this route applies to; empty: any.
+    public var recipientDomains: [String]
+    /// The route applies from this attempt on (1 is the first): e.g. fall back to a
+    /// smarthost after direct delivery failed a few times.
+    public var minimumAttempt: Int
+    /// The name of the transport, a key of `QueueSettings.transports`.
+    public var transport: String
+
+    public init(senderDomains: [String] = [], recipientDomains: [String] = [], minimumAttempt: Int = 1, transport: String) {
+        self.senderDomains = senderDomains.map(Self.normalize)
+        self.recipientDomains = recipientDomains.map(Self.normalize)
+        self.minimumAttempt = minimumAttempt
+        self.transport = transport
+    }
+
+    /// Domains compare case-insensitively and without a final dot (RFC 5321 §2.4).
+    static func normalize(_ domain: String) -> String {
+        let lower = domain.lowercased()
+        return lower.hasSuffix(".") ? String(lower.dropLast()) : lower
+    }
+
+    public func matches(senderDomain: String?, recipientDomain: String, attempt: Int) -> Bool {
+        guard attempt >= minimumAttempt else { return false }
+        if !senderDomains.isEmpty {
+            guard let senderDomain, senderDomains.contains(Self.normalize(senderDomain)) else { return false }
+        }
+        return recipientDomains.isEmpty || recipientDomains.contains(Self.normalize(recipientDomain))
+    }
+
+    /// The transport name of the first matching route; nil: the default transport.
+    public static func select(_ routes: [Route], senderDomain: String?, recipientDomain: String, attempt: Int) -> String? {
+        routes.first { $0.matches(senderDomain: senderDomain, recipientDomain: recipientDomain, attempt: attempt) }?.transport
+    }
+}
+
+/// What the TLS policy is asked for one connection of direct delivery.
+public struct TLSPolicyRequest: Sendable {
+    /// The recipient domain.
+    public var domain: String
+    public var destinations: Destinations
+    /// The MX host being connected to, with its addresses.
+    public var host: HostAddresses
+    /// The message requires verified TLS (RFC 8689).
+    public var requireTLS: Bool
+
+    public init(domain: String, destinations: Destinations, host: HostAddresses, requireTLS: Bool) {
+        self.domain = domain
+        self.destinations = destinations
+        self.host = host
+        self.requireTLS = requireTLS
+    }
+}
+
+/// The seam where MTA-STS (RFC 8461) and DANE (RFC 7672) will decide the TLS settings for
+/// each MX host. `opportunistic` is the policy until they exist.
+public struct TLSPolicy: Sendable {
+    public var settings: @Sendable (TLSPolicyRequest) async -> TLSSettings
+
+    public init(settings: @escaping @Sendable (TLSPolicyRequest) async -> TLSSettings) {
+        self.settings = settings
+    }
+
+    /// STARTTLS when offered, without verification, as RFC 3207 §4 permits for relaying
+    /// between MTAs; except for a REQUIRETLS message, which RFC 8689 §4.2.1 lets go only
+    /// over TLS whose certificate verifies against the MX host name (step 4) and so gets
+    /// required STARTTLS with PKIX verification. (The session then also needs the server's
+    /// REQUIRETLS keyword; without either, the message is not sent in plaintext.)
+    public static let opportunistic = TLSPolicy { request in
+        var settings = TLSSettings()
+        let name = request.host.host.description
+        let hostName = name.hasSuffix(".") ? String(name.dropLast()) : name
+        settings.serverName = hostName
+        if request.requireTLS {
+            settings.required = true
+            settings.pkix = PKIXVerification(names: [hostName])
+        }
+        return settings
+    }
+}

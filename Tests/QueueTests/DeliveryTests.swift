@@ -1,0 +1,191 @@
+import DNS
+import Foundation
+import Message
+import Queue
+import SMTP
+import SMTPClient
+import Synchronization
+import Testing
+
+/// Keeps the DSNs handed to local delivery.
+final class LocalDSNs: Sendable {
+    private let received = Mutex<[(to: Mailbox, text: String)]>([])
+    var all: [(to: Mailbox, text: String)] { received.withLock { $0 } }
+
+    var delivery: DSNDelivery {
+        DSNDelivery(isLocal: { $0.domain == "example.com" }) { from, to, message in
+            #expect(from == .null)
+            self.received.withLock { $0.append((to, message.text)) }
+        }
+    }
+}
+
+/// The queue against real sockets: the real SMTPClient talks to a scripted server on
+/// loopback, found through a mock resolver (example.net's MX is mx.example.net, 127.0.0.1).
+struct QueueFixture {
+    let directory: TemporaryDirectory
+    let clock = TestClock()
+    let resolver = MockResolver()
+    let dsns = LocalDSNs()
+    let queue: OutboundQueue
+
+    init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
+         transports: [String: Transport] = [:], routes: [Route] = [], concurrency: Int = 2) async throws {
+        directory = try TemporaryDirectory()
+        try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
+        try resolver.add("mx.example.net", .a(try #require(IPAddress("127.0.0.1"))))
+        try resolver.add("localhost", .a(try #require(IPAddress("127.0.0.1"))))
+        var transports = transports
+        transports[QueueSettings.directTransportName] = .direct(DirectTransport(port: port, addressPreference: .ipv4Only))
+        var timeouts = Timeouts()
+        timeouts.connect = .seconds(5)
+        let store = try await QueueStore.open(directory: directory.path, now: clock.now)
+        let clock = clock
+        queue = OutboundQueue(
+            store: store,
+            settings: QueueSettings(hostname: "mail.example.com", retry: retry, routes: routes, transports: transports, concurrency: concurrency, timeouts: timeouts),
+            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, dsnDelivery: dsns.delivery))
+    }
+}
+
+@Suite(.serialized) struct DeliveryTests {
+    @Test func successRemovesTheMessage() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(to: ["bob@example.net"]))
+        try await fixture.queue.runDue()
+        #expect(try await fixture.queue.list().isEmpty)
+        #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
+        #expect(server.messages.first?.data.contains("Subject: hello") == true)
+        #expect(fixture.dsns.all.isEmpty)
+    }
+
+    @Test func temporaryFailureRetriesLater() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(to: ["temp@example.net"]))
+        try await fixture.queue.runDue()
+        let queued = try #require(try await fixture.queue.list().first)
+        #expect(queued.attempts == 1)
+        #expect(queued.nextAttempt == fixture.clock.now.addingTimeInterval(600))
+        #expect(queued.recipients[0].lastFailure?.diagnostic == "451 4.3.0 try again later")
+        // Not due yet: nothing happens.
+        try await fixture.queue.runDue()
+        #expect(server.connections == 1)
+        fixture.clock.advance(600)
+        try await fixture.queue.runDue()
+        #expect(server.connections == 2)
+        #expect(try await fixture.queue.list().first?.attempts == 2)
+        #expect(fixture.dsns.all.isEmpty)
+    }
+
+    /// 5xx: a DSN to the (local) sender with the RFC 3464 fields and the remote reply.
+    @Test func permanentFailureSendsDSN() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(to: ["perm@example.net", "bob@example.net", "temp@example.net"]))
+        try await fixture.queue.runDue()
+        #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
+        let dsn = try #require(fixture.dsns.all.first)
+        #expect(fixture.dsns.all.count == 1)
+        #expect(dsn.to == mailbox("a@example.com"))
+        #expect(dsn.text.contains("Final-Recipient: rfc822; perm@example.net"))
+        #expect(dsn.text.contains("Action: failed"))
+        #expect(dsn.text.contains("Status: 5.1.1"))
+        #expect(dsn.text.contains("Diagnostic-Code: smtp; 550 5.1.1 no such user here"))
+        #expect(dsn.text.contains("Reporting-MTA: dns; mail.example.com"))
+        #expect(dsn.text.contains("Remote-MTA: dns; mx.example.net"))
+        #expect(!dsn.text.contains("Final-Recipient: rfc822; bob@example.net"))
+        #expect(!dsn.text.contains("Final-Recipient: rfc822; temp@example.net"))
+        // The temporary one stays queued, alone.
+        let queued = try await fixture.queue.list()
+        #expect(queued.count == 1)
+        #expect(queued.first?.pending.map(\.address.localPart) == ["temp"])
+    }
+
+    @Test func nullSenderGetsNoDSN() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(from: "", to: ["perm@example.net"]))
+        try await fixture.queue.runDue()
+        #expect(try await fixture.queue.list().isEmpty)
+        #expect(fixture.dsns.all.isEmpty)
+        #expect(server.connections == 1)
+    }
+
+    @Test func giveUpAfterTheTotalSendsDSN() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(to: ["temp@example.net"]))
+        for _ in 0..<10 where try await !fixture.queue.list().isEmpty {
+            try await fixture.queue.runDue()
+            fixture.clock.advance(600)
+        }
+        #expect(try await fixture.queue.list().isEmpty)
+        // 0, 600, 1800, then the capped last attempt at 3600.
+        #expect(server.connections == 4)
+        let dsn = try #require(fixture.dsns.all.first)
+        #expect(dsn.text.contains("Status: 5.4.7"))
+        #expect(dsn.text.contains("451 4.3.0 try again later"))
+    }
+
+    /// Several messages to one destination share a connection (RFC 5321 §3.3).
+    @Test func severalMessagesOneConnection() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        for index in 0..<3 { try await fixture.queue.enqueue(submission(to: ["r\(index)@example.net"], subject: "m\(index)")) }
+        try await fixture.queue.runDue()
+        #expect(server.connections == 1)
+        #expect(server.messages.count == 3)
+        #expect(try await fixture.queue.list().isEmpty)
+    }
+
+    /// A remote sender's DSN is queued with the null reverse-path and delivered in turn.
+    @Test func remoteSenderDSNIsQueued() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        try await fixture.queue.enqueue(submission(from: "someone@example.net", to: ["perm@example.net"]))
+        try await fixture.queue.runDue()
+        #expect(try await fixture.queue.list().isEmpty)
+        let bounce = try #require(server.messages.first)
+        #expect(bounce.sender == "<>")
+        #expect(bounce.recipients == ["someone@example.net"])
+        #expect(bounce.data.contains("multipart/report"))
+    }
+
+    /// RFC 8689 §4: a REQUIRETLS message is not sent to a server without verified TLS.
+    @Test func requireTLSIsNotSentInPlaintext() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        var message = submission(to: ["bob@example.net"])
+        message.requireTLS = true
+        try await fixture.queue.enqueue(message)
+        try await fixture.queue.runDue()
+        #expect(server.messages.isEmpty)
+        let queued = try #require(try await fixture.queue.list().first)
+        #expect(queued.recipients.first?.state == .pending)
+        #expect(queued.recipients.first?.lastFailure?.diagnostic.contains("TLS is required") == true)
+        #expect(fixture.dsns.all.isEmpty)
+    }
+
+    @Test func serviceDeliversOnEnqueueAndStops() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        let queue = fixture.queue
+        let running = Task { try await queue.run() }
+        try await queue.enqueue(submission(to: ["bob@example.net"]))
+        for _ in 0..<200 where server.messages.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.messages.count == 1)
+        running.cancel()
+        _ = await running.result
+    }
+}
