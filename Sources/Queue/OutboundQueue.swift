@@ -322,7 +322,10 @@ public final class OutboundQueue: Sendable {
         var attempted: Set<Int64> = []
         while true {
             let batches = try await startBatches(limit: settings.concurrency, excluding: attempted)
-            if batches.isEmpty { return }
+            if batches.isEmpty {
+                await updateGauges()
+                return
+            }
             for batch in batches { attempted.formUnion(batch.messages.map(\.id)) }
             await withTaskGroup(of: Void.self) { group in
                 for batch in batches { group.addTask { await self.deliver(batch) } }

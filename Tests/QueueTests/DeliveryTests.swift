@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import Message
+import MetricsTestKit
 import Queue
 import SMTP
 import SMTPClient
@@ -30,7 +31,8 @@ struct QueueFixture {
     let queue: OutboundQueue
 
     init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
-         transports: [String: Transport] = [:], routes: [Route] = [], concurrency: Int = 2) async throws {
+         transports: [String: Transport] = [:], routes: [Route] = [], concurrency: Int = 2,
+         metrics: QueueMetrics = QueueMetrics()) async throws {
         directory = try TemporaryDirectory()
         try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
         try resolver.add("mx.example.net", .a(try #require(IPAddress("127.0.0.1"))))
@@ -44,7 +46,8 @@ struct QueueFixture {
         queue = OutboundQueue(
             store: store,
             settings: QueueSettings(hostname: "mail.example.com", retry: retry, routes: routes, transports: transports, concurrency: concurrency, timeouts: timeouts),
-            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, dsnDelivery: dsns.delivery))
+            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, dsnDelivery: dsns.delivery),
+            metrics: metrics)
     }
 }
 
@@ -59,6 +62,30 @@ struct QueueFixture {
         #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
         #expect(server.messages.first?.data.contains("Subject: hello") == true)
         #expect(fixture.dsns.all.isEmpty)
+    }
+
+    /// Deliveries by result and transport; the queue's size and its oldest message's age.
+    @Test func metricsCountResultsAndQueueState() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let metrics = TestMetrics()
+        let fixture = try await QueueFixture(port: server.port, metrics: QueueMetrics(factory: metrics))
+        try await fixture.queue.enqueue(submission(to: ["bob@example.net", "perm@example.net", "temp@example.net"]))
+        fixture.clock.advance(30)
+        try await fixture.queue.runDue()
+        for result in ["delivered", "failed", "tempfail"] {
+            #expect(try metrics.expectCounter("tern_queue_deliveries_total", [("result", result), ("transport", "direct")]).totalValue == 1)
+        }
+        #expect(try metrics.expectGauge("tern_queue_messages").lastValue == 1)
+        #expect(try metrics.expectGauge("tern_queue_oldest_message_age_seconds").lastValue == 30)
+        fixture.clock.advance(600)
+        try await fixture.queue.runDue()
+        #expect(try metrics.expectCounter("tern_queue_deliveries_total", [("result", "tempfail"), ("transport", "direct")]).totalValue == 2)
+        #expect(try metrics.expectGauge("tern_queue_oldest_message_age_seconds").lastValue == 630)
+        _ = try await fixture.queue.drop(QueueFilter())
+        try await fixture.queue.runDue()
+        #expect(try metrics.expectGauge("tern_queue_messages").lastValue == 0)
+        #expect(try metrics.expectGauge("tern_queue_oldest_message_age_seconds").lastValue == 0)
     }
 
     @Test func temporaryFailureRetriesLater() async throws {
