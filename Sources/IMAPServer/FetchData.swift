@@ -6,6 +6,9 @@ import Message
 enum FetchData {
     // MARK: ENVELOPE
 
+    /// The fields ENVELOPE is made of.
+    static let envelopeFields = HeaderNames(["Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID"])
+
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
     /// and Reply-To defaulting to From. Addresses are parsed leniently, as clients show them.
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {

@@ -186,6 +186,23 @@ struct SearchEvaluator {
         case summary, header, body
     }
 
+    /// The header fields the keys of a `.header`-depth search read.
+    static func headerFields(_ key: SearchKey) -> Set<String> {
+        switch key {
+        case .bcc: return ["Bcc"]
+        case .cc: return ["Cc"]
+        case .from: return ["From"]
+        case .to: return ["To"]
+        case .subject: return ["Subject"]
+        case let .header(name, _): return [name]
+        case .sentBefore, .sentOn, .sentSince: return ["Date"]
+        case let .not(inner): return headerFields(inner)
+        case let .or(a, b): return headerFields(a).union(headerFields(b))
+        case let .and(keys): return keys.reduce(into: []) { $0.formUnion(headerFields($1)) }
+        default: return []
+        }
+    }
+
     static func depth(_ key: SearchKey) -> Depth {
         switch key {
         case .bcc, .cc, .from, .to, .subject, .header, .sentBefore, .sentOn, .sentSince: return .header
@@ -243,7 +260,8 @@ extension IMAPSession {
         case .body:
             try await forEachStoredMessage(view.uids, in: view.id, account: account) { try await evaluate($0.summary, stored: $0) }
         case .header:
-            try await forEachStoredHeader(view.uids, in: view.id, account: account) { try await evaluate($0.summary, header: $0.header) }
+            let names = HeaderNames(SearchEvaluator.headerFields(key))
+            try await forEachStoredHeader(view.uids, in: view.id, account: account, only: names) { try await evaluate($0.summary, header: $0.header) }
         case .summary:
             for summary in try await account.messages(in: view.id) { try await evaluate(summary) }
         }

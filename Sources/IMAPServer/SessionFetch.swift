@@ -64,7 +64,7 @@ extension IMAPSession {
                     byUID[message.summary.uid] = (message.summary, message.parsed.header, message)
                 }
             } else if needsHeader {
-                for message in try await account.storedHeaders(in: view.id, uids: uids) {
+                for message in try await account.storedHeaders(in: view.id, uids: uids, only: FetchData.envelopeFields) {
                     byUID[message.summary.uid] = (message.summary, message.header, nil)
                 }
             } else {
@@ -111,12 +111,13 @@ extension IMAPSession {
         }
     }
 
-    /// Like `forEachStoredMessage`, with only each message's own header read.
+    /// Like `forEachStoredMessage`, with only each message's own header read: the fields
+    /// named in `names`, or all of them.
     func forEachStoredHeader(
-        _ uids: [UInt32], in mailbox: MailboxID, account: Account, _ body: (StoredHeader) async throws -> Void
+        _ uids: [UInt32], in mailbox: MailboxID, account: Account, only names: HeaderNames?, _ body: (StoredHeader) async throws -> Void
     ) async throws {
         try await inBatches(uids) { batch in
-            for message in try await account.storedHeaders(in: mailbox, uids: batch) { try await body(message) }
+            for message in try await account.storedHeaders(in: mailbox, uids: batch, only: names) { try await body(message) }
         }
     }
 

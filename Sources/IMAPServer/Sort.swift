@@ -98,6 +98,9 @@ enum SortSupport {
         return String(tail.dropFirst())
     }
 
+    /// The fields sorting and threading read (RFC 5256 §3, §5; RFC 5957).
+    static let fields = HeaderNames(["Subject", "Date", "References", "In-Reply-To", "From", "To", "Cc", "Message-ID"])
+
     /// The addr-mailbox of the first address (RFC 5256 §3 FROM/TO/CC), uppercased.
     static func firstMailbox(_ value: String?) -> String {
         guard let value, let first = AddressList.mailboxes(AddressList.parseLenient(value)).first else { return "" }
@@ -120,7 +123,7 @@ extension IMAPSession {
         var matchByUID: [UInt32: (number: UInt32, uid: UInt32, modSeq: Int64)] = [:]
         for match in matches { matchByUID[match.uid] = match }
         var out: [SortMessage] = []
-        try await forEachStoredHeader(matches.map(\.uid), in: view.id, account: account) { stored in
+        try await forEachStoredHeader(matches.map(\.uid), in: view.id, account: account, only: SortSupport.fields) { stored in
             guard let match = matchByUID[stored.summary.uid] else { return }
             let summary = stored.summary
             let header = stored.header

@@ -46,13 +46,48 @@ extension ParsedMessage {
 
 extension HeaderSection {
     /// The message's own header section from the binary form of its structure, without
-    /// reading the parts: all ENVELOPE and a header SEARCH need.
-    public init(encodedStructure bytes: [UInt8]) throws(StructureDecodingError) {
+    /// reading the parts: all ENVELOPE and a header SEARCH need. With `only`, just the
+    /// fields of those names (case-insensitive) are made, the others skipped unread: ENVELOPE
+    /// needs ten names, a SEARCH on a header one, and a message has dozens of fields.
+    public init(encodedStructure bytes: [UInt8], only names: HeaderNames? = nil) throws(StructureDecodingError) {
         var reader = StructureReader(bytes: bytes)
         guard try reader.byte() == ParsedMessage.formatVersion else { throw StructureDecodingError(reason: "unknown format", offset: 0) }
         _ = try reader.int()
         for _ in 0..<5 { _ = try reader.int() }
-        self = try reader.header()
+        self = try reader.header(only: names)
+    }
+}
+
+/// A set of header field names, compared as RFC 5322 §1.2.2 says (ASCII case-insensitive)
+/// against raw field octets without building strings.
+public struct HeaderNames: Hashable, Sendable {
+    private let lowercased: [[UInt8]]
+
+    public init(_ names: some Sequence<String>) {
+        var unique: [[UInt8]] = []
+        for name in names {
+            let octets = Array(name.utf8).map(Self.lower)
+            if !unique.contains(octets) { unique.append(octets) }
+        }
+        lowercased = unique
+    }
+
+    public func contains(_ field: HeaderField) -> Bool { matches(field.raw[...]) }
+
+    /// Whether the field whose raw octets are `raw` has one of the names: its name runs up
+    /// to the colon, with white space before the colon ignored (RFC 5322 §4.5.3).
+    func matches(_ raw: ArraySlice<UInt8>) -> Bool {
+        guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        var end = colon
+        while end > raw.startIndex, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+        let length = end - raw.startIndex
+        return lowercased.contains { name in
+            name.count == length && zip(name, raw[raw.startIndex..<end]).allSatisfy { $0 == Self.lower($1) }
+        }
+    }
+
+    private static func lower(_ octet: UInt8) -> UInt8 {
+        octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
     }
 }
 
@@ -216,12 +251,14 @@ private struct StructureReader {
     }
 
     /// A part's header section; it follows the part's five offsets and counts.
-    mutating func header() throws(StructureDecodingError) -> HeaderSection {
+    mutating func header(only names: HeaderNames? = nil) throws(StructureDecodingError) -> HeaderSection {
         let fieldCount = try count()
         var fields: [HeaderField] = []
-        fields.reserveCapacity(fieldCount)
+        if names == nil { fields.reserveCapacity(fieldCount) }
         for _ in 0..<fieldCount {
-            guard let field = HeaderField(raw: Array(try octets())) else { throw failure("not a header field") }
+            let raw = try octets()
+            if let names, !names.matches(raw) { continue }
+            guard let field = HeaderField(raw: Array(raw)) else { throw failure("not a header field") }
             fields.append(field)
         }
         return HeaderSection(fields: fields, length: try int(), hasSeparator: try bool(), malformedLines: try int())

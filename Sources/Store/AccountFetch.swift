@@ -50,11 +50,12 @@ extension Account {
         }
     }
 
-    /// Like `storedMessages`, with only each message's own header section decoded: FETCH
-    /// ENVELOPE, SEARCH on header fields and SORT need nothing more.
-    public func storedHeaders(in mailbox: MailboxID, uids: UIDSet) async throws -> [StoredHeader] {
+    /// Like `storedMessages`, with only each message's own header section decoded, or only
+    /// its fields named in `only`: FETCH ENVELOPE, SEARCH on header fields and SORT need
+    /// nothing more.
+    public func storedHeaders(in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames? = nil) async throws -> [StoredHeader] {
         try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
-            StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID))
+            StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names))
         }
     }
 

@@ -19,11 +19,16 @@ enum StoredStructure {
         }
     }
 
-    /// Only the message's own header section (see `HeaderSection(encodedStructure:)`).
-    static func decodeHeader(_ data: Data, fileID: Int64) throws(StoreError) -> HeaderSection {
-        guard ParsedMessage.isEncodedForm(data) else { return try decode(data, fileID: fileID).header }
+    /// Only the message's own header section, or only its fields named in `only` (see
+    /// `HeaderSection(encodedStructure:only:)`).
+    static func decodeHeader(_ data: Data, fileID: Int64, only names: HeaderNames?) throws(StoreError) -> HeaderSection {
+        guard ParsedMessage.isEncodedForm(data) else {
+            var header = try decode(data, fileID: fileID).header
+            if let names { header.fields.removeAll { !names.contains($0) } }
+            return header
+        }
         do {
-            return try HeaderSection(encodedStructure: [UInt8](data))
+            return try HeaderSection(encodedStructure: [UInt8](data), only: names)
         } catch {
             throw StoreError.corrupt("structure of message file \(fileID): \(error)")
         }

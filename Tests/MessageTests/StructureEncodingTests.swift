@@ -72,6 +72,13 @@ import Testing
         }
         let encoded = ParsedMessage(bytes: Self.corpus[1]).encoded()
         #expect(throws: StructureDecodingError.self) { try HeaderSection(encodedStructure: Array(encoded.prefix(20))) }
+        // Only the named fields, matched case-insensitively, with white space before the colon.
+        let some = try HeaderSection(encodedStructure: encoded, only: HeaderNames(["SUBJECT", "content-type", "X-None"]))
+        #expect(some.fields.map(\.name) == ["Subject", "Content-Type"])
+        #expect(some.first("subject") == "folded continuation")
+        #expect(some.length == ParsedMessage(bytes: Self.corpus[1]).header.length)
+        let spaced = ParsedMessage(bytes: Array("Subject : spaced\r\nSubjects: no\r\n\r\n".utf8))
+        #expect(try HeaderSection(encodedStructure: spaced.encoded(), only: HeaderNames(["Subject"])).fields.map(\.value) == ["spaced"])
         #expect(throws: StructureDecodingError.self) { try HeaderSection(encodedStructure: [0x7B] + encoded.dropFirst()) }
     }
 
