@@ -14,7 +14,7 @@ struct MailboxView {
     let readOnly: Bool
     let uidValidity: UInt32
     /// Ascending; index + 1 is the sequence number.
-    private(set) var uids: [UInt32]
+    private(set) var uids: UIDList
     /// Flags (and MODSEQ) this session reported after `modSeq`; emptied at every
     /// synchronization, which moves `modSeq` past them.
     private(set) var reported: [UInt32: MessageState] = [:]
@@ -31,7 +31,7 @@ struct MailboxView {
         name = info.name
         self.readOnly = readOnly
         uidValidity = info.uidValidity
-        self.uids = uids
+        self.uids = UIDList(uids)
         modSeq = info.highestModSeq
         keywords = info.keywords
     }
@@ -45,26 +45,7 @@ struct MailboxView {
         return UInt32(clamping: index + 1)
     }
 
-    private func index(of uid: UInt32) -> Int? {
-        var low = 0
-        var high = uids.count
-        while low < high {
-            let mid = (low + high) / 2
-            if uids[mid] < uid { low = mid + 1 } else { high = mid }
-        }
-        return low < uids.count && uids[low] == uid ? low : nil
-    }
-
-    /// The first index whose UID is at least `uid`.
-    private func lowerBound(_ uid: UInt32) -> Int {
-        var low = 0
-        var high = uids.count
-        while low < high {
-            let mid = (low + high) / 2
-            if uids[mid] < uid { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
+    private func index(of uid: UInt32) -> Int? { uids.firstIndex(of: uid) }
 
     func uid(at sequenceNumber: UInt32) -> UInt32? {
         guard sequenceNumber >= 1, Int(sequenceNumber) <= uids.count else { return nil }
@@ -122,7 +103,7 @@ struct MailboxView {
                 numbers = set.resolved(largest: lastUID)
             }
             for range in numbers.ranges {
-                var index = lowerBound(range.lowerBound)
+                var index = uids.lowerBound(range.lowerBound)
                 while index < uids.count, uids[index] <= range.upperBound {
                     out.append((UInt32(clamping: index + 1), uids[index]))
                     index += 1

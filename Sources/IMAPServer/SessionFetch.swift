@@ -104,7 +104,7 @@ extension IMAPSession {
     /// The stored messages of `uids` (ascending), read `fetchBatch` at a time so a large
     /// mailbox is neither read one message per trip nor held in memory whole.
     func forEachStoredMessage(
-        _ uids: [UInt32], in mailbox: MailboxID, account: Account, _ body: (StoredMessage) async throws -> Void
+        _ uids: some RandomAccessCollection<UInt32>, in mailbox: MailboxID, account: Account, _ body: (StoredMessage) async throws -> Void
     ) async throws {
         try await inBatches(uids) { batch in
             for message in try await account.storedMessages(in: mailbox, uids: batch) { try await body(message) }
@@ -114,17 +114,17 @@ extension IMAPSession {
     /// Like `forEachStoredMessage`, with only each message's own header read: the fields
     /// named in `names`, or all of them.
     func forEachStoredHeader(
-        _ uids: [UInt32], in mailbox: MailboxID, account: Account, only names: HeaderNames?, _ body: (StoredHeader) async throws -> Void
+        _ uids: some RandomAccessCollection<UInt32>, in mailbox: MailboxID, account: Account, only names: HeaderNames?, _ body: (StoredHeader) async throws -> Void
     ) async throws {
         try await inBatches(uids) { batch in
             for message in try await account.storedHeaders(in: mailbox, uids: batch, only: names) { try await body(message) }
         }
     }
 
-    private func inBatches(_ uids: [UInt32], _ body: (UIDSet) async throws -> Void) async throws {
-        var start = 0
-        while start < uids.count {
-            let end = min(start + Self.fetchBatch, uids.count)
+    private func inBatches(_ uids: some RandomAccessCollection<UInt32>, _ body: (UIDSet) async throws -> Void) async throws {
+        var start = uids.startIndex
+        while start < uids.endIndex {
+            let end = uids.index(start, offsetBy: Self.fetchBatch, limitedBy: uids.endIndex) ?? uids.endIndex
             try await body(UIDSet(uids[start..<end]))
             start = end
         }
