@@ -158,6 +158,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
+                "Queue", "SMTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -180,6 +180,56 @@ public enum ConfigExamples {
               # Default: 8010
               Port: 8010
 
+        # The outbound queue: mail submitted for other domains waits here until a
+        # server takes it (RFC 5321 §4.5.4.1). Optional; each key has a default.
+        Queue:
+          # The wait after the first failed attempt; each further wait doubles.
+          # Default: 7m30s
+          FirstRetryInterval: 7m30s
+          # How long after submission delivery is tried before the sender gets a
+          # failure notice (DSN). At least FirstRetryInterval. Default: 96h (RFC
+          # 5321 §4.5.4.1: give up after at least 4-5 days).
+          MaximumAge: 96h
+          # After this many failed attempts the sender is told once that delivery
+          # is delayed; 0: never. Default: 4
+          DelayedDSNAfterAttempts: 4
+          # Destinations (recipient domain and transport) delivered to at once.
+          # Default: 8
+          Concurrency: 8
+          # Relays by name, for Routes: a smarthost or a provider's submission
+          # server. Optional. "direct" (MX lookup, port 25) is built in.
+          Transports:
+            provider:
+              # Host name or IP address. Required.
+              Host: smtp.example.net
+              # Required.
+              Port: 465
+              # STARTTLS (required, certificate verified), ImplicitTLS (RFC 8314,
+              # certificate verified) or Opportunistic (STARTTLS when offered,
+              # unverified; plaintext otherwise). Default: STARTTLS
+              TLS: ImplicitTLS
+              # AUTH (RFC 4954) with these credentials; needs STARTTLS or
+              # ImplicitTLS. Optional.
+              Auth:
+                Username: mail@example.com
+                Password: secret
+              # Deliver even when the certificate does not verify (a relay with a
+              # self-signed certificate). Default: false
+              IgnoreVerificationErrors: false
+          # Which transport a message takes: the first route whose conditions all
+          # match; with none, direct delivery. Optional.
+          Routes:
+            # Sender domains; empty or left out: any sender.
+            - SenderDomains:
+                - example.com
+              # Recipient domains; empty or left out: any.
+              RecipientDomains: []
+              # From this attempt on (1 is the first); e.g. 3 to try direct
+              # delivery twice before the relay. Default: 1
+              MinimumAttempt: 3
+              # A name under Transports, or direct. Required.
+              Transport: provider
+
         """#
     }
 

@@ -1,5 +1,6 @@
 // The static configuration (tern.yaml): what is read once at startup: where data lives, the
-// host name, logging, limits, and the listeners with their services and TLS.
+// host name, logging, limits, the listeners with their services and TLS, and the outbound
+// queue.
 //
 // Every default is written here once, next to the property, with where it comes from; the
 // commented example (`ConfigExamples.staticFile`) shows the same values.
@@ -25,10 +26,13 @@ public struct StaticConfig: Sendable, Equatable {
     public var acme: [ACMEProvider]
     /// In the order written.
     public var listeners: [Listener]
+    /// The outbound queue: retries, concurrency, relay transports and routes.
+    public var queue: QueueConfig
 
     public init(
         dataDir: String, hostname: Domain, logLevel: String = "info", resolver: String? = nil,
-        postmaster: Postmaster, limits: Limits = Limits(), acme: [ACMEProvider] = [], listeners: [Listener]
+        postmaster: Postmaster, limits: Limits = Limits(), acme: [ACMEProvider] = [], listeners: [Listener],
+        queue: QueueConfig = QueueConfig()
     ) {
         self.dataDir = dataDir
         self.hostname = hostname
@@ -38,6 +42,7 @@ public struct StaticConfig: Sendable, Equatable {
         self.limits = limits
         self.acme = acme
         self.listeners = listeners
+        self.queue = queue
     }
 
     public func listener(named name: String) -> Listener? {

@@ -7,7 +7,7 @@ import Yams
 
 /// The keys of each mapping in tern.yaml; anything else is an unknown key.
 enum StaticSchema {
-    static let root = ["DataDir", "Hostname", "LogLevel", "Resolver", "Postmaster", "Limits", "ACME", "Listeners"]
+    static let root = ["DataDir", "Hostname", "LogLevel", "Resolver", "Postmaster", "Limits", "ACME", "Listeners", "Queue"]
     static let postmaster = ["Account", "Mailbox"]
     static let limits = [
         "MaxMessageSize", "MaxRecipients", "MaxLineLength", "MaxCommandsBeforeMail", "ConnectionsPerIP",
@@ -24,11 +24,15 @@ enum StaticSchema {
     static let imap = ["Enabled", "Port", "NoRequireSTARTTLS"]
     static let imaps = ["Enabled", "Port"]
     static let metrics = ["Enabled", "Port"]
+    static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "Transports", "Routes"]
+    static let transport = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
+    static let auth = ["Username", "Password"]
+    static let route = ["SenderDomains", "RecipientDomains", "MinimumAttempt", "Transport"]
 
     /// Every key of the file, for checking that the commented example mentions each.
     static let allKeys: Set<String> = Set(
         root + postmaster + limits + timeouts + acme + listener + tls + keyCert + smtp + submission + submissions + imap
-            + imaps + metrics)
+            + imaps + metrics + queue + transport + auth + route)
 }
 
 extension StaticConfig {
@@ -126,6 +130,8 @@ extension StaticConfig {
             return entries.compactMap(parser.listener)
         }
 
+        let queue = root.fields("Queue", known: StaticSchema.queue).map(parser.queue) ?? QueueConfig()
+
         // Cross-listener checks run on whatever listeners could be read, so their errors come
         // in the same pass as the others.
         for issue in validate(listeners: listeners ?? [], acme: acme) {
@@ -137,7 +143,7 @@ extension StaticConfig {
         }
         let config = StaticConfig(
             dataDir: dataDir, hostname: hostname, logLevel: logLevel, resolver: resolver,
-            postmaster: postmaster, limits: limits, acme: acme, listeners: listeners)
+            postmaster: postmaster, limits: limits, acme: acme, listeners: listeners, queue: queue)
         return (config, reader)
     }
 
@@ -273,6 +279,110 @@ private struct StaticParser {
             limits.timeouts = t
         }
         return limits
+    }
+
+    func queue(_ fields: Fields) -> QueueConfig {
+        var queue = QueueConfig()
+        queue.firstRetryInterval = fields.duration("FirstRetryInterval", default: queue.firstRetryInterval)
+        let maximumAge = fields.duration("MaximumAge", default: queue.maximumAge)
+        if maximumAge < queue.firstRetryInterval {
+            reader.error(
+                fields.path.key("MaximumAge"), "must be at least FirstRetryInterval (\(Self.describe(queue.firstRetryInterval))), or no retry would ever be made",
+                at: fields.position("MaximumAge"))
+        } else {
+            queue.maximumAge = maximumAge
+        }
+        // 0 turns the delayed-delivery DSN off.
+        if let attempts = fields.optionalInt("DelayedDSNAfterAttempts", range: 0...1000) {
+            queue.delayedDSNAfterAttempts = attempts == 0 ? nil : attempts
+        }
+        queue.concurrency = fields.int("Concurrency", default: queue.concurrency, range: 1...1000)
+        let entries = fields.entries("Transports") ?? []
+        queue.transports = entries.compactMap { transport($0, fields.path.key("Transports")) }
+        // Routes may name any transport written, also one with errors of its own (reported there).
+        let names = entries.map(\.name).filter { $0 != RouteConfig.directTransport }
+        if let nodes = fields.list("Routes") {
+            for (index, node) in nodes.enumerated() {
+                if let route = route(node, fields.path.key("Routes").index(index), transports: names) { queue.routes.append(route) }
+            }
+        }
+        return queue
+    }
+
+    func transport(_ entry: Entry, _ parent: KeyPath) -> TransportConfig? {
+        let path = parent.key(entry.name)
+        if let problem = Validation.simpleNameProblem(entry.name, what: "transport") {
+            reader.error(path, problem, at: entry.keyPosition)
+        } else if entry.name == RouteConfig.directTransport {
+            reader.error(path, "'\(RouteConfig.directTransport)' is the built-in transport for delivery to the MX hosts; choose another name", at: entry.keyPosition)
+            return nil
+        }
+        guard let fields = reader.fields(entry.value, path, owner: entry.keyPosition, known: StaticSchema.transport) else { return nil }
+        var host = fields.string("Host", required: true)
+        if let text = host, IPAddress(text) == nil, case let .failure(message) = Validation.hostname(text) {
+            reader.error(path.key("Host"), message + " (or an IP address)", at: fields.position("Host"))
+            host = nil
+        }
+        let port = fields.required("Port").flatMap { reader.int($0, path.key("Port"), range: 1...65535) }
+        var security = TransportConfig.Security.startTLS
+        if let text = fields.string("TLS") {
+            if let value = TransportConfig.Security(rawValue: text) {
+                security = value
+            } else {
+                let names = TransportConfig.Security.allCases.map(\.rawValue)
+                reader.error(path.key("TLS"), "expected one of \(names.joined(separator: ", ")), found '\(text)'", at: fields.position("TLS"))
+            }
+        }
+        var auth: TransportConfig.Auth?
+        if let authFields = fields.fields("Auth", known: StaticSchema.auth) {
+            let username = authFields.string("Username", required: true)
+            let password = authFields.string("Password", required: true)
+            if let username, let password { auth = TransportConfig.Auth(username: username, password: password) }
+            if security == .opportunistic {
+                // RFC 4954 §4 / RFC 8314: credentials only over TLS.
+                reader.error(path.key("Auth"), "AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS", at: fields.position("Auth"))
+            }
+        }
+        let ignore = fields.bool("IgnoreVerificationErrors", default: false)
+        guard let host, let port else { return nil }
+        return TransportConfig(name: entry.name, host: host, port: port, security: security, auth: auth, ignoreVerificationErrors: ignore)
+    }
+
+    /// `90s` → "1m30s", the form durations are written in.
+    static func describe(_ duration: Duration) -> String {
+        let seconds = Int(duration.components.seconds)
+        let parts = [(seconds / 3600, "h"), (seconds / 60 % 60, "m"), (seconds % 60, "s")].filter { $0.0 > 0 }
+        return parts.isEmpty ? "0s" : parts.map { "\($0.0)\($0.1)" }.joined()
+    }
+
+    func route(_ node: Node, _ path: KeyPath, transports: [String]) -> RouteConfig? {
+        guard let fields = reader.fields(node, path, owner: Position(node.mark), known: StaticSchema.route) else { return nil }
+        func domains(_ key: String) -> [String] {
+            guard let nodes = fields.list(key) else { return [] }
+            return nodes.enumerated().compactMap { index, node -> String? in
+                guard let text = reader.string(node, path.key(key).index(index)) else { return nil }
+                switch Validation.hostname(text) {
+                case let .success(domain): return domain.ascii.lowercased()
+                case let .failure(message):
+                    reader.error(path.key(key).index(index), message, node: node)
+                    return nil
+                }
+            }
+        }
+        let senders = domains("SenderDomains")
+        let recipients = domains("RecipientDomains")
+        let minimumAttempt = fields.int("MinimumAttempt", default: 1, range: 1...1000)
+        guard var name = fields.string("Transport", required: true) else { return nil }
+        if name != RouteConfig.directTransport, !transports.contains(name) {
+            let names = transports + [RouteConfig.directTransport]
+            var message = "no transport named '\(name)'"
+            if let suggestion = DocumentReader.closest(to: name, among: names) { message += "; did you mean '\(suggestion)'?" }
+            else { message += "; defined: \(names.joined(separator: ", "))" }
+            reader.error(path.key("Transport"), message, at: fields.position("Transport"))
+            name = ""
+        }
+        guard !name.isEmpty else { return nil }
+        return RouteConfig(senderDomains: senders, recipientDomains: recipients, minimumAttempt: minimumAttempt, transport: name)
     }
 
     func acmeProviders(_ entries: [Entry]) -> [ACMEProvider] {

@@ -54,7 +54,7 @@ struct Connection {
     let gate: ConnectionGate
     let settings: ConnectionSettings
     let policy: any SessionPolicy
-    let deliverer: any MessageDeliverer
+    let routing: Routing
     let remoteAddress: String
     let logger: Logger
     let metrics: SMTPMetrics
@@ -181,9 +181,12 @@ struct Connection {
                         continue
                     }
                 }
-                let result = await deliverer.deliver(messageFile: file.path, envelope: envelope)
+                let result = await routing.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
-                logger.info("message received", metadata: ["result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)"])
+                logger.info("message received", metadata: [
+                    "result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)",
+                    "remote": "\(envelope.remoteRecipients.count)",
+                ])
                 try await perform(connection.session.delivered(result), connection)
             }
         }
@@ -299,9 +302,13 @@ struct Connection {
         let id = makeID()
         let file = try MessageFile(path: "\(settings.temporaryDirectory)/\(id)")
         if let envelope = connection.session.currentEnvelope() {
-            let recipient = envelope.recipients.count == 1 ? envelope.recipients[0].address : nil
+            let recipient: ForwardPath? = envelope.recipientCount == 1
+                ? envelope.recipients.first?.address ?? envelope.remoteRecipients.first.map { .mailbox($0) } : nil
             var trace = ""
-            if let recipient, case let .mailbox(mailbox) = recipient { trace += TraceFields.deliveredTo(mailbox.description) }
+            // RFC 9228: Delivered-To records a delivery here, not a hand-over to the queue.
+            if let recipient, !envelope.recipients.isEmpty, case let .mailbox(mailbox) = recipient {
+                trace += TraceFields.deliveredTo(mailbox.description)
+            }
             trace += TraceFields.received(
                 clientName: envelope.clientName, clientAddress: remoteAddress, reverseName: nil,
                 hostname: settings.session.hostname, protocolName: envelope.receivedProtocol, id: id,

@@ -11,6 +11,8 @@ public struct Listener: Sendable {
     public let settings: ConnectionSettings
     public let policy: any SessionPolicy
     public let deliverer: any MessageDeliverer
+    /// Submission: where mail for other domains goes; nil: such recipients are refused.
+    public let relayer: (any MessageRelayer)?
     public let limiter: ConnectionLimiter
     public let logger: Logger
     public let metrics: SMTPMetrics
@@ -18,12 +20,15 @@ public struct Listener: Sendable {
     public let makeID: @Sendable () -> String
 
     public init(
-        settings: ConnectionSettings, policy: any SessionPolicy, deliverer: any MessageDeliverer,
+        settings: ConnectionSettings, policy: any SessionPolicy, deliverer: any MessageDeliverer, relayer: (any MessageRelayer)? = nil,
         limiter: ConnectionLimiter, logger: Logger = Logger(label: "smtpserver"), metrics: SMTPMetrics = SMTPMetrics(),
         now: @escaping @Sendable () -> Date = { Date() },
         makeID: @escaping @Sendable () -> String = { String(UInt64.random(in: .min ... .max), radix: 36) }
     ) {
+        var settings = settings
+        settings.session.relayAvailable = relayer != nil
         self.settings = settings
+        self.relayer = relayer
         self.policy = policy
         self.deliverer = deliverer
         self.limiter = limiter
@@ -45,7 +50,7 @@ public struct Listener: Sendable {
         ) { accepted in
             let connection = Connection(
                 channel: accepted.channel, gate: accepted.gate, settings: smtp.settings, policy: smtp.policy,
-                deliverer: smtp.deliverer, remoteAddress: accepted.remoteAddress, logger: accepted.logger,
+                routing: Routing(deliverer: smtp.deliverer, relayer: smtp.relayer), remoteAddress: accepted.remoteAddress, logger: accepted.logger,
                 metrics: smtp.metrics, now: smtp.now, makeID: smtp.makeID)
             await withTaskExecutorPreference(EventLoopTaskExecutor(accepted.channel.channel.eventLoop)) {
                 await connection.run()

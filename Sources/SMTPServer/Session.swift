@@ -13,6 +13,10 @@ import SMTP
 /// `authFailed`]; MAIL → RCPT... → DATA (`.readData`, then `dataRead`) or BDAT chunks
 /// (`.readChunk`, then `chunkRead`) → `.deliver(envelope)` → the adapter stores the message
 /// durably and calls `delivered` → 250 only then.
+///
+/// Recipients are local (delivered into the Store) or, on submission with a relay
+/// configured, remote (handed to the outbound queue, RFC 6409 §1: the MSA passes the
+/// message on to an MTA). Incoming mail (port 25) is never relayed.
 public struct Session: Sendable {
     public enum Kind: Sendable, Hashable {
         /// Port 25: mail for local domains from anyone.
@@ -49,6 +53,10 @@ public struct Session: Sendable {
         public var futureReleaseAvailable = false
         /// The longest hold, in seconds.
         public var maxFutureRelease = 30 * 24 * 3600
+        /// Submission: recipients at other domains are accepted, to be relayed through the
+        /// outbound queue (the adapter's `MessageRelayer`). Without one they are refused.
+        /// Never on `.incoming`: port 25 is no open relay (RFC 5321 §3.6.2, §7.1).
+        public var relayAvailable = false
 
         public init(kind: Kind, hostname: String) {
             self.kind = kind
@@ -106,6 +114,10 @@ public struct Session: Sendable {
     private var sender: ReversePath?
     private var parameters = MailParameters()
     private var recipients: [Recipient] = []
+    private var remoteRecipients: [Mailbox] = []
+    /// A policy asked for a recipient to go unanswered: nothing is answered any more until
+    /// the adapter's timer ends the session.
+    private var stalled = false
     private var chunksTooBig = false
     private var chunkedSize = 0
     private var usedBDAT = false
@@ -143,7 +155,7 @@ public struct Session: Sendable {
             // The adapter sends lines here only when it breaks the protocol itself.
             return close(Reply(421, .protocolError, "command while a message was being received"))
         case .connected, .ready, .transaction:
-            break
+            if stalled { return [] }
         }
         let command: Command
         do {
@@ -182,7 +194,8 @@ public struct Session: Sendable {
 
     /// The adapter's timer for the current state ran out (RFC 5321 §4.5.3.2).
     public mutating func timedOut() -> [Action] {
-        close(Reply(421, .badConnection, "timeout, closing connection"))
+        stalled = false
+        return close(Reply(421, .badConnection, "timeout, closing connection"))
     }
 
     /// The server is stopping.
@@ -386,7 +399,7 @@ public struct Session: Sendable {
 
     private mutating func rcpt(_ path: ForwardPath) -> [Action] {
         guard phase == .transaction else { return fail(Reply(503, .invalidCommand, "send MAIL first")) }
-        guard recipients.count < settings.maxRecipients else {
+        guard recipients.count + remoteRecipients.count < settings.maxRecipients else {
             // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client sends the rest later.
             return [.reply(Reply(452, EnhancedStatus(4, 5, 3), "too many recipients"))]
         }
@@ -400,11 +413,20 @@ public struct Session: Sendable {
         case .unknownUser:
             return fail(Reply(550, .badMailbox, "no such user \(path)"))
         case .remote:
-            if settings.kind == .submission {
-                return fail(Reply(550, .notAuthorized, "delivery to other domains is not configured on this server yet"))
+            // Never an open relay (RFC 5321 §3.6.2): incoming mail is only for local domains;
+            // only an authenticated submission (checked at MAIL) may go elsewhere.
+            guard settings.kind == .submission else { return fail(Reply(550, .notAuthorized, "relaying denied for \(path)")) }
+            guard settings.relayAvailable, case let .mailbox(mailbox) = path else {
+                return fail(Reply(550, .notAuthorized, "delivery to other domains is not configured on this server"))
             }
-            // Never an open relay: incoming mail is only for local domains.
-            return fail(Reply(550, .notAuthorized, "relaying denied for \(path)"))
+            if !remoteRecipients.contains(mailbox) { remoteRecipients.append(mailbox) }
+            // RFC 5321 §3.6.2 / RFC 3463 X.1.5: valid destination; the queue takes it over.
+            return [.reply(Reply(250, .destinationValid, "recipient \(path) ok, will be relayed"))]
+        case let .refused(reply):
+            return fail(reply)
+        case .unanswered:
+            stalled = true
+            return []
         }
     }
 
@@ -413,7 +435,7 @@ public struct Session: Sendable {
             return fail(Reply(503, .invalidCommand, usedBDAT ? "DATA after BDAT" : "send MAIL first"))
         }
         // RFC 5321 §3.3: without any accepted recipient, 554 (503 when RCPT was never tried).
-        guard !recipients.isEmpty else { return fail(Reply(554, .invalidCommand, "no valid recipients")) }
+        guard hasRecipients else { return fail(Reply(554, .invalidCommand, "no valid recipients")) }
         phase = .readingData
         return [.reply(Reply(354, nil, "end data with <CR><LF>.<CR><LF>")), .readData(limit: settings.maxMessageSize)]
     }
@@ -433,7 +455,7 @@ public struct Session: Sendable {
     /// RFC 3030 §2: BDAT chunks; the octets follow the command whatever the reply will be,
     /// so they are read (or dropped) before answering.
     private mutating func bdat(size: Int, last: Bool) -> [Action] {
-        guard phase == .transaction, !recipients.isEmpty else {
+        guard phase == .transaction, hasRecipients else {
             // The chunk is on its way anyway: drop it, then answer.
             let reply = phase == .transaction ? Reply(554, .invalidCommand, "no valid recipients") : Reply(503, .invalidCommand, "send MAIL first")
             errors += 1
@@ -462,6 +484,8 @@ public struct Session: Sendable {
         return [.deliver(envelope(size: chunkedSize))]
     }
 
+    private var hasRecipients: Bool { !recipients.isEmpty || !remoteRecipients.isEmpty }
+
     public mutating func delivered(_ result: DeliveryResult) -> [Action] {
         guard phase == .delivering else { return [] }
         resetTransaction()
@@ -485,13 +509,15 @@ public struct Session: Sendable {
     private func envelope(size: Int) -> Envelope {
         Envelope(
             clientName: clientName ?? "", sender: sender ?? .null, recipients: recipients, parameters: parameters,
-            size: size, tls: tls, authenticatedAccount: authenticatedAccount, kind: settings.kind, extended: extended)
+            size: size, tls: tls, authenticatedAccount: authenticatedAccount, kind: settings.kind, extended: extended,
+            remoteRecipients: remoteRecipients)
     }
 
     private mutating func resetTransaction() {
         sender = nil
         parameters = MailParameters()
         recipients = []
+        remoteRecipients = []
         chunksTooBig = false
         chunkedSize = 0
         usedBDAT = false
@@ -549,6 +575,11 @@ public struct Envelope: Sendable, Hashable {
     public var authenticatedAccount: String?
     public var kind: Session.Kind
     public var extended: Bool
+    /// Submission only: recipients at other domains, for the outbound queue, in RCPT order.
+    public var remoteRecipients: [Mailbox] = []
+
+    /// Every recipient, local and remote, in the order accepted within each kind.
+    public var recipientCount: Int { recipients.count + remoteRecipients.count }
 
     /// The protocol name for the Received header's "with" clause (RFC 3848, RFC 6531
     /// §3.7.3): SMTP/ESMTP, UTF8 when SMTPUTF8 was used, S for TLS, A for authenticated.
@@ -584,6 +615,11 @@ public enum RecipientDecision: Sendable, Hashable {
     case local(account: String, mailbox: String)
     /// A local domain without this user: 550 5.1.1.
     case unknownUser
-    /// Not a local domain.
+    /// Not a local domain: relayed on submission when the server can, else refused.
     case remote
+    /// Refused with this reply (a 4xx or 5xx).
+    case refused(Reply)
+    /// No reply at all: the client is left to time out, and the session is ended by the
+    /// adapter's timer. For test servers that show a sender how a stuck peer looks.
+    case unanswered
 }

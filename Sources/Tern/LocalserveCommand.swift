@@ -2,14 +2,18 @@ import ArgumentParser
 import Certificates
 import Config
 import Foundation
+import Queue
 import SASL
 import SMTP
+import SMTPClient
 import SMTPServer
 
 /// `tern localserve`: a mail server on loopback for trying Tern and for developing against:
-/// every address is delivered to one account, `tern@localhost`, whose password is printed.
-/// It is `serve` with generated configuration files and a policy that accepts any address.
-/// Like mox's localserve, it uses the usual ports plus 1000.
+/// every address it receives is delivered to one account, `tern@localhost`, whose password
+/// is printed. It is `serve` with generated configuration files, policies that accept any
+/// address, and an outbound queue whose only route leads back to its own SMTP port, so
+/// submitted mail to other domains really goes through the queue (and its DSNs) without
+/// leaving the machine. Like mox's localserve, it uses the usual ports plus 1000.
 struct LocalserveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localserve",
@@ -21,7 +25,11 @@ struct LocalserveCommand: AsyncParsableCommand {
             rewritten with the current ports). Listens on 127.0.0.1: SMTP on BASE+25 (STARTTLS), \
             submission on BASE+587 (STARTTLS; authentication without TLS is allowed, as this is \
             loopback), submissions on BASE+465 (TLS), IMAP on BASE+143 (STARTTLS; login without \
-            TLS allowed) and IMAPS on BASE+993. Stops cleanly on SIGINT or SIGTERM.
+            TLS allowed) and IMAPS on BASE+993. Submitted mail to other domains goes through \
+            the outbound queue, which delivers it to localserve's own SMTP port; there, \
+            recipient local parts ending in temperror, permerror, a three-digit code (e.g. \
+            x-552) or timeout fail that way, to try the DSN paths. Stops cleanly on SIGINT or \
+            SIGTERM.
             """
     )
 
@@ -52,11 +60,33 @@ struct LocalserveCommand: AsyncParsableCommand {
             submissions: 127.0.0.1 port \(basePort + 465) (TLS, self-signed certificate for localhost)
             IMAP:        127.0.0.1 port \(basePort + 143) (STARTTLS; plaintext login allowed on loopback)
             IMAPS:       127.0.0.1 port \(basePort + 993) (TLS, self-signed certificate for localhost)
+            outgoing:    mail to other domains is queued and loops back to SMTP port \(basePort + 25); local parts
+                         ending in temperror, permerror, a 3-digit code or timeout fail there (DSNs to the sender)
             account:     \(Self.address)
             password:    \(files.password)
 
             """.utf8))
-        try await ServeCommand.runServer(config) { _, _ in LocalservePolicy() }
+        let loopback = basePort + 25
+        try await ServeCommand.runServer(config, variant: ServerVariant(
+            policy: { _, _, kind in kind == .incoming ? LocalserveReceivingPolicy() as any SessionPolicy : LocalserveSubmissionPolicy() },
+            queue: { Self.loopBack(&$0, port: loopback) }))
+    }
+
+    static let loopbackTransport = "localserve"
+
+    /// Every message, whatever its domain, goes to localserve's own SMTP port: a relay to
+    /// 127.0.0.1, so no DNS is asked. STARTTLS is used with the self-signed certificate
+    /// (unverified, also for REQUIRETLS messages, RFC 8689, which here never leave the
+    /// machine). Replies are waited for 30 seconds, not RFC 5321's 5 minutes (§4.5.3.2),
+    /// so a `timeout` recipient shows its result soon.
+    static func loopBack(_ settings: inout QueueSettings, port: Int) {
+        settings.transports = [
+            loopbackTransport: .relay(RelayTransport(host: "127.0.0.1", port: port, security: .opportunisticSTARTTLS, ignoreVerificationErrors: true))
+        ]
+        settings.routes = [Route(transport: loopbackTransport)]
+        for keyPath: WritableKeyPath<SMTPClient.Timeouts, Duration> in [\.greeting, \.command, \.mail, \.rcpt, \.dataInitiation, \.dataBlock, \.dataTermination] {
+            settings.timeouts[keyPath: keyPath] = .seconds(30)
+        }
     }
 
     static func defaultDirectory() -> String {
@@ -165,10 +195,33 @@ struct LocalserveFiles {
     }
 }
 
-/// Every address goes to the one account; any sender is allowed (it is a development server).
-struct LocalservePolicy: SessionPolicy {
+/// Submission: addresses at localhost go to the one account, every other domain to the
+/// queue; any sender is allowed (it is a development server).
+struct LocalserveSubmissionPolicy: SessionPolicy {
     func resolve(_ recipient: ForwardPath) -> RecipientDecision {
-        .local(account: LocalserveCommand.account, mailbox: "INBOX")
+        if case let .mailbox(mailbox) = recipient, mailbox.domain.lowercased() != "localhost" { return .remote }
+        return .local(account: LocalserveCommand.account, mailbox: "INBOX")
+    }
+
+    func mayUseSender(_ sender: ReversePath, account: String) -> Bool { true }
+}
+
+/// The receiving side (SMTP port, where the queue's mail loops back): every address goes to
+/// the one account, except that a local part ending in `temperror`, `permerror`, a
+/// three-digit 4xx/5xx code or `timeout` is refused that way, so the queue's retries and
+/// DSNs (RFC 3464) can be tried by hand. Never used by `serve`.
+struct LocalserveReceivingPolicy: SessionPolicy {
+    func resolve(_ recipient: ForwardPath) -> RecipientDecision {
+        guard case let .mailbox(mailbox) = recipient else { return .local(account: LocalserveCommand.account, mailbox: "INBOX") }
+        let local = mailbox.localPart.lowercased()
+        if local.hasSuffix("temperror") { return .refused(Reply(451, EnhancedStatus(4, 0, 0), "temporary error for testing (localserve)")) }
+        if local.hasSuffix("permerror") { return .refused(Reply(550, EnhancedStatus(5, 0, 0), "permanent error for testing (localserve)")) }
+        if local.hasSuffix("timeout") { return .unanswered }
+        let digits = local.suffix(3)
+        if digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let code = Int(digits), (400...599).contains(code) {
+            return .refused(Reply(code, EnhancedStatus(code / 100, 0, 0), "error \(code) for testing (localserve)"))
+        }
+        return .local(account: LocalserveCommand.account, mailbox: "INBOX")
     }
 
     func mayUseSender(_ sender: ReversePath, account: String) -> Bool { true }

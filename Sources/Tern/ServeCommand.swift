@@ -7,6 +7,7 @@ import IMAPServer
 import Logging
 import NIOCore
 import NIOSSL
+import Queue
 import SASL
 import SMTP
 import ServerSupport
@@ -23,8 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the mail server from tern.yaml and domains.yaml.",
         discussion: """
-            Starts the listeners of tern.yaml (SMTP, submission, submissions, metrics) and \
-            delivers into DataDir. Changes to domains.yaml (accounts, addresses) apply without \
+            Starts the listeners of tern.yaml (SMTP, submission, submissions, metrics), \
+            delivers into DataDir and sends submitted mail for other domains through the \
+            outbound queue in DataDir/queue. Changes to domains.yaml (accounts, addresses) apply without \
             a restart; a domains.yaml with errors is not applied and its errors are logged. \
             Stops cleanly on SIGINT or SIGTERM.
             """
@@ -42,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logOptions = LogOptions()
         logOptions.logLevel = logLevel ?? config.staticConfig.logLevel
         try logOptions.bootstrap()
-        try await Self.runServer(config) { domains, postmaster in ConfigPolicy(domains: domains, postmaster: postmaster) }
+        try await Self.runServer(config, variant: ServerVariant { domains, postmaster, _ in ConfigPolicy(domains: domains, postmaster: postmaster) })
     }
 
     /// Both configuration files, or every error on stderr and exit status 1.
@@ -55,11 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs the server a configuration describes until SIGINT or SIGTERM. `policy` decides
-    /// about recipients and senders (localserve accepts every address).
-    static func runServer(
-        _ config: TernConfig, policy makePolicy: (DomainsHolder, Postmaster) -> any SessionPolicy
-    ) async throws {
+    /// Runs the server a configuration describes until SIGINT or SIGTERM, with what
+    /// localserve changes in `variant`.
+    static func runServer(_ config: TernConfig, variant: ServerVariant) async throws {
         let settings = config.staticConfig
         let logger = Logger(label: "serve")
         let metrics = TernMetrics.bootstrap()
@@ -74,13 +74,27 @@ struct ServeCommand: AsyncParsableCommand {
             credentials: ConfigCredentials(domains: domains), serverSecret: Array(secret.utf8),
             failureLimiter: AuthFailureLimiter(maxFailures: settings.limits.authFailuresPerIP, window: 60))
         let limiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
-        let policy = makePolicy(domains, settings.postmaster)
+        let policies = (
+            incoming: variant.policy(domains, settings.postmaster, .incoming),
+            submission: variant.policy(domains, settings.postmaster, .submission))
         let deliverer = StoreDeliverer(store: store)
+
+        // The outbound queue (DataDir/queue): submitted mail for other domains, and DSNs.
+        let queueStore = try await QueueStore.open(directory: settings.dataDir + "/queue", now: Date())
+        defer { queueStore.close() }
+        var queueSettings = QueueSettings(settings.queue, hostname: settings.hostname.ascii)
+        variant.queue(&queueSettings)
+        let queue = OutboundQueue(
+            store: queueStore, settings: queueSettings,
+            environment: QueueEnvironment(
+                resolver: try makeResolver(settings.resolver), dsnDelivery: .store(store, policy: policies.submission)),
+            logger: Logger(label: "queue"))
+        let relayer = QueueRelayer(queue: queue, logger: Logger(label: "smtpserver"))
         // One for all IMAP listeners: per-account connection counts and \Recent are global.
         let imapShared = IMAPSharedState(maxConnectionsPerAccount: settings.limits.connectionsPerAccount)
         let imapLimiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
 
-        var services: [any Service] = []
+        var services: [any Service] = [queue]
         let acme = try ACMECertificates(providers: settings.acme, dataDir: settings.dataDir, logger: logger)
         for listener in settings.listeners {
             let hostname = listener.hostname?.ascii ?? settings.hostname.ascii
@@ -115,7 +129,8 @@ struct ServeCommand: AsyncParsableCommand {
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"
                     let bound = try await Listener(
-                        settings: connection, policy: policy, deliverer: deliverer, limiter: limiter, logger: listenerLogger,
+                        settings: connection, policy: kind.0 == .submission ? policies.submission : policies.incoming, deliverer: deliverer,
+                        relayer: kind.0 == .submission ? relayer : nil, limiter: limiter, logger: listenerLogger,
                         metrics: SMTPMetrics()
                     ).bind(host: ip, port: kind.1)
                     logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(ip)", "port": "\(kind.1)"])
@@ -195,6 +210,14 @@ struct ServeCommand: AsyncParsableCommand {
         let parts = duration.components
         return .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
     }
+}
+
+/// What `localserve` changes in `serve`.
+struct ServerVariant {
+    /// Decides about recipients and senders, per kind of listener.
+    var policy: (DomainsHolder, Postmaster, Session.Kind) -> any SessionPolicy
+    /// Adjusts the queue settings made from tern.yaml.
+    var queue: (inout QueueSettings) -> Void = { _ in }
 }
 
 /// Every account of the domains file has its store account, with the file's QuotaBytes.
