@@ -14,7 +14,7 @@ enum FetchData {
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {
         func raw(_ name: String) -> ByteString? {
             guard let field = header.fields.first(where: { $0.is(name) }) else { return nil }
-            return ByteString(rawValue(field))
+            return ByteString(field.unfoldedValue)
         }
         func addresses(_ name: String) -> [IMAP.Address] {
             guard let field = header.fields.first(where: { $0.is(name) }) else { return [] }
@@ -27,16 +27,6 @@ enum FetchData {
             date: raw("Date"), subject: raw("Subject"), from: from, sender: sender.isEmpty ? from : sender,
             replyTo: replyTo.isEmpty ? from : replyTo, to: addresses("To"), cc: addresses("Cc"), bcc: addresses("Bcc"),
             inReplyTo: raw("In-Reply-To"), messageID: raw("Message-ID"))
-    }
-
-    /// The field's value octets after the colon, unfolded (CR and LF removed), without the
-    /// surrounding white space: the raw form, 8-bit octets and encoded-words untouched.
-    static func rawValue(_ field: HeaderField) -> [UInt8] {
-        guard let colon = field.raw.firstIndex(of: UInt8(ascii: ":")) else { return [] }
-        var value = field.raw[(colon + 1)...].filter { $0 != 0x0D && $0 != 0x0A }[...]
-        while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-        while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-        return Array(value)
     }
 
     static func imapAddresses(_ value: String, utf8: Bool) -> [IMAP.Address] {

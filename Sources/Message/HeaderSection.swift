@@ -97,7 +97,22 @@ public struct HeaderField: Hashable, Sendable, Codable {
     public var name: String { String(decoding: raw[0..<nameEnd], as: UTF8.self) }
 
     /// The value after the colon, unfolded, with leading and trailing whitespace removed.
-    public var value: String { HeaderField.text(HeaderField.unfold(raw[(colon + 1)...])) }
+    public var value: String { HeaderField.text(unfoldedValue) }
+
+    /// The octets of `value`: unfolded (CR and LF removed, RFC 5322 §2.2.3), surrounding
+    /// white space trimmed, 8-bit octets and encoded-words as received (IMAP ENVELOPE
+    /// serves them this way).
+    public var unfoldedValue: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count - colon)
+        for octet in raw[(colon + 1)...] where octet != 0x0D && octet != 0x0A {
+            // Leading white space is never kept.
+            if out.isEmpty, octet == 0x20 || octet == 0x09 { continue }
+            out.append(octet)
+        }
+        while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
+        return out
+    }
 
     /// Parses a field from its raw octets; nil when there is no valid name before a colon
     /// (RFC 5322 §3.6.8: printable US-ASCII except colon).
@@ -131,14 +146,6 @@ public struct HeaderField: Hashable, Sendable, Codable {
 
     private static func asciiLowercase(_ octet: UInt8) -> UInt8 {
         octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
-    }
-
-    /// Removes CR and LF (RFC 5322 §2.2.3 unfolding) and trims surrounding whitespace.
-    static func unfold(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        var out = bytes.filter { $0 != 0x0D && $0 != 0x0A }[...]
-        while let first = out.first, first == 0x20 || first == 0x09 { out = out.dropFirst() }
-        while let last = out.last, last == 0x20 || last == 0x09 { out = out.dropLast() }
-        return Array(out)
     }
 
     /// Only the raw octets are stored, as base64 (JSON's `Data` form): name and value are
