@@ -168,6 +168,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // What several test targets share: a seeded random generator, a line reader for
+        // scripted peers.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/TestSupport"
+        ),
         // A programmable DNS server on loopback, shared by the resolver and CLI tests.
         .target(
             name: "DNSTestSupport",
@@ -201,13 +208,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "MessageTests", dependencies: ["Message"]),
-        .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
-        .testTarget(name: "IMAPTests", dependencies: ["IMAP"]),
+        .testTarget(name: "MessageTests", dependencies: ["Message", "TestSupport"]),
+        .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
+        .testTarget(name: "IMAPTests", dependencies: ["IMAP", "TestSupport"]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
-                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport",
+                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -217,7 +224,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SASLTests", dependencies: ["SASL", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SASLTests", dependencies: ["SASL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(
             name: "CertificatesTests",
@@ -230,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: [
-                "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport",
+                "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -254,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "IMAPServerTests",
             dependencies: [
-                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates",
+                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

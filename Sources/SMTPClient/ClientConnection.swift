@@ -185,11 +185,7 @@ public final class ClientConnection {
             switch input {
             case let .bytes(buffer)?:
                 return session.received(buffer.readableBytesView)
-            case .tlsEstablished?:
-                let channel = self.channel
-                let version = try await channel.eventLoop.submit {
-                    try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
-                }.get()
+            case let .tlsEstablished(version)?:
                 let state = tlsLayer.connectionState(version: version)
                 if session.discardedPlaintextOctets > 0 {
                     // RFC 3207 §6: someone put plaintext behind the 220 to STARTTLS.
@@ -298,7 +294,10 @@ final class TimeoutFlag: Sendable {
 /// happened, so octets from before the handshake are never taken for TLS data.
 enum ClientInput: Sendable {
     case bytes(ByteBuffer)
-    case tlsEstablished
+    /// With the negotiated version, read when the handshake completed: a server that
+    /// rejects us (an alert right after the handshake) may have closed the channel, and so
+    /// removed the TLS handler, before the connection loop gets to this event.
+    case tlsEstablished(TLSVersion?)
 }
 
 /// Turns reads and the TLS handshake event into `ClientInput`. The TLS handler, when
@@ -313,7 +312,8 @@ final class ClientInputHandler: ChannelInboundHandler, Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
-            context.fireChannelRead(wrapInboundOut(.tlsEstablished))
+            let version = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
+            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version ?? nil)))
             // The async channel hands reads on at read-complete.
             context.fireChannelReadComplete()
         }

@@ -40,12 +40,10 @@ import Testing
                 var plain: [UInt8] = []
                 func readUntil(_ tag: String) async throws {
                     // What the line reader already holds after the OK is compressed data too.
-                    if !client.pending.isEmpty {
-                        plain += try #require(decompressor.process(client.pending))
-                        client.pending = []
-                    }
+                    let buffered = client.reader.takeBuffered()
+                    if !buffered.isEmpty { plain += try #require(decompressor.process(buffered)) }
                     while !String(decoding: plain, as: UTF8.self).contains("\(tag) ") {
-                        guard let buffer = try await client.iterator.next() else { return }
+                        guard let buffer = try await client.reader.nextBuffer() else { return }
                         plain += try #require(decompressor.process(Array(buffer.readableBytesView)))
                     }
                 }

@@ -8,13 +8,13 @@ import NIOSSL
 import ServerSupport
 import Store
 import Testing
+import TestSupport
 
 /// A line-reading IMAP client over loopback.
 struct LineClient {
     let channel: any Channel
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    var pending: [UInt8] = []
+    var reader: LineReader
 
     static func with(port: Int, tls: Bool = false, _ body: (inout LineClient) async throws -> Void) async throws {
         let context = tls ? try NIOSSLContext(configuration: TLSTestSupport.clientConfiguration) : nil
@@ -26,7 +26,7 @@ struct LineClient {
                 }
             }
         try await channel.executeThenClose { inbound, outbound in
-            var client = LineClient(channel: channel.channel, outbound: outbound, iterator: inbound.makeAsyncIterator())
+            var client = LineClient(channel: channel.channel, outbound: outbound, reader: LineReader(inbound.makeAsyncIterator()))
             try await body(&client)
         }
     }
@@ -44,17 +44,7 @@ struct LineClient {
     }
 
     /// The next line without CRLF; nil when the server closed.
-    mutating func line() async throws -> String? {
-        while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .newlines)
-                pending.removeFirst(newline + 1)
-                return line
-            }
-            guard let buffer = try await iterator.next() else { return nil }
-            pending += buffer.readableBytesView
-        }
-    }
+    mutating func line() async throws -> String? { try await reader.line() }
 
     /// Lines up to and including the tagged response of `tag`.
     mutating func response(_ tag: String) async throws -> [String] {

@@ -1,21 +1,12 @@
 import XCTest
 
 @testable import IMAP
+import TestSupport
 
 /// Random input never traps, and the parser's events do not depend on how the bytes are split.
 final class RobustnessTests: XCTestCase {
-    /// A deterministic generator (SplitMix64), so failures reproduce.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
+    /// A deterministic generator, so failures reproduce.
+    typealias Generator = SplitMix64
 
     static let tokens = [
         "A1", "a", "*", "+", " ", " ", " ", "\r\n", "\n", "\r", "(", ")", "[", "]", "<", ">", "{", "}", "\"", "\\", "~", "$", "%",

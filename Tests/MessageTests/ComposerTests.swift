@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Message
+import TestSupport
 
 /// Sat, 21 Nov 2026 22:45:15 +0000.
 let encoderTestDate = Date(timeIntervalSince1970: 1_795_301_115)
@@ -42,7 +43,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
     @Test func simpleMessageExactBytes() throws {
         var composer = MessageComposer(from: alice, to: [bob], subject: "Lunch tomorrow?", text: "Hi Bob,\n\nshall we meet at noon?\n\nAlice")
         composer.cc = [Address(displayName: "Carol", localPart: "carol", domain: "example.com")]
-        var random = EncoderTestRandom(seed: 1)
+        var random = SplitMix64(state: 1)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         #expect(text(message) == """
             From: Alice Example <alice@example.org>\r
@@ -72,7 +73,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         var composer = MessageComposer(from: alice, to: [bob], subject: "Report", text: "See the attachment.\n")
         composer.html = "<p>See the attachment.</p>\n"
         composer.attachments = [.init(data: [0x00, 0x01, 0x02, 0xFF], contentType: "application/octet-stream", filename: "data.bin")]
-        var random = EncoderTestRandom(seed: 1)
+        var random = SplitMix64(state: 1)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         #expect(message.boundaries.count == 2)
         #expect(text(message) == """
@@ -118,7 +119,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
                                        subject: String(repeating: "A rather long subject line ", count: 6),
                                        text: "unix\nline endings\rand old mac ones\r\n" + String(repeating: "x", count: 1500))
         composer.html = "<p>" + String(repeating: "y", count: 2000) + "</p>"
-        var random = EncoderTestRandom(seed: 2)
+        var random = SplitMix64(state: 2)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         let bytes = message.bytes
         for (index, byte) in bytes.enumerated() {
@@ -138,7 +139,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         var composer = MessageComposer(from: alice, to: [bob], subject: "x", text: "y")
         let hidden = Address(displayName: "Hidden", localPart: "hidden", domain: "example.com")
         composer.bcc = [hidden]
-        var random = EncoderTestRandom(seed: 3)
+        var random = SplitMix64(state: 3)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         #expect(!text(message).contains("hidden"))
         #expect(!text(message).lowercased().contains("bcc"))
@@ -148,15 +149,15 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
     @Test func dateAndMessageIDComeFromTheInjectedSources() throws {
         var composer = MessageComposer(from: alice, to: [bob], text: "x")
         composer.messageIDHost = "mail.example.org"
-        var first = EncoderTestRandom(seed: 9)
-        var second = EncoderTestRandom(seed: 9)
+        var first = SplitMix64(state: 9)
+        var second = SplitMix64(state: 9)
         let one = try composer.compose(now: encoderTestDate, zoneOffsetSeconds: 3600, using: &first)
         let two = try composer.compose(now: encoderTestDate, zoneOffsetSeconds: 3600, using: &second)
         #expect(one == two)
         #expect(one.header.first("Date") == "Sat, 21 Nov 2026 23:45:15 +0100")
         #expect(one.messageID.hasSuffix("@mail.example.org"))
         #expect(one.header.first("Message-ID") == "<\(one.messageID)>")
-        var other = EncoderTestRandom(seed: 10)
+        var other = SplitMix64(state: 10)
         #expect(try composer.compose(now: encoderTestDate, using: &other).messageID != one.messageID)
         composer.messageID = "draft-1@example.org"
         #expect(try composer.compose(now: encoderTestDate, using: &other).messageID == "draft-1@example.org")
@@ -166,7 +167,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         var composer = MessageComposer(from: alice, to: [bob], subject: "Re: x", text: "y")
         composer.inReplyTo = ["<c@example.net>"]
         composer.references = ["a@example.net", "<b@example.net>", "<c@example.net>"]
-        var random = EncoderTestRandom(seed: 4)
+        var random = SplitMix64(state: 4)
         let header = try composer.compose(now: encoderTestDate, using: &random).header
         #expect(header.first("In-Reply-To") == "<c@example.net>")
         #expect(header.first("References") == "<a@example.net> <b@example.net> <c@example.net>")
@@ -180,7 +181,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         let jorg = Address(displayName: "Jörg Müller", localPart: "joerg", domain: "example.de")
         var composer = MessageComposer(from: jorg, to: [Address(displayName: "Zoë (Sales)", localPart: "zoe", domain: "example.net")],
                                        subject: "Grüße aus Köln", text: "Schöne Grüße aus Köln, wir sehen uns nächste Woche.\n")
-        var random = EncoderTestRandom(seed: 5)
+        var random = SplitMix64(state: 5)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         let header = message.header
         #expect(header.raw.allSatisfy { $0 < 0x80 })
@@ -198,7 +199,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
     }
 
     @Test func withoutSMTPUTF8NonASCIIAddressesAreErrors() {
-        var random = EncoderTestRandom(seed: 6)
+        var random = SplitMix64(state: 6)
         let composer = MessageComposer(from: alice, to: [Address(displayName: nil, localPart: "jörg", domain: "example.de")], text: "x")
         #expect(throws: ComposeError.nonASCIILocalPart(field: "To", address: "jörg@example.de")) {
             try composer.compose(now: encoderTestDate, using: &random)
@@ -222,7 +223,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         var composer = MessageComposer(from: jorg, to: [Address(displayName: "Zoë", localPart: "zoë", domain: "example.net")],
                                        subject: "Grüße aus Köln", text: "Schöne Grüße\n")
         composer.smtputf8 = true
-        var random = EncoderTestRandom(seed: 5)
+        var random = SplitMix64(state: 5)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         let header = message.header
         #expect(header.first("From") == "Jörg Müller <jörg@bücher.example>")
@@ -246,7 +247,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
     @Test func eightBitBodyWhenAllowed() throws {
         var composer = MessageComposer(from: alice, to: [bob], text: "Grüße\n")
         composer.allow8bit = true
-        var random = EncoderTestRandom(seed: 5)
+        var random = SplitMix64(state: 5)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         #expect(text(message).hasSuffix("Content-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n"))
         #expect(message.needs8BITMIME)
@@ -264,7 +265,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
             .init(data: [1, 2, 3], contentType: "image/png", filename: "Übersicht März 2026 mit einem sehr langen Dateinamen, der umbrochen wird.png",
                   disposition: .inline, contentID: "img1@example.org"),
         ]
-        var random = EncoderTestRandom(seed: 8)
+        var random = SplitMix64(state: 8)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         let parts = encoderTestParts(message.bytes, boundary: message.boundaries[0])
         #expect(parts.count == 3)
@@ -293,7 +294,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
     @Test func textAttachmentsAreCanonicalText() throws {
         var composer = MessageComposer(from: alice, to: [bob], text: "x")
         composer.attachments = [.init(data: Array("a,b\n1,2\n".utf8), contentType: "text/csv", charset: "utf-8", filename: "t.csv")]
-        var random = EncoderTestRandom(seed: 8)
+        var random = SplitMix64(state: 8)
         let message = try composer.compose(now: encoderTestDate, using: &random)
         let part = encoderTestParts(message.bytes, boundary: message.boundaries[0])[1]
         #expect(String(decoding: part, as: UTF8.self) == """
@@ -311,12 +312,12 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
         var composer = MessageComposer(from: alice, to: [bob], text: "x")
         composer.html = "<p>x</p>"
         composer.attachments = [.init(data: [1])]
-        var random = EncoderTestRandom(seed: 11)
+        var random = SplitMix64(state: 11)
         let first = try composer.compose(now: encoderTestDate, using: &random)
         #expect(first.boundaries.count == 2)
         // Put the boundaries the same random sequence gives into the content itself.
         composer.text = "--\(first.boundaries[1])\n--\(first.boundaries[0])--\n"
-        var same = EncoderTestRandom(seed: 11)
+        var same = SplitMix64(state: 11)
         let second = try composer.compose(now: encoderTestDate, using: &same)
         #expect(second.messageID == first.messageID)
         #expect(second.boundaries.count == 2)
@@ -344,7 +345,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
             .init(name: "X-Mailer", value: "Tern — webmail"),
             .init(name: "List-Unsubscribe", value: "<mailto:unsubscribe@example.org>", kind: .structured),
         ]
-        var random = EncoderTestRandom(seed: 12)
+        var random = SplitMix64(state: 12)
         let header = try composer.compose(now: encoderTestDate, using: &random).header
         #expect(EncodedWord.decode(header.first("X-Mailer") ?? "") == "Tern — webmail")
         #expect(header.first("List-Unsubscribe") == "<mailto:unsubscribe@example.org>")
@@ -366,7 +367,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
 
     @Test func subjectLineBreaksCannotInjectHeaders() throws {
         let composer = MessageComposer(from: alice, to: [bob], subject: "hi\r\nBcc: victim@example.com", text: "x")
-        var random = EncoderTestRandom(seed: 13)
+        var random = SplitMix64(state: 13)
         let header = try composer.compose(now: encoderTestDate, using: &random).header
         #expect(header.first("Subject") == "hi Bcc: victim@example.com")
         #expect(header.first("Bcc") == nil)
@@ -384,7 +385,7 @@ func encoderTestParts(_ bytes: [UInt8], boundary: String) -> [[UInt8]] {
                 .init(data: [3], filename: String(repeating: "n", count: 2500) + ".txt"),
             ]
             composer.extraHeaders = [.init(name: "X-" + String(repeating: "H", count: 90), value: "ünïcödé " + String(repeating: "w", count: 1200))]
-            var random = EncoderTestRandom(seed: 14)
+            var random = SplitMix64(state: 14)
             let message = try composer.compose(now: encoderTestDate, using: &random)
             for line in crlfLines(message.bytes) { #expect(line.utf8.count <= 998) }
             let header = message.header

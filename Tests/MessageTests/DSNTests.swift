@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Message
+import TestSupport
 
 private let sender = Address(displayName: nil, localPart: "alice", domain: "example.org")
 
@@ -38,7 +39,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
                                              recipients: [failedRecipient()], original: originalMessage, returnContent: .headers)
         dsn.originalEnvelopeID = "QQ314159"
         dsn.arrivalDate = encoderTestDate.addingTimeInterval(-120)
-        var random = EncoderTestRandom(seed: 1)
+        var random = SplitMix64(state: 1)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         #expect(String(decoding: message.bytes, as: UTF8.self) == """
             From: Mail Delivery System <postmaster@mail.example.org>\r
@@ -105,7 +106,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
             lastAttemptDate: encoderTestDate, willRetryUntil: encoderTestDate.addingTimeInterval(4 * 86400))
         let dsn = DeliveryStatusNotification(reportingMTA: "mail.example.org", originalSender: sender,
                                              recipients: [failedRecipient(), delayed], original: originalMessage, returnContent: .full)
-        var random = EncoderTestRandom(seed: 2)
+        var random = SplitMix64(state: 2)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         let header = message.header
         #expect(header.first("To") == "alice@example.org")
@@ -158,7 +159,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
     }
 
     @Test func invalidInputIsAPreciseError() {
-        var random = EncoderTestRandom(seed: 3)
+        var random = SplitMix64(state: 3)
         var dsn = DeliveryStatusNotification(reportingMTA: "mail.example.org", originalSender: sender, recipients: [])
         #expect(throws: DSNError.noRecipients) { try dsn.compose(now: encoderTestDate, using: &random) }
         for status in ["5.1", "3.1.1", "5.01.1", "5.1.1000", "5.1.x", "5..1", " 5.1.1"] {
@@ -194,7 +195,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
         var dsn = DeliveryStatusNotification(reportingMTA: "mail.example.org", originalSender: sender,
                                              recipients: [recipient], original: originalMessage)
         dsn.allow8bit = false
-        var random = EncoderTestRandom(seed: 4)
+        var random = SplitMix64(state: 4)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         let parts = encoderTestParts(message.bytes, boundary: message.boundaries[0]).map(split)
         let status = parts[1]
@@ -225,7 +226,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
                                              recipients: [recipient], original: original, returnContent: .full)
         dsn.international = true
         dsn.allow8bit = true
-        var random = EncoderTestRandom(seed: 5)
+        var random = SplitMix64(state: 5)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         #expect(message.header.first("To") == "jörg@bücher.example")
         #expect(message.needsSMTPUTF8)
@@ -261,7 +262,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
         let original = Array("From: a@example.org\r\nSubject: x\r\n\r\nGrüße\r\n".utf8)
         var dsn = DeliveryStatusNotification(reportingMTA: "mail.example.org", originalSender: sender,
                                              recipients: [failedRecipient()], original: original, returnContent: .full)
-        var random = EncoderTestRandom(seed: 6)
+        var random = SplitMix64(state: 6)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         let parts = encoderTestParts(message.bytes, boundary: message.boundaries[0]).map(split)
         // RFC 2046 §5.2.1: message/rfc822 cannot be encoded, so only the headers go back.
@@ -279,7 +280,7 @@ private func split(_ part: [UInt8]) -> (header: HeaderSection, body: [UInt8]) {
     @Test func noReturnedContent() throws {
         let dsn = DeliveryStatusNotification(reportingMTA: "mail.example.org", originalSender: sender,
                                              recipients: [failedRecipient()], original: originalMessage, returnContent: .none)
-        var random = EncoderTestRandom(seed: 7)
+        var random = SplitMix64(state: 7)
         let message = try dsn.compose(now: encoderTestDate, using: &random)
         let parts = encoderTestParts(message.bytes, boundary: message.boundaries[0])
         #expect(parts.count == 2)

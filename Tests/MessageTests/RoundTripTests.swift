@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Message
+import TestSupport
 
 /// Composer and DSN output, parsed back with the parser: the same structure and content.
 @Suite struct RoundTripTests {
@@ -20,7 +21,7 @@ import Testing
             MessageComposer.Attachment(data: Array("plain ascii notes\r\n".utf8), contentType: "text/plain", charset: "us-ascii", filename: "notes.txt", disposition: .inline),
         ]
         composer.smtputf8 = smtputf8
-        var random = EncoderTestRandom(seed: seed)
+        var random = SplitMix64(state: seed)
         let composed = try composer.compose(now: encoderTestDate, zoneOffsetSeconds: 3600, using: &random)
         return (composer, composed, ParsedMessage(bytes: composed.bytes))
     }
@@ -64,7 +65,7 @@ import Testing
 
     /// Random texts and attachments, many seeds: content survives exactly.
     @Test func randomContentSurvives() throws {
-        var random = EncoderTestRandom(seed: 99)
+        var random = SplitMix64(state: 99)
         let alphabet = Array("abc xyz\t=.-_é€😀\n\r\u{00A0}") + ["From ", "\n.\n", "=?", "--"].flatMap { Array($0) }
         for round in 0..<40 {
             let length = Int(random.next() % 3000)
@@ -95,7 +96,7 @@ import Testing
             original: original.bytes, returnContent: .full)
         dsn.international = international
         dsn.allow8bit = international
-        var random = EncoderTestRandom(seed: 3)
+        var random = SplitMix64(state: 3)
         let composed = try dsn.compose(now: encoderTestDate, using: &random)
         let parsed = ParsedMessage(bytes: composed.bytes)
         let source = MemorySource(composed.bytes)

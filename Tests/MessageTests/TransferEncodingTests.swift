@@ -1,19 +1,8 @@
 import Foundation
 import Testing
 @testable import Message
+import TestSupport
 
-/// A deterministic random source (SplitMix64) for the encoder, composer and DSN tests.
-struct EncoderTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A strict quoted-printable decoder written from RFC 2045 §6.7, independent of the module's.
 private func referenceQPDecode(_ bytes: [UInt8]) -> [UInt8]? {
@@ -100,7 +89,7 @@ private func expectValidQP(_ encoded: [UInt8], sourceLocation: SourceLocation = 
     }
 
     @Test func linesAre76CharactersWithCRLF() {
-        var random = EncoderTestRandom(seed: 7)
+        var random = SplitMix64(state: 7)
         let data = (0..<1000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let encoded = Base64.encode(data)
         #expect(encoded.suffix(2) == [0x0D, 0x0A])
@@ -186,7 +175,7 @@ private func expectValidQP(_ encoded: [UInt8], sourceLocation: SourceLocation = 
     }
 
     @Test func roundTripsRandomInput() throws {
-        var random = EncoderTestRandom(seed: 42)
+        var random = SplitMix64(state: 42)
         let alphabet: [UInt8] = Array("ab .=\t\r\nF".utf8) + [0x00, 0x80, 0xC3, 0xA9, 0xFF] + Array("From ".utf8)
         for length in [1, 2, 75, 76, 77, 150, 1000] {
             for _ in 0..<20 {

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
+import TestSupport
 
 /// A small SMTP server on loopback whose answers depend on the recipient's local part:
 /// "temp…" gets 451, "perm…" gets 550, others 250. It keeps what it received.
@@ -54,19 +55,8 @@ final class ScriptedServer: Sendable {
         input: NIOAsyncChannelInboundStream<ByteBuffer>, output: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         recorder: Recorder
     ) async throws {
-        var iterator = input.makeAsyncIterator()
-        var pending: [UInt8] = []
-        func line() async throws -> String? {
-            while true {
-                if let newline = pending.firstIndex(of: 0x0A) {
-                    let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .newlines)
-                    pending.removeFirst(newline + 1)
-                    return line
-                }
-                guard let buffer = try await iterator.next() else { return nil }
-                pending += buffer.readableBytesView
-            }
-        }
+        var reader = LineReader(input.makeAsyncIterator())
+        func line() async throws -> String? { try await reader.line() }
         func send(_ text: String) async throws { try await output.write(ByteBuffer(string: text)) }
 
         try await send("220 mx.example.net ESMTP\r\n")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SASL
+import TestSupport
 
 @Suite struct CredentialsTests {
     static func hex(_ text: String) -> [UInt8] { Bytes.fromHex(Array(text.utf8)) ?? [] }
@@ -101,8 +102,8 @@ import Testing
     }
 
     @Test func generateUsesInjectedRandomness() throws {
-        var first = FixedGenerator(state: 42)
-        var second = FixedGenerator(state: 42)
+        var first = SplitMix64(state: 42)
+        var second = SplitMix64(state: 42)
         let a = try SCRAMCredentials.generate(password: "pw", hash: .sha256, iterations: 4096, using: &first)
         let b = try SCRAMCredentials.generate(password: "pw", hash: .sha256, iterations: 4096, using: &second)
         #expect(a == b)
@@ -133,8 +134,8 @@ import Testing
         #expect(SASLNonce("a b") == nil)
         #expect(SASLNonce(String(repeating: "a", count: 257)) == nil)
         #expect(SASLNonce("%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")?.value == "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")
-        var first = FixedGenerator(state: 7)
-        var second = FixedGenerator(state: 7)
+        var first = SplitMix64(state: 7)
+        var second = SplitMix64(state: 7)
         #expect(SASLNonce.random(using: &first) == SASLNonce.random(using: &second))
         let random = SASLNonce.random()
         #expect(random.value.count == 24)

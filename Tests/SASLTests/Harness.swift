@@ -5,17 +5,6 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 func text(_ octets: [UInt8]) -> String { String(decoding: octets, as: UTF8.self) }
 
-/// A deterministic generator (SplitMix64) for injecting randomness.
-struct FixedGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func nonce(_ value: String) -> SASLNonce {
     guard let nonce = SASLNonce(value) else { preconditionFailure("test nonce \(value) is invalid") }

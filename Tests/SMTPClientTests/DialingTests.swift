@@ -3,18 +3,8 @@ import SMTP
 import Testing
 
 @testable import SMTPClient
+import TestSupport
 
-/// SplitMix64: a seeded generator, so the shuffling within a preference is reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func name(_ text: String) -> DNSName {
     (try? DNSName(text)) ?? .root
@@ -34,14 +24,14 @@ func name(_ text: String) -> DNSName {
         let resolver = try resolverWithMX()
         var orders: Set<[DNSName]> = []
         for seed in UInt64(0)..<12 {
-            var random = SeededRandom(state: seed)
+            var random = SplitMix64(state: seed)
             let destinations = try await Dialing.gatherDestinations(for: name("example.org"), resolver: resolver, random: &random)
             #expect(destinations.hosts.first == name("e.example.org") && destinations.hosts.last == name("d.example.org"))
             #expect(Set(destinations.hosts[1...3]) == [name("a.example.org"), name("b.example.org"), name("c.example.org")])
             #expect(destinations.authentic && !destinations.implicitMX && destinations.expandedDomain == name("example.org"))
             orders.insert(destinations.hosts)
             // The same seed gives the same order: the randomness is the caller's.
-            var again = SeededRandom(state: seed)
+            var again = SplitMix64(state: seed)
             #expect(try await Dialing.gatherDestinations(for: name("example.org"), resolver: resolver, random: &again).hosts == destinations.hosts)
         }
         #expect(orders.count > 1, "equal preferences are shuffled")
@@ -50,7 +40,7 @@ func name(_ text: String) -> DNSName {
     @Test func implicitMX() async throws {
         let resolver = MockResolver()
         try resolver.add("example.net", .a(IPAddress("192.0.2.1")!), authentic: true)
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(state: 1)
         let destinations = try await Dialing.gatherDestinations(for: name("example.net"), resolver: resolver, random: &random)
         #expect(destinations.implicitMX && destinations.hosts == [name("example.net")])
         #expect(destinations.authentic, "the validated NODATA for MX")
@@ -64,7 +54,7 @@ func name(_ text: String) -> DNSName {
     @Test func nullMX() async throws {
         let resolver = MockResolver()
         try resolver.add("nomail.example", .mx(MX(preference: 0, exchange: .root)))
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(state: 1)
         await #expect(throws: DialingError(
             kind: .nullMX, name: name("nomail.example"), enhanced: EnhancedStatus(5, 1, 10),
             text: "domain nomail.example accepts no mail (null MX, RFC 7505)", isPermanent: true)
@@ -80,7 +70,7 @@ func name(_ text: String) -> DNSName {
     @Test func lookupFailures() async throws {
         let resolver = MockResolver()
         try resolver.add("other.example", .a(IPAddress("192.0.2.9")!))
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(state: 1)
         do {
             _ = try await Dialing.gatherDestinations(for: name("missing.example"), resolver: resolver, random: &random)
             Issue.record("NXDOMAIN gave destinations")
@@ -103,7 +93,7 @@ func name(_ text: String) -> DNSName {
         let resolver = MockResolver()
         try resolver.add("alias.example", .cname(name("target.example")), authentic: true)
         try resolver.add("target.example", .mx(MX(preference: 10, exchange: name("mx.target.example"))), authentic: true)
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(state: 1)
         let destinations = try await Dialing.gatherDestinations(for: name("alias.example"), resolver: resolver, random: &random)
         #expect(destinations.hosts == [name("mx.target.example")] && destinations.expandedDomain == name("target.example"))
         #expect(destinations.authentic && destinations.domain == name("alias.example"))

@@ -15,6 +15,7 @@ import Testing
 import X509
 
 @testable import SMTPClient
+import TestSupport
 
 let loopback = IPAddress("127.0.0.1")!
 
@@ -23,26 +24,15 @@ let loopback = IPAddress("127.0.0.1")!
 /// The server side of one loopback connection, driven by a test's script.
 struct FakePeer {
     let channel: any Channel
-    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var reader: LineReader
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    var pending: [UInt8] = []
 
     func send(_ text: String) async throws {
         try await outbound.write(ByteBuffer(string: text))
     }
 
     /// The next line without its CR LF; nil when the client closed.
-    mutating func line() async throws -> String? {
-        while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .newlines)
-                pending.removeFirst(newline + 1)
-                return line
-            }
-            guard let buffer = try await iterator.next() else { return nil }
-            pending += buffer.readableBytesView
-        }
-    }
+    mutating func line() async throws -> String? { try await reader.line() }
 
     /// Reads until the client closes.
     mutating func drain() async {
@@ -71,7 +61,7 @@ func withFakeServer(
         try await server.executeThenClose { connections in
             for try await connection in connections {
                 try? await connection.executeThenClose { input, output in
-                    var peer = FakePeer(channel: connection.channel, iterator: input.makeAsyncIterator(), outbound: output)
+                    var peer = FakePeer(channel: connection.channel, reader: LineReader(input.makeAsyncIterator()), outbound: output)
                     try await script(&peer)
                 }
                 return

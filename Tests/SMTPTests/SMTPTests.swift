@@ -1,6 +1,7 @@
 import Testing
 
 @testable import SMTP
+import TestSupport
 
 @Suite struct ReplyTests {
     @Test func encoding() {
@@ -172,7 +173,7 @@ import Testing
     /// Property: the data ends exactly after the first CR LF "." CR LF, counting the CR LF
     /// that ended the DATA command, and nowhere else.
     @Test func endsExactlyAtTheFirstRealEndMarker() {
-        var random = SeededRandom(state: 2026)
+        var random = SplitMix64(state: 2026)
         let alphabet: [UInt8] = [UInt8(ascii: "."), 0x0D, 0x0A, UInt8(ascii: "a")]
         let marker: [UInt8] = [0x0D, 0x0A, UInt8(ascii: "."), 0x0D, 0x0A]
         for _ in 0..<5000 {
@@ -227,14 +228,3 @@ import Testing
     }
 }
 
-/// SplitMix64: reproducible inputs for property tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
