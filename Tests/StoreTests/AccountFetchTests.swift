@@ -6,15 +6,9 @@ import Testing
 
 @Suite struct AccountFetchTests {
     @Test func summariesOfSomeUIDs() async throws {
-        let fixture = try Fixture()
-        let store = try await fixture.open()
-        defer { store.close() }
-        let account = try store.createAccount("mjl")
-        for index in 0..<5 {
-            _ = try await store.deliver(
-                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
-        }
-        let inbox = try await account.inbox()
+        let filled = try await FilledInbox(messages: 5)
+        defer { filled.store.close() }
+        let (account, inbox) = (filled.account, filled.inbox)
         _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([4]), .add, flags: [.flagged])
         let all = try await account.messages(in: inbox.id)
         let some = try await account.summaries(in: inbox.id, uids: UIDSet(ranges: [2...2, 4...9, 1...1]))
@@ -28,15 +22,9 @@ import Testing
     }
 
     @Test func uidsAndFirstUnseenForSelect() async throws {
-        let fixture = try Fixture()
-        let store = try await fixture.open()
-        defer { store.close() }
-        let account = try store.createAccount("mjl")
-        for index in 0..<4 {
-            _ = try await store.deliver(
-                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
-        }
-        let inbox = try await account.inbox()
+        let filled = try await FilledInbox(messages: 4)
+        defer { filled.store.close() }
+        let (account, inbox) = (filled.account, filled.inbox)
         _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([1, 2, 4]), .add, flags: [.seen])
         _ = try await account.storeFlags(in: inbox.id, uids: UIDSet([2]), .add, flags: [.deleted])
         _ = try await account.expunge(in: inbox.id)
@@ -50,15 +38,9 @@ import Testing
     }
 
     @Test func storedMessagesOfSomeUIDs() async throws {
-        let fixture = try Fixture()
-        let store = try await fixture.open()
-        defer { store.close() }
-        let account = try store.createAccount("mjl")
-        for index in 0..<5 {
-            _ = try await store.deliver(
-                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
-        }
-        let inbox = try await account.inbox()
+        let filled = try await FilledInbox(messages: 5)
+        defer { filled.store.close() }
+        let (account, inbox) = (filled.account, filled.inbox)
         let some = try await account.storedMessages(in: inbox.id, uids: UIDSet(ranges: [4...9, 1...2]))
         #expect(some.map(\.summary.uid) == [1, 2, 4, 5])
         #expect(some.map { $0.parsed.header.first("Subject") } == ["m0", "m1", "m3", "m4"])
@@ -71,15 +53,9 @@ import Testing
     /// Structures stored as JSON by earlier versions still read; new ones use the binary
     /// form; a damaged row is reported as corruption, not a crash.
     @Test func olderAndDamagedStructures() async throws {
-        let fixture = try Fixture()
-        let store = try await fixture.open()
-        defer { store.close() }
-        let account = try store.createAccount("mjl")
-        for index in 0..<2 {
-            _ = try await store.deliver(
-                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
-        }
-        let inbox = try await account.inbox()
+        let filled = try await FilledInbox(messages: 2)
+        defer { filled.store.close() }
+        let (store, account, inbox) = (filled.store, filled.account, filled.inbox)
         let stored = try await account.storedMessages(in: inbox.id, uids: .all)
         let column = try await account.pool.read { db in try Data.fetchAll(db, sql: "SELECT structure FROM content ORDER BY id") }
         #expect(column.allSatisfy { ParsedMessage.isEncodedForm($0) })
@@ -98,5 +74,24 @@ import Testing
             return reason.contains("structure of message file")
         }
         #expect(try await store.verify().contains { "\($0)".contains("structure of message file") })
+    }
+}
+
+/// An account "mjl" whose Inbox holds `messages` messages with the subjects m0, m1, ...
+struct FilledInbox {
+    let fixture: Fixture
+    let store: Store
+    let account: Account
+    let inbox: MailboxInfo
+
+    init(messages: Int) async throws {
+        fixture = try Fixture()
+        store = try await fixture.open()
+        account = try store.createAccount("mjl")
+        for index in 0..<messages {
+            _ = try await store.deliver(
+                IncomingMessage(file: fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
+        }
+        inbox = try await account.inbox()
     }
 }
