@@ -196,6 +196,10 @@ public enum ConfigExamples {
           # Destinations (recipient domain and transport) delivered to at once.
           # Default: 8
           Concurrency: 8
+          # The port of the MX hosts for direct delivery. Only for tests or an
+          # unusual private network: mail servers on the internet listen on 25.
+          # Default: 25
+          DirectPort: 25
           # Relays by name, for Routes: a smarthost or a provider's submission
           # server. Optional. "direct" (MX lookup, port 25) is built in.
           Transports:

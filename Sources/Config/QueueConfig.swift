@@ -17,6 +17,10 @@ public struct QueueConfig: Sendable, Equatable {
     /// Groups of messages (one per destination domain and transport) delivered at once.
     /// Default 8.
     public var concurrency: Int = 8
+    /// The port direct delivery connects to on the MX hosts. Default 25 (RFC 5321 §4.5.4);
+    /// another port only for tests (a receiving server on loopback that cannot bind 25) or
+    /// an unusual private setup: the MX hosts of the internet listen on 25.
+    public var directPort: Int = 25
     /// Relay transports by name, in the order written.
     public var transports: [TransportConfig] = []
     /// Global routes in evaluation order: the first that matches picks the transport;

@@ -24,7 +24,7 @@ enum StaticSchema {
     static let imap = ["Enabled", "Port", "NoRequireSTARTTLS"]
     static let imaps = ["Enabled", "Port"]
     static let metrics = ["Enabled", "Port"]
-    static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "Transports", "Routes"]
+    static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "Transports", "Routes"]
     static let transport = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
     static let auth = ["Username", "Password"]
     static let route = ["SenderDomains", "RecipientDomains", "MinimumAttempt", "Transport"]
@@ -297,6 +297,7 @@ private struct StaticParser {
             queue.delayedDSNAfterAttempts = attempts == 0 ? nil : attempts
         }
         queue.concurrency = fields.int("Concurrency", default: queue.concurrency, range: 1...1000)
+        queue.directPort = fields.int("DirectPort", default: queue.directPort, range: 1...65535)
         let entries = fields.entries("Transports") ?? []
         queue.transports = entries.compactMap { transport($0, fields.path.key("Transports")) }
         // Routes may name any transport written, also one with errors of its own (reported there).

@@ -48,6 +48,11 @@ extension QueueSettings {
                 authentication: transport.auth.map { ClientAuthentication(credentials: SASLClientCredentials(username: $0.username, password: $0.password)) },
                 ignoreVerificationErrors: transport.ignoreVerificationErrors))
         }
+        // Direct delivery on another port than 25 (tests, private networks): the queue takes
+        // a transport named "direct" as the default; the config refuses that name otherwise.
+        if config.directPort != DirectTransport().port {
+            transports[QueueSettings.directTransportName] = .direct(DirectTransport(port: config.directPort))
+        }
         let retry = RetryPolicy(
             firstDelay: Self.seconds(config.firstRetryInterval), maximumAge: Self.seconds(config.maximumAge),
             delayedDSNAfterAttempts: config.delayedDSNAfterAttempts)

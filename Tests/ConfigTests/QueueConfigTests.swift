@@ -12,6 +12,7 @@ struct QueueConfigTests {
         #expect(config.queue.maximumAge == .seconds(96 * 3600))
         #expect(config.queue.delayedDSNAfterAttempts == 4)
         #expect(config.queue.concurrency == 8)
+        #expect(config.queue.directPort == 25)
     }
 
     @Test("every key read")
@@ -23,6 +24,7 @@ struct QueueConfigTests {
               MaximumAge: 48h
               DelayedDSNAfterAttempts: 0
               Concurrency: 2
+              DirectPort: 2525
               Transports:
                 provider:
                   Host: smtp.example.net
@@ -48,6 +50,7 @@ struct QueueConfigTests {
         #expect(queue.maximumAge == .seconds(48 * 3600))
         #expect(queue.delayedDSNAfterAttempts == nil)
         #expect(queue.concurrency == 2)
+        #expect(queue.directPort == 2525)
         #expect(queue.transports == [
             TransportConfig(
                 name: "provider", host: "smtp.example.net", port: 465, security: .implicitTLS,
@@ -69,6 +72,7 @@ struct QueueConfigTests {
               MaximumAge: 5m
               Concurrency: 0
               Retries: 3
+              DirectPort: 0
               Transports:
                 direct:
                   Host: a.example
@@ -92,15 +96,16 @@ struct QueueConfigTests {
         #expect(staticErrors(yaml) == [
             "tern.yaml:12:3: Queue.MaximumAge: must be at least FirstRetryInterval (10m), or no retry would ever be made",
             "tern.yaml:13:16: Queue.Concurrency: 0 is out of range: must be from 1 to 1000",
-            "tern.yaml:14:3: Queue.Retries: unknown key 'Retries'; known keys here: FirstRetryInterval, MaximumAge, DelayedDSNAfterAttempts, Concurrency, Transports, Routes",
-            "tern.yaml:16:5: Queue.Transports.direct: 'direct' is the built-in transport for delivery to the MX hosts; choose another name",
-            "tern.yaml:19:5: Queue.Transports.relay.Port: required key is missing",
-            "tern.yaml:20:7: Queue.Transports.relay.Host: 'not a host' is not a valid host name: label \"not a host\": character U+0020 at offset 3 is not allowed in a host name (or an IP address)",
-            "tern.yaml:21:7: Queue.Transports.relay.TLS: expected one of STARTTLS, ImplicitTLS, Opportunistic, found 'StartTLS'",
-            "tern.yaml:22:7: Queue.Transports.relay.Auth.Password: required key is missing",
-            "tern.yaml:28:7: Queue.Transports.open.Auth: AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS",
-            "tern.yaml:32:7: Queue.Routes[0].Transport: no transport named 'rely'; did you mean 'relay'?",
-            "tern.yaml:33:26: Queue.Routes[0].RecipientDomains[0]: 'bad domain' is not a valid host name: label \"bad domain\": character U+0020 at offset 3 is not allowed in a host name",
+            "tern.yaml:14:3: Queue.Retries: unknown key 'Retries'; known keys here: FirstRetryInterval, MaximumAge, DelayedDSNAfterAttempts, Concurrency, DirectPort, Transports, Routes",
+            "tern.yaml:15:15: Queue.DirectPort: 0 is out of range: must be from 1 to 65535",
+            "tern.yaml:17:5: Queue.Transports.direct: 'direct' is the built-in transport for delivery to the MX hosts; choose another name",
+            "tern.yaml:20:5: Queue.Transports.relay.Port: required key is missing",
+            "tern.yaml:21:7: Queue.Transports.relay.Host: 'not a host' is not a valid host name: label \"not a host\": character U+0020 at offset 3 is not allowed in a host name (or an IP address)",
+            "tern.yaml:22:7: Queue.Transports.relay.TLS: expected one of STARTTLS, ImplicitTLS, Opportunistic, found 'StartTLS'",
+            "tern.yaml:23:7: Queue.Transports.relay.Auth.Password: required key is missing",
+            "tern.yaml:29:7: Queue.Transports.open.Auth: AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS",
+            "tern.yaml:33:7: Queue.Routes[0].Transport: no transport named 'rely'; did you mean 'relay'?",
+            "tern.yaml:34:26: Queue.Routes[0].RecipientDomains[0]: 'bad domain' is not a valid host name: label \"bad domain\": character U+0020 at offset 3 is not allowed in a host name",
         ])
     }
 }

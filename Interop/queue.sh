@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# Interop test: Tern's outbound queue delivering to a real MX. Postfix (from Debian) is the
+# MX of dest.test on a free loopback port with STARTTLS and a test certificate, delivering
+# into one maildir; a dnsmasq on loopback answers MX dest.test → mx.dest.test → 127.0.0.1;
+# `tern serve` asks that dnsmasq (Resolver) and delivers directly on Postfix's port
+# (Queue: DirectPort). Mail is submitted with Python's smtplib (AUTH) and DSNs are read
+# from the sender's Inbox with imaplib. Checked:
+#   - a message to ok@dest.test arrives over TLS with its content intact;
+#   - one message to ok2@, reject@ (Postfix: 550) and tempfail@ (Postfix: 450): ok2 arrives,
+#     reject@ gets a failure DSN (Action: failed, Status 5.1.1, Postfix's reply as the
+#     diagnostic), tempfail@ is retried (several 450s in Postfix's log, "delivery
+#     deferred" in Tern's), gets a delayed DSN and, after Queue: MaximumAge, a failure DSN
+#     (Status 5.4.7 with Postfix's 450 as the diagnostic);
+#   - the queue survives kill -9: with Postfix stopped, N messages are submitted (250s),
+#     tern is killed, restarted, Postfix started: all N arrive (duplicates are counted and
+#     printed: a kill between the remote 250 and the local commit may cause one).
+# Not covered: a smarthost route with SASL AUTH to Postfix. Debian's Postfix has only Cyrus
+# SASL on the server side, and its smtpd here ignored a private cyrus_sasl_config_path
+# (it offered the system's mechanisms and opened /etc/sasldb2), so it would need files
+# outside the test's directory. Relay transports with AUTH are tested in-process
+# (Tests/QueueTests/RelayTests.swift).
+#
+# Usage: TERN=/path/to/tern bash Interop/queue.sh (root: installs postfix and dnsmasq-base
+# when missing and runs a private Postfix with `postfix -c`; /etc/postfix is not used).
+# Loopback only. The last stdout line is `PASS queue (N checks)` or `FAIL queue: <reason>`.
+set -euo pipefail
+NAME=queue
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+PID=""; DNS_PID=""
+PFCONF="$TMP/postfix-etc"
+POSTFIX_UP=0
+cleanup() {
+    for pid in "$PID" "$DNS_PID"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
+    [ "$POSTFIX_UP" = 1 ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if ! command -v postfix >/dev/null; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
+apt_install postfix postfix
+apt_install dnsmasq dnsmasq-base
+# Debian's "No configuration" install leaves no /etc/postfix/main.cf, and Postfix's tools
+# read it even when given another directory; an empty one means all defaults.
+[ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
+
+free_port() {  # a free loopback port not handed out before in this run
+    local port
+    for _ in $(seq 1 50); do
+        port=$((20000 + RANDOM % 20000))
+        port_used "$port" || [[ " $USED " == *" $port "* ]] || { USED="$USED $port"; echo "$port"; return 0; }
+    done
+    fail "no free port"
+}
+USED=""
+DNS_PORT=$(free_port); MX_PORT=$(free_port); SUBMISSION=$(free_port); IMAP=$(free_port); SMTP=$(free_port)
+
+# --- DNS: dest.test's MX on loopback ---
+dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+    --conf-file=/dev/null --user=root --mx-host=dest.test,mx.dest.test,10 --host-record=mx.dest.test,127.0.0.1 \
+    --log-queries --log-facility="$TMP/dnsmasq.log" >"$TMP/dnsmasq.out" 2>&1 &
+DNS_PID=$!
+disown "$DNS_PID"
+for _ in $(seq 1 50); do "$TERN" dns lookup --resolver "127.0.0.1:$DNS_PORT" MX dest.test >"$TMP/mx" 2>&1 && break; sleep 0.1; done
+grep -q "MX	10 mx.dest.test." "$TMP/mx" || { cat "$TMP/mx" "$TMP/dnsmasq.out" >&2; fail "dnsmasq does not answer MX dest.test"; }
+"$TERN" dns lookup --resolver "127.0.0.1:$DNS_PORT" A mx.dest.test 2>&1 | grep -q "127.0.0.1" || fail "dnsmasq does not answer A mx.dest.test"
+pass "dnsmasq answers MX dest.test → mx.dest.test → 127.0.0.1"
+
+# --- Postfix: the MX of dest.test, STARTTLS, a 550 and a 450 recipient ---
+mkdir -p "$PFCONF" "$TMP/spool" "$TMP/pfdata" "$TMP/vmail"
+chown postfix "$TMP/pfdata"
+chown nobody:nogroup "$TMP/vmail"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.dest.test -addext subjectAltName=DNS:mx.dest.test \
+    -keyout "$PFCONF/key.pem" -out "$PFCONF/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a test certificate"
+cat >"$PFCONF/access" <<'ACCESS'
+reject@dest.test 550 5.1.1 no such user here
+tempfail@dest.test 450 4.2.0 try again later
+ACCESS
+cat >"$PFCONF/main.cf" <<CF
+compatibility_level = 3.6
+myhostname = mx.dest.test
+mydomain = dest.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+queue_directory = $TMP/spool
+data_directory = $TMP/pfdata
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $TMP/postfix.log
+maillog_file_prefixes = $TMP
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+biff = no
+append_dot_mydomain = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = yes
+virtual_mailbox_domains = dest.test
+virtual_mailbox_base = $TMP/vmail
+virtual_mailbox_maps = static:maildir/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+smtpd_recipient_restrictions = check_recipient_access texthash:$PFCONF/access, permit_mynetworks, reject_unauth_destination
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $PFCONF/cert.pem
+smtpd_tls_key_file = $PFCONF/key.pem
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+CF
+cat >"$PFCONF/master.cf" <<CF
+127.0.0.1:$MX_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
+CF
+touch "$TMP/postfix.log"
+postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
+postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }
+start_postfix() {
+    postfix -c "$PFCONF" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
+    POSTFIX_UP=1
+    for _ in $(seq 1 100); do port_used "$MX_PORT" && return 0; sleep 0.1; done
+    fail "postfix did not open 127.0.0.1:$MX_PORT"
+}
+stop_postfix() {
+    postfix -c "$PFCONF" stop >/dev/null 2>&1 || fail "postfix did not stop"
+    POSTFIX_UP=0
+    for _ in $(seq 1 100); do port_used "$MX_PORT" || return 0; sleep 0.1; done
+    fail "postfix still listens on $MX_PORT after stop"
+}
+start_postfix
+pass "postfix runs as the MX on 127.0.0.1:$MX_PORT"
+
+# --- tern serve: submission, IMAP, the queue on the test DNS and Postfix's port ---
+mkdir -p "$TMP/config"
+PASSWORDS=$(printf 'queue-secret' | "$TERN" config password --iterations 4096)
+write_config() {  # write_config MAXIMUM_AGE
+    cat >"$TMP/config/tern.yaml" <<YAML
+DataDir: ../data
+Hostname: mail.tern.test
+Resolver: 127.0.0.1:$DNS_PORT
+Postmaster:
+  Account: alice
+  Mailbox: Inbox
+Listeners:
+  local:
+    IPs:
+      - 127.0.0.1
+    TLS:
+      SelfSigned: true
+    SMTP:
+      Enabled: true
+      Port: $SMTP
+    Submission:
+      Enabled: true
+      Port: $SUBMISSION
+      PlaintextAuthOnLoopback: true
+    IMAP:
+      Enabled: true
+      Port: $IMAP
+      NoRequireSTARTTLS: true
+Queue:
+  FirstRetryInterval: 1s
+  MaximumAge: $1
+  DelayedDSNAfterAttempts: 2
+  DirectPort: $MX_PORT
+YAML
+}
+write_config 12s
+cat >"$TMP/config/domains.yaml" <<YAML
+Domains:
+  tern.test: {}
+Accounts:
+  alice:
+    Domain: tern.test
+    Destinations:
+      alice: {}
+$PASSWORDS
+YAML
+"$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
+pass "config test accepts Resolver and Queue: DirectPort"
+
+start_tern() {
+    "$TERN" serve --config "$TMP/config/tern.yaml" >>"$TMP/out" 2>>"$TMP/err" &
+    PID=$!
+    for _ in $(seq 1 150); do port_used "$SUBMISSION" && port_used "$IMAP" && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    tail -20 "$TMP/err" >&2
+    fail "serve did not start"
+}
+start_tern
+
+submit() {  # submit MESSAGE_ID SUBJECT RECIPIENT...: one message over submission with AUTH
+    local id=$1 subject=$2; shift 2
+    timeout 30 python3 - "$SUBMISSION" "$id" "$subject" "$@" <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting $id"; }
+import smtplib, sys
+port, ident, subject, recipients = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+body = (f"From: Alice <alice@tern.test>\r\nTo: {', '.join(recipients)}\r\nSubject: {subject}\r\nMessage-ID: <{ident}>\r\n"
+        f"\r\nfirst line of {ident}\r\n.leading dot stays\r\n" + "0123456789" * 30 + f"\r\nend-of-{ident}\r\n")
+with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+    s.login("alice@tern.test", "queue-secret")
+    refused = s.sendmail("alice@tern.test", recipients, body.encode())
+    assert refused == {}, refused
+PY
+}
+maildir_with() {  # maildir_with TEXT: how many delivered messages contain TEXT
+    grep -rlF -- "$1" "$TMP/vmail/maildir/new" 2>/dev/null | wc -l
+}
+wait_for() {  # wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.2; done
+}
+arrived() { [ "$(maildir_with "$1")" -ge 1 ]; }
+# inbox_dump: every message of alice's Inbox into $TMP/inbox/N (over IMAP, imaplib)
+inbox_dump() {
+    rm -rf "$TMP/inbox"; mkdir -p "$TMP/inbox"
+    timeout 20 python3 - "$IMAP" "$TMP/inbox" <<'PY' >"$TMP/imap.out" 2>&1
+import imaplib, sys
+port, directory = int(sys.argv[1]), sys.argv[2]
+with imaplib.IMAP4("127.0.0.1", port) as m:
+    m.login("alice@tern.test", "queue-secret")
+    typ, data = m.select("INBOX", readonly=True)
+    count = int(data[0])
+    if count:
+        typ, data = m.fetch(f"1:{count}", "(BODY.PEEK[])")
+        n = 0
+        for item in data:
+            if isinstance(item, tuple):
+                n += 1
+                open(f"{directory}/{n}", "wb").write(item[1])
+PY
+}
+# dsn_with TEXT...: some message of the Inbox (a DSN, multipart/report) contains every TEXT
+dsn_with() {
+    inbox_dump || return 1
+    local file text
+    for file in "$TMP"/inbox/*; do
+        [ -f "$file" ] || continue
+        grep -q "multipart/report" "$file" || continue
+        for text in "$@"; do grep -qF -- "$text" "$file" || continue 2; done
+        return 0
+    done
+    return 1
+}
+
+# --- 1. delivery over TLS, content intact ---
+submit "ok-1@tern.test" "to the MX" ok@dest.test
+pass "submission accepted a message to ok@dest.test"
+wait_for 30 arrived "end-of-ok-1@tern.test" || { tail -20 "$TMP/err" >&2; tail -20 "$TMP/postfix.log" >&2; fail "ok@dest.test did not arrive at postfix"; }
+FILE=$(grep -rlF "Message-ID: <ok-1@tern.test>" "$TMP/vmail/maildir/new" | head -1)
+python3 - "$FILE" <<'PY' || fail "the delivered message is not intact"
+import sys
+data = open(sys.argv[1], "rb").read()
+expected = (b"\r\nfirst line of ok-1@tern.test\r\n.leading dot stays\r\n" + b"0123456789" * 30 + b"\r\nend-of-ok-1@tern.test\r\n").replace(b"\r\n", b"\n")
+assert data.endswith(expected), data[-400:]
+assert b"Subject: to the MX\n" in data and b"From: Alice <alice@tern.test>\n" in data
+PY
+pass "ok@dest.test arrived with its content intact"
+grep -q "from mail.tern.test" "$FILE" && grep -q "(using TLSv1\.[23] with cipher" "$FILE" || { head -20 "$FILE" >&2; fail "postfix's Received field does not show TLS from mail.tern.test"; }
+grep -q "TLS connection established from" "$TMP/postfix.log" || fail "no TLS connection in postfix's log"
+grep -q "to=<ok@dest.test>.*status=sent" "$TMP/postfix.log" || fail "postfix did not log delivering ok@dest.test"
+pass "delivered over STARTTLS (postfix's Received field and log)"
+
+# --- 2. one message to a good, a rejected (550) and a tempfailed (450) recipient ---
+submit "mixed-1@tern.test" "three recipients" ok2@dest.test reject@dest.test tempfail@dest.test
+wait_for 30 arrived "end-of-mixed-1@tern.test" || { tail -20 "$TMP/err" >&2; fail "ok2@dest.test did not arrive"; }
+grep -q "to=<ok2@dest.test>.*status=sent" "$TMP/postfix.log" || fail "postfix did not log delivering ok2@dest.test"
+pass "ok2@dest.test of the mixed message arrived"
+wait_for 30 dsn_with "Action: failed" "reject@dest.test" "Status: 5.1.1" "no such user here" "mx.dest.test" \
+    || { cat "$TMP/imap.out" >&2; tail -20 "$TMP/err" >&2; fail "no failure DSN for reject@dest.test in the sender's Inbox"; }
+pass "reject@dest.test: failure DSN in the Inbox (Action: failed, Status: 5.1.1, postfix's reply as diagnostic)"
+wait_for 20 dsn_with "Action: delayed" "tempfail@dest.test" "try again later" \
+    || { tail -20 "$TMP/err" >&2; fail "no delayed DSN for tempfail@dest.test"; }
+pass "tempfail@dest.test: delayed DSN after 2 attempts"
+wait_for 40 dsn_with "Action: failed" "tempfail@dest.test" "Status: 5.4.7" "try again later" \
+    || { tail -20 "$TMP/err" >&2; fail "no failure DSN for tempfail@dest.test after MaximumAge"; }
+tempfails=$(grep -c "<tempfail@dest.test>: Recipient address rejected: try again later" "$TMP/postfix.log" || true)
+deferred=$(grep -c 'm="delivery deferred".*tempfail@dest.test' "$TMP/err" || true)
+[ "$tempfails" -ge 3 ] && [ "$deferred" -ge 2 ] || fail "tempfail@dest.test was not retried (postfix saw $tempfails attempts, tern logged $deferred deferrals)"
+pass "tempfail@dest.test retried $tempfails times, then a failure DSN (Action: failed, Status: 5.4.7)"
+[ "$(maildir_with "end-of-mixed-1@tern.test")" -eq 1 ] || fail "the mixed message was delivered more than once"
+inbox_dump
+[ "$(grep -l "multipart/report" "$TMP"/inbox/* | wc -l)" -eq 3 ] || fail "expected 3 DSNs in the Inbox, found $(grep -l "multipart/report" "$TMP"/inbox/* | wc -l)"
+pass "exactly 3 DSNs (reject failed, tempfail delayed and failed); ok2 delivered once"
+
+stop_cleanly "$PID" "$TMP/err"
+PID=""
+
+# --- 3. the queue survives kill -9 ---
+write_config 10m
+start_tern
+stop_postfix
+N=6
+for i in $(seq 1 "$N"); do submit "restart-$i@tern.test" "restart $i" "r$i@dest.test"; done
+pass "$N messages acknowledged with postfix down"
+sleep 0.5  # let the queue fail an attempt or two against the closed port
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+PID=""
+start_tern
+start_postfix
+all_arrived() { for i in $(seq 1 "$N"); do arrived "end-of-restart-$i@tern.test" || return 1; done; }
+wait_for 60 all_arrived || { tail -20 "$TMP/err" >&2; fail "not every acknowledged message arrived after kill -9 and restart"; }
+duplicates=0
+for i in $(seq 1 "$N"); do
+    count=$(maildir_with "end-of-restart-$i@tern.test")
+    [ "$count" -gt 1 ] && { duplicates=$((duplicates + count - 1)); log "restart-$i@tern.test arrived $count times"; }
+done
+log "duplicates after kill -9: $duplicates"
+pass "all $N acknowledged messages arrived after kill -9 and restart ($duplicates duplicates)"
+
+stop_cleanly "$PID" "$TMP/err"
+PID=""
+"$TERN" verifydata "$TMP/data" >"$TMP/verify" 2>&1 || { cat "$TMP/verify" >&2; fail "verifydata found problems"; }
+pass "verifydata clean"
+
+echo "PASS $NAME ($CHECKS checks)"
