@@ -111,10 +111,10 @@ public struct QueueEnvironment: Sendable {
 /// The outbound queue: the operator's API over `QueueStore` and the delivery loop.
 public final class OutboundQueue: Sendable {
     public let store: QueueStore
-    private let settings: QueueSettings
+    let settings: QueueSettings
     private let environment: QueueEnvironment
     private let metrics: QueueMetrics
-    private let logger: Logger
+    let logger: Logger
     private let events: AsyncStream<Event>
     private let signal: AsyncStream<Event>.Continuation
 
@@ -194,6 +194,11 @@ public final class OutboundQueue: Sendable {
     public func changeTransport(_ filter: QueueFilter, to transport: String?) async throws -> Int {
         if let transport, settings.transport(named: transport) == nil { throw QueueError.unknownTransport(transport) }
         return try await store.changeTransport(filter, to: transport)
+    }
+
+    /// The transports an operator may name: the configured ones and "direct".
+    public var transportNames: [String] {
+        Set(settings.transports.keys).union([QueueSettings.directTransportName]).sorted()
     }
 
     // MARK: Running attempts

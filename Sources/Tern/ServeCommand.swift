@@ -26,7 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Starts the listeners of tern.yaml (SMTP, submission, submissions, metrics), \
             delivers into DataDir and sends submitted mail for other domains through the \
-            outbound queue in DataDir/queue. Changes to domains.yaml (accounts, addresses) apply without \
+            outbound queue in DataDir/queue, which `tern queue` controls through the socket \
+            DataDir/ctl. Changes to domains.yaml (accounts, addresses) apply without \
             a restart; a domains.yaml with errors is not applied and its errors are logged. \
             Stops cleanly on SIGINT or SIGTERM.
             """
@@ -94,7 +95,12 @@ struct ServeCommand: AsyncParsableCommand {
         let imapShared = IMAPSharedState(maxConnectionsPerAccount: settings.limits.connectionsPerAccount)
         let imapLimiter = ConnectionLimiter(maxPerAddress: settings.limits.connectionsPerIP)
 
-        var services: [any Service] = [queue]
+        // The operator's control socket (`tern queue`), owner only (DataDir/ctl).
+        let control = try await UnixLineServer(
+            path: settings.dataDir + "/" + QueueCommand.socketName, logger: Logger(label: "ctl"),
+            oversizedResponse: QueueControl.oversizedResponse
+        ) { await QueueControl.respond(to: $0, queue: queue) }.bind()
+        var services: [any Service] = [queue, control]
         let acme = try ACMECertificates(providers: settings.acme, dataDir: settings.dataDir, logger: logger)
         for listener in settings.listeners {
             let hostname = listener.hostname?.ascii ?? settings.hostname.ascii

@@ -9,7 +9,7 @@ struct TernRun {
     var stdout: String
     var stderr: String
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> TernRun {
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) async throws -> TernRun {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let binary = directory.appendingPathComponent("tern")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tern-test-\(UUID().uuidString)")
@@ -29,6 +29,11 @@ struct TernRun {
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
+        if let input {
+            let inURL = scratch.appendingPathComponent("in")
+            try Data(input).write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
