@@ -35,6 +35,13 @@ extension ParsedMessage {
 
     /// Reads the binary form written by `encoded()`.
     public init(encoded bytes: [UInt8]) throws(StructureDecodingError) {
+        self = try bytes.withUnsafeBytes { buffer in
+            Result { () throws(StructureDecodingError) in try ParsedMessage(encoded: buffer) }
+        }.get()
+    }
+
+    /// Reads the binary form in place (a database row's memory), without copying it first.
+    public init(encoded bytes: UnsafeRawBufferPointer) throws(StructureDecodingError) {
         var reader = StructureReader(bytes: bytes)
         guard try reader.byte() == Self.formatVersion else { throw StructureDecodingError(reason: "unknown format", offset: 0) }
         let size = try reader.int()
@@ -50,6 +57,13 @@ extension HeaderSection {
     /// fields of those names (case-insensitive) are made, the others skipped unread: ENVELOPE
     /// needs ten names, a SEARCH on a header one, and a message has dozens of fields.
     public init(encodedStructure bytes: [UInt8], only names: HeaderNames? = nil) throws(StructureDecodingError) {
+        self = try bytes.withUnsafeBytes { buffer in
+            Result { () throws(StructureDecodingError) in try HeaderSection(encodedStructure: buffer, only: names) }
+        }.get()
+    }
+
+    /// Reads the header in place (a database row's memory), without copying the structure.
+    public init(encodedStructure bytes: UnsafeRawBufferPointer, only names: HeaderNames? = nil) throws(StructureDecodingError) {
         var reader = StructureReader(bytes: bytes)
         guard try reader.byte() == ParsedMessage.formatVersion else { throw StructureDecodingError(reason: "unknown format", offset: 0) }
         _ = try reader.int()
@@ -76,7 +90,7 @@ public struct HeaderNames: Hashable, Sendable {
 
     /// Whether the field whose raw octets are `raw` has one of the names: its name runs up
     /// to the colon, with white space before the colon ignored (RFC 5322 §4.5.3).
-    func matches(_ raw: ArraySlice<UInt8>) -> Bool {
+    func matches<Octets: BidirectionalCollection<UInt8>>(_ raw: Octets) -> Bool where Octets.Index == Int {
         guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return false }
         var end = colon
         while end > raw.startIndex, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
@@ -174,7 +188,7 @@ private struct StructureWriter {
 }
 
 private struct StructureReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var offset = 0
 
     var atEnd: Bool { offset == bytes.count }
@@ -211,7 +225,7 @@ private struct StructureReader {
         return count
     }
 
-    mutating func octets() throws(StructureDecodingError) -> ArraySlice<UInt8> {
+    mutating func octets() throws(StructureDecodingError) -> Slice<UnsafeRawBufferPointer> {
         let length = try count()
         defer { offset += length }
         return bytes[offset..<(offset + length)]

@@ -72,8 +72,15 @@ extension Account {
                 let cursor = try Row.fetchCursor(
                     statement, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
                 while let row = try cursor.next() {
-                    // The content columns follow MessageRow's, by position.
-                    out.append(try make(try MessageRow(row: row), try row.value(atIndex: 10), try row.value(atIndex: 11), try row.value(atIndex: 12)))
+                    // The content columns follow MessageRow's, by position. The structure is
+                    // read where SQLite holds it, not copied first.
+                    let message = try MessageRow(row: row)
+                    let requireTLS: Bool = try row.value(atIndex: 11)
+                    let metadata: Data? = try row.value(atIndex: 12)
+                    out.append(try row.withUnsafeData(atIndex: 10) { structure in
+                        guard let structure else { throw StoreError.corrupt("message file \(message.contentID) without structure") }
+                        return try make(message, structure, requireTLS, metadata)
+                    })
                 }
             }
             return out

@@ -12,7 +12,11 @@ enum StoredStructure {
     /// The structure of message file `fileID`; a row that does not decode is corruption.
     static func decode(_ data: Data, fileID: Int64) throws(StoreError) -> ParsedMessage {
         do {
-            if ParsedMessage.isEncodedForm(data) { return try ParsedMessage(encoded: [UInt8](data)) }
+            if ParsedMessage.isEncodedForm(data) {
+                return try data.withUnsafeBytes { buffer in
+                    Result { () throws(StructureDecodingError) in try ParsedMessage(encoded: buffer) }
+                }.get()
+            }
             return try JSONDecoder().decode(ParsedMessage.self, from: data)
         } catch {
             throw StoreError.corrupt("structure of message file \(fileID): \(error)")
@@ -28,7 +32,9 @@ enum StoredStructure {
             return header
         }
         do {
-            return try HeaderSection(encodedStructure: [UInt8](data), only: names)
+            return try data.withUnsafeBytes { buffer in
+                Result { () throws(StructureDecodingError) in try HeaderSection(encodedStructure: buffer, only: names) }
+            }.get()
         } catch {
             throw StoreError.corrupt("structure of message file \(fileID): \(error)")
         }
