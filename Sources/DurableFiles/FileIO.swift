@@ -214,7 +214,11 @@ public enum FileIO {
         return descriptor
     }
 
+    /// Releases the lock explicitly before closing: a flock belongs to the open file
+    /// description, which a child process forked meanwhile (before its exec closes it) also
+    /// holds, so closing alone could leave the directory locked for a moment.
     public static func unlock(_ descriptor: Int32) {
+        flock(descriptor, LOCK_UN)
         close(descriptor)
     }
 

@@ -17,8 +17,10 @@ private func name(_ text: String) -> DNSName {
     (try? DNSName(text)) ?? .root
 }
 
+/// The default timeout is long: with the whole suite running in parallel on a small
+/// machine, a loopback answer can take seconds, and a retry would change what the tests see.
 private func resolver(
-    _ servers: [FakeDNSServer], timeout: Duration = .seconds(2), attempts: Int = 2, forceTCP: Bool = false,
+    _ servers: [FakeDNSServer], timeout: Duration = .seconds(15), attempts: Int = 2, forceTCP: Bool = false,
     clock: ManualClock = ManualClock()
 ) throws -> StubResolver {
     var configuration = StubResolverConfiguration(servers: try servers.map { try SocketAddress(ipAddress: "127.0.0.1", port: $0.port) })
