@@ -133,7 +133,10 @@ struct SearchEvaluator {
         case let .modSeq(search):
             // RFC 7162 §3.1.5: without per-flag mod-sequences, the message's is used.
             return UInt64(max(0, state.modSeq)) >= search.value
-        case .emailID, .threadID:
+        case let .emailID(id):
+            return ObjectID.email(fileID: state.fileID) == id
+        case .threadID:
+            // RFC 8474 §5.2: no message has a THREADID here (it is NIL).
             return false
         case let .sequenceSet(set):
             if case .lastResult = set { return view.savedResult.contains(state.uid) }

@@ -521,7 +521,7 @@ public final class IMAPSession {
             .listExtended, .listStatus, .specialUse, .createSpecialUse, .multiAppend,
             .appendLimit(UInt32(clamping: settings.limits.parser.maxAppendSize)),
             .statusSize, .esearch, .searchRes, .condStore, .qresync, .binary, .saveDate, .preview, .utf8Accept,
-            .within, .quota,
+            .within, .quota, .objectID,
         ]
         // RFC 9208 §3.1: the resource the quota counts (the account's `quotaBytes`).
         if let storage = Capability("QUOTA=RES-STORAGE") { list.append(storage) }

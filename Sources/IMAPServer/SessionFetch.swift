@@ -155,9 +155,10 @@ extension IMAPSession {
                 builder.append(.rfc822Size(UInt64(max(0, summary.size))))
             case .saveDate:
                 builder.append(.saveDate(IMAPDateTime(summary.saveDate)))
-            case .emailID, .threadID:
-                // OBJECTID is not advertised.
-                continue
+            case .emailID:
+                builder.append(.emailID(ObjectID.email(fileID: summary.fileID)))
+            case .threadID:
+                builder.append(.threadID(nil))
             case .envelope:
                 guard let header else { continue }
                 builder.append(.envelope(FetchData.envelope(header, utf8: utf8)))

@@ -152,8 +152,9 @@ extension IMAPSession {
             }
             role = found
         }
-        try await account.createMailbox(name.name, role: role)
-        return .ok("CREATE completed")
+        let created = try await account.createMailbox(name.name, role: role)
+        // RFC 8474 §4.1: the new mailbox's id in the tagged OK.
+        return .ok("CREATE completed", code: .mailboxID(ObjectID.mailbox(created.id)))
     }
 
     // MARK: DELETE (RFC 9051 §6.3.5)
@@ -214,8 +215,10 @@ extension IMAPSession {
                 values.append(.highestModSeq(UInt64(clamping: info.highestModSeq)))
             case .appendLimit:
                 values.append(.appendLimit(UInt32(clamping: settings.limits.parser.maxAppendSize)))
-            case .mailboxID, .deletedStorage:
-                // OBJECTID and DELETED-STORAGE are not advertised.
+            case .mailboxID:
+                values.append(.mailboxID(ObjectID.mailbox(info.id)))
+            case .deletedStorage:
+                // DELETED-STORAGE (RFC 9208) is not advertised.
                 continue
             }
         }

@@ -42,6 +42,8 @@ extension IMAPSession {
         send(.condition(.ok("UIDs valid", code: .uidValidity(info.uidValidity))))
         send(.condition(.ok("predicted next UID", code: .uidNext(info.uidNext))))
         send(.condition(.ok("highest mod-sequence", code: .highestModSeq(UInt64(max(0, info.highestModSeq))))))
+        // RFC 8474 §4.2.
+        send(.condition(.ok("mailbox id", code: .mailboxID(ObjectID.mailbox(info.id)))))
         if imap4rev2 {
             // RFC 9051 §6.3.2: a LIST response with the mailbox name.
             send(.list(ListResponse(attributes: [], delimiter: "/", mailbox: MailboxName(info.name))))

@@ -40,11 +40,45 @@ import Testing
             """)
     }
 
+    /// RFC 8474: MAILBOXID from CREATE, SELECT and STATUS, kept by RENAME, new for a new
+    /// mailbox of an old name; EMAILID shared by a copy, THREADID NIL; SEARCH EMAILID.
+    @Test func objectIDs() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver(sampleMessage)
+        try await fixture.deliver(sampleMessage)
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        let created = try await client.send("a CREATE work\n")
+        let id = try #require(created.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init))
+        #expect(created == "a OK [MAILBOXID (\(id))] CREATE completed\n")
+        #expect(try await client.send("b STATUS work (MAILBOXID MESSAGES)\n") == "* STATUS work (MAILBOXID (\(id)) MESSAGES 0)\nb OK STATUS completed\n")
+        #expect(try await client.send("c RENAME work play\n") == "c OK RENAME completed\n")
+        #expect(try await client.send("d STATUS play (MAILBOXID)\n") == "* STATUS play (MAILBOXID (\(id)))\nd OK STATUS completed\n")
+        let recreated = try await client.send("e CREATE work\n")
+        #expect(recreated.hasPrefix("e OK [MAILBOXID (") && !recreated.contains("(\(id))"))
+        let select = try await client.send("f SELECT play\n")
+        #expect(select.contains("* OK [MAILBOXID (\(id))] mailbox id\n"))
+
+        try await client.select()
+        #expect(try await client.send("g UID COPY 1 play\n").hasPrefix("g OK [COPYUID"))
+        let inbox = try await client.send("h FETCH 1:2 (EMAILID THREADID)\n")
+        let emailIDs = inbox.split(separator: "\n").compactMap { line in
+            line.split(separator: "EMAILID (").dropFirst().first?.split(separator: ")").first.map(String.init)
+        }
+        #expect(emailIDs.count == 2 && emailIDs[0] != emailIDs[1])
+        #expect(inbox.contains("THREADID NIL"))
+        #expect(try await client.send("i UID SEARCH EMAILID \(emailIDs[0])\n") == "* SEARCH 1\ni OK SEARCH completed\n")
+        #expect(try await client.send("j UID SEARCH THREADID T1\n") == "* SEARCH\nj OK SEARCH completed\n")
+        try await client.select("play")
+        // The copy keeps the message's EMAILID (RFC 8474 §5.1).
+        #expect(try await client.send("k FETCH 1 (EMAILID)\n") == "* 1 FETCH (EMAILID (\(emailIDs[0])))\nk OK FETCH completed\n")
+    }
+
     @Test func createRenameDeleteSubscribe() async throws {
         let fixture = try await Fixture.make()
         let client = try await TestSession(fixture, shared: IMAPSharedState())
         try await client.login()
-        #expect(try await client.send("a CREATE work/projects/\n") == "a OK CREATE completed\n")
+        #expect(try await client.send("a CREATE work/projects/\n").hasSuffix(")] CREATE completed\n"))
         #expect(try await client.send("b CREATE work\n") == "b NO [ALREADYEXISTS] mailbox \"work\" already exists\n")
         #expect(try await client.send("c CREATE inbox\n") == "c NO [ALREADYEXISTS] INBOX always exists\n")
         #expect(try await client.send("d LIST \"\" work*\n") == """
