@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop test: `tern serve` with a listener whose TLS is `ACME: pebble`. At start it serves
-# a self-signed placeholder; its certificate manager then gets a certificate from pebble
+# an interim self-signed certificate; its certificate manager then gets a certificate from pebble
 # (Let's Encrypt's test CA) with real tls-alpn-01 validation on the provider's port, and the
 # next handshakes on the mail ports (submissions, IMAPS) show the new certificate, without a
 # restart. After a restart the stored certificate is served from the first connection.

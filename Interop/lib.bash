@@ -62,3 +62,37 @@ stop_cleanly() {
     [ "$status" -eq 0 ] || { tail -5 "$err" >&2; fail "server exited with $status after SIGTERM"; }
     CHECKS=$((CHECKS + 1))
 }
+
+# postfix_master_cf FILE LISTEN [EXTRA_LINE...]: a Postfix master.cf for a test instance,
+# smtpd on LISTEN (address:port) and the daemons a queue needs, plus EXTRA_LINEs.
+postfix_master_cf() {
+    local file=$1 listen=$2
+    shift 2
+    {
+        echo "$listen inet n - n - - smtpd"
+        cat <<'CF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
+CF
+        for line in "$@"; do echo "$line"; done
+    } >"$file"
+}

@@ -74,30 +74,7 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 CF
-cat >"$PFCONF/master.cf" <<CF
-127.0.0.1:$RELAY inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-postlog   unix-dgram n  -       n       -       1       postlogd
-CF
+postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$RELAY"
 touch "$TMP/postfix.log"
 postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
 postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }

@@ -61,11 +61,12 @@ final class ACMECertificates {
             logger[metadataKey: "acme"] = "\(name)"
             return logger
         }()
-        // The placeholder is replaced below by a stored certificate, or later by a new one.
-        let placeholder = try SelfSignedCertificate(hostnames: [hostname])
+        // Until the CA has issued one, handshakes get a self-signed certificate for the host
+        // name: replaced below by a stored certificate, or later by a newly issued one.
+        let interim = try SelfSignedCertificate(hostnames: [hostname])
         let rotating = RotatingCertificate(
-            chain: [try NIOSSLCertificate(bytes: placeholder.certificateDER, format: .der)],
-            key: try NIOSSLPrivateKey(bytes: placeholder.privateKeyDER, format: .der))
+            chain: [try NIOSSLCertificate(bytes: interim.certificateDER, format: .der)],
+            key: try NIOSSLPrivateKey(bytes: interim.privateKeyDER, format: .der))
         let manager = CertificateManager(
             configuration: configuration, publisher: publisher, logger: managerLogger,
             onUpdate: { certificate in

@@ -17,26 +17,10 @@ import Glibc
         defer { server.stop() }
         let password = try await server.waitForPassword(deadline: .now + .seconds(15))
 
-        // Submission (BASE+587): AUTH PLAIN without TLS is allowed on loopback.
-        let smtp = try await LineSocket.connect(port: base + 587, deadline: .now + .seconds(10))
-        try smtp.expect(code: 220)
-        try smtp.send("EHLO client.test")
-        try smtp.expect(code: 250)
-        try smtp.send("AUTH PLAIN " + Data("\0tern@localhost\0\(password)".utf8).base64EncodedString())
-        try smtp.expect(code: 235)
         let marker = UUID().uuidString
-        for (recipient, subject) in [("someone-permerror@example.com", "to be refused"), ("x@example.com", "loop \(marker)")] {
-            try smtp.send("MAIL FROM:<tern@localhost>")
-            try smtp.expect(code: 250)
-            try smtp.send("RCPT TO:<\(recipient)>")
-            try smtp.expect(code: 250)
-            try smtp.send("DATA")
-            try smtp.expect(code: 354)
-            try smtp.send("From: <tern@localhost>\r\nTo: <\(recipient)>\r\nSubject: \(subject)\r\n\r\nbody of \(subject)\r\n.")
-            try smtp.expect(code: 250)
-        }
-        try smtp.send("QUIT")
-        smtp.close()
+        try await LineSocket.submit(
+            port: base + 587, password: password,
+            [("someone-permerror@example.com", "to be refused"), ("x@example.com", "loop \(marker)")])
 
         // IMAP (BASE+143, plaintext login on loopback): poll the Inbox until both arrived.
         let imap = try await LineSocket.connect(port: base + 143, deadline: .now + .seconds(10))
@@ -161,6 +145,29 @@ final class LineSocket {
     }
 
     /// Connects, retrying until the server listens or the deadline passes.
+    /// Submits one message per (recipient, subject) as tern@localhost on localserve's
+    /// submission port (AUTH PLAIN without TLS is allowed on loopback), each with a 250.
+    static func submit(port: Int, password: String, _ messages: [(recipient: String, subject: String)]) async throws {
+        let smtp = try await connect(port: port, deadline: .now + .seconds(10))
+        defer { smtp.close() }
+        try smtp.expect(code: 220)
+        try smtp.send("EHLO client.test")
+        try smtp.expect(code: 250)
+        try smtp.send("AUTH PLAIN " + Data("\0tern@localhost\0\(password)".utf8).base64EncodedString())
+        try smtp.expect(code: 235)
+        for (recipient, subject) in messages {
+            try smtp.send("MAIL FROM:<tern@localhost>")
+            try smtp.expect(code: 250)
+            try smtp.send("RCPT TO:<\(recipient)>")
+            try smtp.expect(code: 250)
+            try smtp.send("DATA")
+            try smtp.expect(code: 354)
+            try smtp.send("From: <tern@localhost>\r\nTo: <\(recipient)>\r\nSubject: \(subject)\r\n\r\nbody of \(subject)\r\n.")
+            try smtp.expect(code: 250)
+        }
+        try smtp.send("QUIT")
+    }
+
     static func connect(port: Int, deadline: ContinuousClock.Instant) async throws -> LineSocket {
         while true {
             let fd = socket(AF_INET, streamType, 0)
