@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interop test: `tern localserve` against real SMTP clients: swaks (STARTTLS, pipelining,
 # AUTH PLAIN and LOGIN, a wrong password) and Python's smtplib (SMTPUTF8 address, 8-bit
-# body, BDAT, implicit TLS). Then every accepted message must be in the store, byte-exact
-# where it matters, and SIGTERM must stop the server cleanly.
+# body, BDAT, implicit TLS, FUTURERELEASE). Then every accepted message must be in the
+# store, byte-exact where it matters, a held one not before its time, and SIGTERM must stop
+# the server cleanly.
 #
 # Usage: TERN=/path/to/tern bash Interop/smtp.sh (TERN defaults to the debug build).
 # Installs swaks with apt-get when missing (root). Loopback only. The last stdout line is
@@ -96,6 +97,38 @@ done
 [ "$stored" -eq 6 ] || fail "expected 6 stored messages, found $stored"
 grep -rlq "Grüße aus München" "$TMP/ls/data/accounts/tern/msg" || fail "8-bit body not stored intact"
 grep -rlq "^tls TLS_\|	tls TLS_" "$TMP/ls/data/accounts/tern/msg" || fail "no Received tls clause in a message over TLS"
+CHECKS=$((CHECKS + 1))
+
+check "python smtplib: FUTURERELEASE on submission only, a hold past the maximum refused with 501" \
+    timeout 30 python3 - "$SMTP" "$SUBMISSION" "$PASSWORD" <<'PY'
+import smtplib, sys
+smtp_port, submission_port, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = smtplib.SMTP("127.0.0.1", smtp_port)
+s.ehlo("client.test")
+assert not s.has_extn("futurerelease"), s.esmtp_features  # RFC 4865 §4.2: submission only
+s.quit()
+s = smtplib.SMTP("127.0.0.1", submission_port)
+s.ehlo("client.test")
+s.login("tern@localhost", password)
+interval = int(s.esmtp_features["futurerelease"].split()[0])
+code, reply = s.mail("tern@localhost", ["HOLDFOR=%d" % (interval + 1)])
+assert code == 501 and reply.startswith(b"5.5.4"), (code, reply)
+s.rset()
+# Held for 3 seconds: one local recipient, one that loops back through the queue.
+message = b"From: tern@localhost\r\nSubject: held\r\n\r\nreleased later\r\n"
+assert s.sendmail("tern@localhost", ["tern@localhost", "later@example.net"], message, mail_options=["HOLDFOR=3"]) == {}
+s.quit()
+PY
+log "check: the held message arrives, but not before its release time"
+sleep 1.5
+stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
+[ "$stored" -eq 6 ] || fail "the held message arrived early ($stored stored)"
+for _ in $(seq 1 150); do
+    stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
+    [ "$stored" -ge 8 ] && break
+    sleep 0.1
+done
+[ "$stored" -eq 8 ] || fail "expected 8 stored messages after the release, found $stored"
 CHECKS=$((CHECKS + 1))
 
 stop_cleanly "$PID" "$TMP/err"

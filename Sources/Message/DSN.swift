@@ -131,6 +131,9 @@ public struct DeliveryStatusNotification: Hashable, Sendable {
     public var receivedFromMTA: String?
     /// When the reporting MTA received the original (§2.2.5).
     public var arrivalDate: Date?
+    /// The original's hold, "for;<seconds>" or "until;<date-time>": the Future-Release-Request
+    /// field RFC 4865 §5.1.2 requires (with Arrival-Date) in a DSN about a held message.
+    public var futureReleaseRequest: String?
     public var recipients: [Recipient]
     /// The original message as stored.
     public var original: [UInt8]
@@ -221,6 +224,9 @@ public struct DeliveryStatusNotification: Hashable, Sendable {
         }
         if let arrivalDate {
             out += try field("Arrival-Date", date(arrivalDate))
+        }
+        if let futureReleaseRequest {
+            out += try field("Future-Release-Request", futureReleaseRequest)
         }
         for recipient in recipients {
             let name = recipient.finalRecipient

@@ -58,6 +58,8 @@ public struct QueueListing: Codable, Sendable, Hashable {
     public var attempts: Int
     public var created: Date
     public var nextAttempt: Date
+    /// Held for future release until then (RFC 4865); nil: not held that way.
+    public var releaseAt: Date?
     public var held: Bool
     public var transport: String?
     public var requireTLS: Bool
@@ -73,6 +75,7 @@ public struct QueueListing: Codable, Sendable, Hashable {
         attempts = message.attempts
         created = message.created
         nextAttempt = message.nextAttempt
+        releaseAt = message.releaseAt
         held = message.held
         transport = message.transport
         requireTLS = message.requireTLS

@@ -33,12 +33,16 @@ public struct QueuedMessage: Sendable, Hashable {
     public var transport: String?
     /// The delayed-delivery DSN went out (it is sent once, RFC 3464 §2.3.3 "delayed").
     public var delayedDSNSent: Bool
+    /// A message held for future release (RFC 4865): not attempted before this time.
+    public var releaseAt: Date?
+    /// The hold as the submitter asked for it ("for;600", "until;<date-time>"), for DSNs.
+    public var futureReleaseRequest: String?
 
     public init(
         id: Int64, fileID: Int64, sender: ReversePath, domain: String, recipients: [QueuedRecipient], size: Int,
         body: MailParameters.Body = .sevenBit, utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil,
         created: Date, attempts: Int = 0, nextAttempt: Date, lastAttempt: Date? = nil, held: Bool = false, transport: String? = nil,
-        delayedDSNSent: Bool = false
+        delayedDSNSent: Bool = false, releaseAt: Date? = nil, futureReleaseRequest: String? = nil
     ) {
         self.id = id
         self.fileID = fileID
@@ -57,6 +61,8 @@ public struct QueuedMessage: Sendable, Hashable {
         self.held = held
         self.transport = transport
         self.delayedDSNSent = delayedDSNSent
+        self.releaseAt = releaseAt
+        self.futureReleaseRequest = futureReleaseRequest
     }
 
     public var pending: [QueuedRecipient] { recipients.filter { $0.state == .pending } }

@@ -2,24 +2,40 @@ import Foundation
 import Message
 import SMTP
 
-/// Where DSNs go. A sender of a local domain gets it delivered into their account
-/// (`deliverLocally`, wired to the Store by the executable); any other sender gets it
-/// through the queue itself, as a new message with the null reverse-path (RFC 3464 §2,
-/// RFC 5321 §4.5.5), which in turn never causes a DSN.
-public struct DSNDelivery: Sendable {
-    public var isLocal: @Sendable (Mailbox) -> Bool
-    public var deliverLocally: @Sendable (_ from: ReversePath, _ to: Mailbox, _ message: [UInt8]) async throws -> Void
+/// Delivery to this server's own domains. The queue holds mail for them in two cases: a DSN
+/// to a local sender, and a submission held for future release (RFC 4865) with local
+/// recipients. Records for a domain served here are delivered through this seam (wired to
+/// the Store by the executable) instead of over SMTP, whatever the routes say.
+public struct LocalDelivery: Sendable {
+    /// One message for recipients in one local domain.
+    public struct Request: Sendable {
+        public var sender: ReversePath
+        public var recipients: [Mailbox]
+        /// The queue's file: read it, link it, never remove it.
+        public var path: String
+        public var requireTLS: Bool
 
-    public init(
-        isLocal: @escaping @Sendable (Mailbox) -> Bool,
-        deliverLocally: @escaping @Sendable (_ from: ReversePath, _ to: Mailbox, _ message: [UInt8]) async throws -> Void
-    ) {
-        self.isLocal = isLocal
-        self.deliverLocally = deliverLocally
+        public init(sender: ReversePath, recipients: [Mailbox], path: String, requireTLS: Bool) {
+            self.sender = sender
+            self.recipients = recipients
+            self.path = path
+            self.requireTLS = requireTLS
+        }
     }
 
-    /// Every sender is remote: DSNs are queued.
-    public static let viaQueue = DSNDelivery(isLocal: { _ in false }, deliverLocally: { _, _, _ in })
+    public var servesDomain: @Sendable (String) -> Bool
+    /// One outcome per recipient, in order.
+    public var deliver: @Sendable (Request) async -> [RecipientOutcome]
+
+    public init(servesDomain: @escaping @Sendable (String) -> Bool, deliver: @escaping @Sendable (Request) async -> [RecipientOutcome]) {
+        self.servesDomain = servesDomain
+        self.deliver = deliver
+    }
+
+    /// No domain is local: everything goes out over SMTP.
+    public static let none = LocalDelivery(servesDomain: { _ in false }) { message in
+        message.recipients.map { _ in .failed(DeliveryFailure(status: "4.3.5", isPermanent: false, diagnostic: "no local delivery")) }
+    }
 }
 
 enum Notifications {
@@ -52,7 +68,9 @@ enum Notifications {
             reportingMTA: reportingMTA, originalSender: Address(displayName: nil, localPart: plan.recipient.localPart, domain: plan.recipient.domain),
             recipients: recipients, original: original, returnContent: .headers)
         dsn.originalEnvelopeID = message.envelopeID
+        // RFC 4865 §5.1.2: both fields for a message that was held.
         dsn.arrivalDate = message.created
+        dsn.futureReleaseRequest = message.futureReleaseRequest
         dsn.international = message.utf8Header || plan.recipient.needsSMTPUTF8 || message.recipients.contains { $0.address.needsSMTPUTF8 }
         return try dsn.compose(now: now, using: &random).bytes
     }

@@ -18,7 +18,10 @@
 //        4xx or unreachable ─▶ retried after the backoff (RFC 5321 §4.5.4.1), a delayed
 //        DSN once after `delayedDSNAfterAttempts`; after `maximumAge` ─▶ given up, DSN
 //     ─▶ DSN (RFC 3464) to the sender, never for a null reverse-path (RFC 5321 §4.5.5,
-//        §6.1): delivered locally through `DSNDelivery`, or queued with MAIL FROM:<>
+//        §6.1): queued with MAIL FROM:<> like any message
+//     ─▶ records for a domain served here (DSNs to local senders, and local recipients of
+//        a submission held for future release, RFC 4865) go through `LocalDelivery` into
+//        the Store instead of a transport
 //     ─▶ finishAttempt: new recipient states and next attempt committed, or the record
 //        (and its file, once unused) removed
 //
@@ -88,14 +91,14 @@ public struct QueueEnvironment: Sendable {
     /// Waits between runs of the delivery loop.
     public var sleep: @Sendable (Duration) async throws -> Void
     public var tlsPolicy: TLSPolicy
-    public var dsnDelivery: DSNDelivery
+    public var localDelivery: LocalDelivery
     public var group: any EventLoopGroup
 
     public init(
         resolver: any DNS.Resolver, now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> UInt64 = { UInt64.random(in: .min ... .max) },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-        tlsPolicy: TLSPolicy = .opportunistic, dsnDelivery: DSNDelivery = .viaQueue,
+        tlsPolicy: TLSPolicy = .opportunistic, localDelivery: LocalDelivery = .none,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.now = now
@@ -103,7 +106,7 @@ public struct QueueEnvironment: Sendable {
         self.resolver = resolver
         self.sleep = sleep
         self.tlsPolicy = tlsPolicy
-        self.dsnDelivery = dsnDelivery
+        self.localDelivery = localDelivery
         self.group = group
     }
 }
@@ -205,9 +208,15 @@ public final class OutboundQueue: Sendable {
 
     /// One group of records, attempted together.
     struct Batch: Sendable {
+        /// For logs and metrics: the transport's name, or `localTransportName`.
         var transportName: String
+        /// Into the Store through `LocalDelivery`, not over SMTP.
+        var local = false
         var messages: [QueuedMessage]
     }
+
+    /// How logs and metrics name delivery into this server's own mailboxes.
+    static let localTransportName = "local"
 
     /// Starts attempts for due records, at most `limit` groups, skipping `excluding`.
     func startBatches(limit: Int, excluding: Set<Int64> = []) async throws -> [Batch] {
@@ -217,10 +226,12 @@ public final class OutboundQueue: Sendable {
         var order: [String] = []
         var groups: [String: Batch] = [:]
         for message in due {
-            let name = message.transport
+            let local = environment.localDelivery.servesDomain(message.domain)
+            let name = local ? Self.localTransportName : message.transport
                 ?? Route.select(settings.routes, senderDomain: message.sender.mailbox?.domain, recipientDomain: message.domain, attempt: message.attempts + 1)
                 ?? QueueSettings.directTransportName
-            let key = "\(message.domain) \(name) \(message.requireTLS)"
+            // Two words for local batches, three for the others: the kinds never share a key.
+            let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.requireTLS)"
             if var batch = groups[key] {
                 guard batch.messages.count < settings.messagesPerConnection else { continue }
                 batch.messages.append(message)
@@ -228,7 +239,7 @@ public final class OutboundQueue: Sendable {
             } else {
                 guard order.count < limit else { continue }
                 order.append(key)
-                groups[key] = Batch(transportName: name, messages: [message])
+                groups[key] = Batch(transportName: name, local: local, messages: [message])
             }
         }
         var batches: [Batch] = []
@@ -246,7 +257,14 @@ public final class OutboundQueue: Sendable {
         logger[metadataKey: "domain"] = "\(batch.messages.first?.domain ?? "")"
         logger[metadataKey: "transport"] = "\(batch.transportName)"
         var results: [Int64: MessageAttemptResult] = [:]
-        if let transport = settings.transport(named: batch.transportName) {
+        if batch.local {
+            for message in batch.messages {
+                let pending = message.pending
+                let outcomes = await environment.localDelivery.deliver(LocalDelivery.Request(
+                    sender: message.sender, recipients: pending.map(\.address), path: store.path(forFile: message.fileID), requireTLS: message.requireTLS))
+                results[message.id] = MessageAttemptResult(outcomes: Dictionary(uniqueKeysWithValues: zip(pending.map(\.id), outcomes)))
+            }
+        } else if let transport = settings.transport(named: batch.transportName) {
             let store = store
             let context = AttemptContext(
                 hostname: settings.hostname, timeouts: settings.timeouts, resolver: environment.resolver, tlsPolicy: environment.tlsPolicy,
@@ -308,11 +326,7 @@ public final class OutboundQueue: Sendable {
         }
         var random = InjectedRandom(next: environment.random)
         let bytes = try Notifications.compose(plan, message: message, original: original, reportingMTA: settings.hostname, now: now, using: &random)
-        if environment.dsnDelivery.isLocal(plan.recipient) {
-            try await environment.dsnDelivery.deliverLocally(.null, plan.recipient, bytes)
-        } else {
-            try await enqueue(Submission(sender: .null, recipients: [plan.recipient], content: .bytes(bytes), utf8Header: message.utf8Header))
-        }
+        try await enqueue(Submission(sender: .null, recipients: [plan.recipient], content: .bytes(bytes), utf8Header: message.utf8Header))
         logger.info("DSN sent", metadata: ["msgid": "\(message.id)", "to": "\(plan.recipient)", "entries": "\(plan.entries.count)"])
     }
 

@@ -21,10 +21,13 @@ public struct Submission: Sendable {
     public var envelopeID: String?
     /// The transport to use instead of the routes' choice.
     public var transport: String?
+    /// Future release (RFC 4865): no attempt before `releaseAt`; the request is kept for DSNs.
+    public var releaseAt: Date?
+    public var futureReleaseRequest: String?
 
     public init(
         sender: ReversePath, recipients: [Mailbox], content: Content, body: MailParameters.Body = .sevenBit, utf8Header: Bool = false,
-        requireTLS: Bool = false, envelopeID: String? = nil, transport: String? = nil
+        requireTLS: Bool = false, envelopeID: String? = nil, transport: String? = nil, releaseAt: Date? = nil, futureReleaseRequest: String? = nil
     ) {
         self.sender = sender
         self.recipients = recipients
@@ -34,6 +37,8 @@ public struct Submission: Sendable {
         self.requireTLS = requireTLS
         self.envelopeID = envelopeID
         self.transport = transport
+        self.releaseAt = releaseAt
+        self.futureReleaseRequest = futureReleaseRequest
     }
 }
 
@@ -183,6 +188,12 @@ public final class QueueStore: Sendable {
                 CREATE INDEX recipient_message ON recipient (messageID);
                 """)
         }
+        migrator.registerMigration("futureRelease") { db in
+            try db.execute(sql: """
+                ALTER TABLE message ADD COLUMN releaseAt REAL;
+                ALTER TABLE message ADD COLUMN futureReleaseRequest TEXT;
+                """)
+        }
         return migrator
     }
 
@@ -190,7 +201,8 @@ public final class QueueStore: Sendable {
 
     // MARK: Enqueue
 
-    /// Stores `submission` durably, one record per recipient domain, all due at `now`.
+    /// Stores `submission` durably, one record per recipient domain, all due at `now` (or at
+    /// the submission's release time).
     /// Returns the records; when it returns, the submission may be acknowledged.
     public func enqueue(_ submission: Submission, now: Date) async throws -> [QueuedMessage] {
         guard !submission.recipients.isEmpty else { throw QueueStoreError.noRecipients }
@@ -223,6 +235,7 @@ public final class QueueStore: Sendable {
             if !(byDomain[domain]?.contains(recipient) ?? false) { byDomain[domain, default: []].append(recipient) }
         }
         let plan = (domains: domains, recipients: byDomain)
+        let due = max(now, submission.releaseAt ?? now)
         do {
             return try await pool.write { db -> [QueuedMessage] in
                 var records: [QueuedMessage] = []
@@ -230,13 +243,14 @@ public final class QueueStore: Sendable {
                     try db.execute(
                         sql: """
                             INSERT INTO message (fileID, senderLocalPart, senderDomain, domain, size, body, utf8Header, requireTLS,
-                                envelopeID, created, nextAttempt, transport)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                envelopeID, created, nextAttempt, transport, releaseAt, futureReleaseRequest)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             fileID, submission.sender.mailbox?.localPart, submission.sender.mailbox?.domain, domain, size,
                             submission.body.rawValue, submission.utf8Header, submission.requireTLS, submission.envelopeID,
-                            now.timeIntervalSince1970, now.timeIntervalSince1970, submission.transport,
+                            now.timeIntervalSince1970, due.timeIntervalSince1970, submission.transport,
+                            submission.releaseAt?.timeIntervalSince1970, submission.futureReleaseRequest,
                         ])
                     let messageID = db.lastInsertedRowID
                     var recipients: [QueuedRecipient] = []
@@ -249,7 +263,8 @@ public final class QueueStore: Sendable {
                     records.append(QueuedMessage(
                         id: messageID, fileID: fileID, sender: submission.sender, domain: domain, recipients: recipients, size: Int(size),
                         body: submission.body, utf8Header: submission.utf8Header, requireTLS: submission.requireTLS,
-                        envelopeID: submission.envelopeID, created: now, nextAttempt: now, transport: submission.transport))
+                        envelopeID: submission.envelopeID, created: now, nextAttempt: due, transport: submission.transport,
+                        releaseAt: submission.releaseAt, futureReleaseRequest: submission.futureReleaseRequest))
                 }
                 return records
             }
@@ -316,12 +331,14 @@ public final class QueueStore: Sendable {
                 sender = .mailbox(Mailbox(localPart: local, domain: domain))
             }
             let lastAttempt: Double? = row["lastAttempt"]
+            let releaseAt: Double? = row["releaseAt"]
             return QueuedMessage(
                 id: id, fileID: row["fileID"], sender: sender, domain: row["domain"], recipients: recipients, size: row["size"], body: body,
                 utf8Header: row["utf8Header"], requireTLS: row["requireTLS"], envelopeID: row["envelopeID"],
                 created: Date(timeIntervalSince1970: row["created"]), attempts: row["attempts"],
                 nextAttempt: Date(timeIntervalSince1970: row["nextAttempt"]), lastAttempt: lastAttempt.map { Date(timeIntervalSince1970: $0) },
-                held: row["held"], transport: row["transport"], delayedDSNSent: row["delayedDSNSent"])
+                held: row["held"], transport: row["transport"], delayedDSNSent: row["delayedDSNSent"],
+                releaseAt: releaseAt.map { Date(timeIntervalSince1970: $0) }, futureReleaseRequest: row["futureReleaseRequest"])
         }
     }
 

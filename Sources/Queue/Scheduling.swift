@@ -85,7 +85,8 @@ public enum Scheduling {
     /// - A delivered recipient is done; a permanently failed one is final and reported.
     /// - A temporary failure, or no outcome at all (the attempt did not reach the
     ///   recipient), leaves the recipient pending with `attemptFailure` as its reason.
-    /// - Pending recipients after the last attempt (at or after `created + maximumAge`) are
+    /// - Pending recipients after the last attempt (at or after `maximumAge` past the
+    ///   submission, or past the release time of a held message, RFC 4865) are
     ///   given up on and reported as failed. Otherwise the next attempt is after the
     ///   backoff, never later than that last moment, so the configured total holds.
     /// - A delayed DSN is due once, when pending recipients remain after
@@ -114,7 +115,7 @@ public enum Scheduling {
             }
         }
 
-        let deadline = message.created.addingTimeInterval(policy.maximumAge)
+        let deadline = (message.releaseAt ?? message.created).addingTimeInterval(policy.maximumAge)
         var next = AttemptPlan.Next.finished
         var gaveUp = false
         var delayed: [DSNPlan.Entry] = []

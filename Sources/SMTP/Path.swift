@@ -61,6 +61,11 @@ public enum ForwardPath: Hashable, Sendable, CustomStringConvertible {
     case postmaster
     case mailbox(Mailbox)
 
+    public var mailbox: Mailbox? {
+        if case let .mailbox(mailbox) = self { return mailbox }
+        return nil
+    }
+
     public var description: String {
         switch self {
         case .postmaster: return "<Postmaster>"

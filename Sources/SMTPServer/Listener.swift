@@ -27,6 +27,8 @@ public struct Listener: Sendable {
     ) {
         var settings = settings
         settings.session.relayAvailable = relayer != nil
+        // RFC 4865: the queue is what holds a message until its release time.
+        settings.session.futureReleaseAvailable = relayer != nil
         self.settings = settings
         self.relayer = relayer
         self.policy = policy

@@ -9,15 +9,16 @@ import SMTP
 /// implementation returns `.delivered` only once the queue holds the message durably (file
 /// fsynced, records committed), and `.temporaryFailure` when it cannot queue it.
 public protocol MessageRelayer: Sendable {
-    /// Queues `messageFile` (the whole message, trace fields first) for
-    /// `envelope.remoteRecipients`, from `envelope.sender`, carrying the transaction's
-    /// parameters (8BITMIME, SMTPUTF8, REQUIRETLS of RFC 8689 §4.2). The caller keeps the
-    /// file: the queue links or copies it.
-    func relay(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult
+    /// Queues `messageFile` (the whole message, trace fields first) for `recipients`, from
+    /// `envelope.sender`, carrying the transaction's parameters (8BITMIME, SMTPUTF8,
+    /// REQUIRETLS of RFC 8689 §4.2) and its hold (RFC 4865). The caller keeps the file: the
+    /// queue links or copies it.
+    func relay(messageFile: String, envelope: Envelope, recipients: [Mailbox]) async -> Session.DeliveryResult
 }
 
-/// How one transaction's message reaches its recipients: local ones through the
-/// `MessageDeliverer`, remote ones (submission only) through the `MessageRelayer`.
+/// How one transaction's message reaches its recipients: immediate local ones through the
+/// `MessageDeliverer`, the rest (submission only: other domains, and with a hold every
+/// recipient, `Envelope.queuedRecipients`) through the `MessageRelayer`.
 ///
 /// SMTP has one reply to DATA for all recipients (RFC 5321 §3.3, §4.2.5), so a message
 /// with both kinds gets its 250 only when both succeeded. The local delivery goes first:
@@ -33,17 +34,20 @@ struct Routing: Sendable {
 
     /// Delivers `messageFile`, which it takes over (it is gone afterwards).
     func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
-        guard !envelope.remoteRecipients.isEmpty else {
+        let queued = envelope.queuedRecipients
+        guard !queued.isEmpty else {
             return await deliverer.deliver(messageFile: messageFile, envelope: envelope)
         }
         guard let relayer else {
-            // The session accepts remote recipients only when a relayer exists.
+            // The session accepts remote recipients and holds only when a relayer exists.
             try? FileManager.default.removeItem(atPath: messageFile)
             return .temporaryFailure("no outbound queue")
         }
-        guard !envelope.recipients.isEmpty else {
+        var immediate = envelope
+        immediate.recipients = envelope.immediateRecipients
+        guard !immediate.recipients.isEmpty else {
             defer { try? FileManager.default.removeItem(atPath: messageFile) }
-            return await relayer.relay(messageFile: messageFile, envelope: envelope)
+            return await relayer.relay(messageFile: messageFile, envelope: envelope, recipients: queued)
         }
         // The local deliverer takes the file over; the queue gets it through a second link.
         let queueCopy = messageFile + ".relay"
@@ -54,9 +58,9 @@ struct Routing: Sendable {
             return .temporaryFailure("the message could not be prepared for relaying")
         }
         defer { try? FileManager.default.removeItem(atPath: queueCopy) }
-        let local = await deliverer.deliver(messageFile: messageFile, envelope: envelope)
+        let local = await deliverer.deliver(messageFile: messageFile, envelope: immediate)
         guard case let .delivered(localID) = local else { return local }
-        switch await relayer.relay(messageFile: queueCopy, envelope: envelope) {
+        switch await relayer.relay(messageFile: queueCopy, envelope: envelope, recipients: queued) {
         case let .delivered(queueID): return .delivered(id: "\(localID) queued \(queueID)")
         case let other: return other
         }

@@ -406,6 +406,11 @@ public struct Session: Sendable {
         if case let .mailbox(mailbox) = path, mailbox.needsSMTPUTF8, !parameters.smtputf8 {
             return fail(Reply(553, .nonASCIIAddress, "non-ASCII recipient needs SMTPUTF8"))
         }
+        if path == .postmaster, parameters.holdFor != nil || parameters.holdUntil != nil {
+            // A held message waits in the queue, which keeps recipients as mailboxes at a
+            // domain; "<Postmaster>" has none (RFC 5321 §4.1.1.3).
+            return fail(Reply(550, .invalidArguments, "<Postmaster> without a domain cannot be held for future release"))
+        }
         switch policy.resolve(path) {
         case let .local(account, mailbox):
             recipients.append(Recipient(address: path, account: account, mailbox: mailbox))
@@ -510,7 +515,19 @@ public struct Session: Sendable {
         Envelope(
             clientName: clientName ?? "", sender: sender ?? .null, recipients: recipients, parameters: parameters,
             size: size, tls: tls, authenticatedAccount: authenticatedAccount, kind: settings.kind, extended: extended,
-            remoteRecipients: remoteRecipients)
+            remoteRecipients: remoteRecipients, futureRelease: futureRelease())
+    }
+
+    /// The accepted hold (RFC 4865 §4.2 items 5 and 6): HOLDFOR counts from now, the end
+    /// of the transaction, so the message never leaves early.
+    private func futureRelease() -> FutureRelease? {
+        if let seconds = parameters.holdFor {
+            return FutureRelease(releaseAt: now().addingTimeInterval(TimeInterval(seconds)), request: "for;\(seconds)")
+        }
+        if let until = parameters.holdUntil, let date = Self.parseRFC3339(until) {
+            return FutureRelease(releaseAt: date, request: "until;\(until)")
+        }
+        return nil
     }
 
     private mutating func resetTransaction() {
@@ -577,6 +594,37 @@ public struct Envelope: Sendable, Hashable {
     public var extended: Bool
     /// Submission only: recipients at other domains, for the outbound queue, in RCPT order.
     public var remoteRecipients: [Mailbox] = []
+    /// Submission only: the message waits in the outbound queue until then (RFC 4865).
+    public var futureRelease: FutureRelease?
+
+    public init(
+        clientName: String, sender: ReversePath, recipients: [Recipient], parameters: MailParameters = MailParameters(), size: Int, tls: Bool,
+        authenticatedAccount: String? = nil, kind: Session.Kind, extended: Bool = true, remoteRecipients: [Mailbox] = [],
+        futureRelease: FutureRelease? = nil
+    ) {
+        self.clientName = clientName
+        self.sender = sender
+        self.recipients = recipients
+        self.parameters = parameters
+        self.size = size
+        self.tls = tls
+        self.authenticatedAccount = authenticatedAccount
+        self.kind = kind
+        self.extended = extended
+        self.remoteRecipients = remoteRecipients
+        self.futureRelease = futureRelease
+    }
+
+    /// Recipients whose delivery the outbound queue takes on: the remote ones, and with a
+    /// hold every one, local ones included, because the queue is what waits (RFC 4865 §4.2
+    /// items 5 and 6 forbid releasing the message early to anybody).
+    public var queuedRecipients: [Mailbox] {
+        guard futureRelease != nil else { return remoteRecipients }
+        return recipients.compactMap(\.address.mailbox) + remoteRecipients
+    }
+
+    /// Recipients delivered into the Store right away.
+    public var immediateRecipients: [Recipient] { futureRelease == nil ? recipients : [] }
 
     /// Every recipient, local and remote, in the order accepted within each kind.
     public var recipientCount: Int { recipients.count + remoteRecipients.count }
@@ -588,6 +636,19 @@ public struct Envelope: Sendable, Hashable {
         if tls { name += "S" }
         if authenticatedAccount != nil { name += "A" }
         return name
+    }
+}
+
+/// A hold accepted under RFC 4865.
+public struct FutureRelease: Sendable, Hashable {
+    public var releaseAt: Date
+    /// The hold as the client asked for it, "for;<seconds>" or "until;<date-time>": what a
+    /// DSN's Future-Release-Request field repeats (RFC 4865 §5.1.2).
+    public var request: String
+
+    public init(releaseAt: Date, request: String) {
+        self.releaseAt = releaseAt
+        self.request = request
     }
 }
 

@@ -16,12 +16,13 @@ struct QueueRelayer: MessageRelayer {
     let queue: OutboundQueue
     let logger: Logger
 
-    func relay(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
+    func relay(messageFile: String, envelope: Envelope, recipients: [Mailbox]) async -> Session.DeliveryResult {
         let submission = Queue.Submission(
-            sender: envelope.sender, recipients: envelope.remoteRecipients, content: .file(messageFile),
+            sender: envelope.sender, recipients: recipients, content: .file(messageFile),
             body: envelope.parameters.body ?? .sevenBit, utf8Header: envelope.parameters.smtputf8,
             // RFC 8689 §4.2: REQUIRETLS stays with the message to every next hop.
-            requireTLS: envelope.parameters.requireTLS)
+            requireTLS: envelope.parameters.requireTLS,
+            releaseAt: envelope.futureRelease?.releaseAt, futureReleaseRequest: envelope.futureRelease?.request)
         do {
             let records = try await queue.enqueue(submission)
             return .delivered(id: records.map { "q\($0.id)" }.joined(separator: ","))
@@ -69,26 +70,67 @@ extension QueueSettings {
     }
 }
 
-extension DSNDelivery {
-    /// DSNs to senders whose address is local (by `policy`) go into their mailbox through
-    /// the Store, durably, like any delivery; others are queued (RFC 3464 §2).
-    static func store(_ store: Store, policy: any SessionPolicy) -> DSNDelivery {
-        DSNDelivery(
-            isLocal: { mailbox in
-                if case .local = policy.resolve(.mailbox(mailbox)) { return true }
-                return false
+extension LocalDelivery {
+    /// Delivery into the Store the way a submission's local recipients get it
+    /// (`deliverer`, normally the `StoreDeliverer`), with addresses resolved by `policy` at
+    /// delivery time: an account removed meanwhile is a permanent failure (RFC 3463 X.1.1),
+    /// a full mailbox a temporary one.
+    static func store(deliverer: any MessageDeliverer, policy: any SessionPolicy, temporaryDirectory: String) -> LocalDelivery {
+        LocalDelivery(
+            servesDomain: { domain in
+                policy.resolve(.mailbox(Mailbox(localPart: "postmaster", domain: domain))) != .remote
             },
-            deliverLocally: { _, to, bytes in
-                guard case let .local(account, mailbox) = policy.resolve(.mailbox(to)) else {
-                    throw StoreError.noSuchAccount("\(to)")
+            deliver: { message in
+                var outcomes = message.recipients.map { _ in RecipientOutcome.delivered }
+                var resolved: [(index: Int, recipient: Recipient)] = []
+                for (index, mailbox) in message.recipients.enumerated() {
+                    switch policy.resolve(.mailbox(mailbox)) {
+                    case let .local(account, name):
+                        resolved.append((index, Recipient(address: .mailbox(mailbox), account: account, mailbox: name)))
+                    case .unknownUser:
+                        outcomes[index] = .failed(DeliveryFailure(status: "5.1.1", isPermanent: true, diagnostic: "no such user here anymore"))
+                    case .remote:
+                        outcomes[index] = .failed(DeliveryFailure(status: "4.3.5", isPermanent: false, diagnostic: "the domain is no longer served here"))
+                    case let .refused(reply):
+                        outcomes[index] = .failed(DeliveryFailure(reply))
+                    case .unanswered:
+                        outcomes[index] = .failed(DeliveryFailure(status: "4.4.1", isPermanent: false, diagnostic: "local delivery did not answer"))
+                    }
                 }
-                let path = store.temporaryDirectory + "/dsn-" + UUID().uuidString
-                try Data(bytes).write(to: URL(fileURLWithPath: path))
-                defer { try? FileManager.default.removeItem(atPath: path) }
-                let parsed = try ParsedMessage.parse(FileSource(path: path))
-                _ = try await store.deliver(
-                    IncomingMessage(file: path, receivedAt: Date(), parsed: parsed), to: [DeliveryRecipient(account: account, mailbox: mailbox)])
+                guard !resolved.isEmpty else { return outcomes }
+                var parameters = MailParameters()
+                parameters.requireTLS = message.requireTLS
+                let envelope = Envelope(
+                    clientName: "", sender: message.sender, recipients: resolved.map(\.recipient), parameters: parameters,
+                    size: (try? FileManager.default.attributesOfItem(atPath: message.path)[.size] as? Int) ?? 0, tls: false, kind: .submission)
+                // The deliverer takes its file over; the queue keeps its own.
+                let link = temporaryDirectory + "/queue-" + UUID().uuidString
+                let result: Session.DeliveryResult
+                do {
+                    try FileManager.default.linkItem(atPath: message.path, toPath: link)
+                    result = await deliverer.deliver(messageFile: link, envelope: envelope)
+                } catch {
+                    result = .temporaryFailure("the queued message could not be linked for delivery: \(error)")
+                }
+                let failure: DeliveryFailure
+                switch result {
+                case .delivered: return outcomes
+                case let .rejected(reply): failure = DeliveryFailure(reply)
+                case let .temporaryFailure(reason): failure = DeliveryFailure(status: "4.3.0", isPermanent: false, diagnostic: reason)
+                }
+                for entry in resolved { outcomes[entry.index] = .failed(failure) }
+                return outcomes
             })
+    }
+}
+
+extension DeliveryFailure {
+    /// A reply of this server's own local delivery.
+    init(_ reply: Reply) {
+        let permanent = reply.code >= 500
+        var enhanced = reply.enhanced ?? EnhancedStatus(permanent ? 5 : 4, 0, 0)
+        enhanced.klass = permanent ? 5 : 4
+        self.init(status: enhanced.description, isPermanent: permanent, diagnostic: "\(reply.code) \(enhanced) \(reply.lines.joined(separator: " "))", isSMTPReply: true)
     }
 }
 

@@ -88,7 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         let queue = OutboundQueue(
             store: queueStore, settings: queueSettings,
             environment: QueueEnvironment(
-                resolver: try makeResolver(settings.resolver), dsnDelivery: .store(store, policy: policies.submission)),
+                resolver: try makeResolver(settings.resolver),
+                localDelivery: .store(deliverer: deliverer, policy: policies.submission, temporaryDirectory: store.temporaryDirectory)),
             logger: Logger(label: "queue"))
         let relayer = QueueRelayer(queue: queue, logger: Logger(label: "smtpserver"))
         // One for all IMAP listeners: per-account connection counts and \Recent are global.

@@ -8,15 +8,24 @@ import SMTPClient
 import Synchronization
 import Testing
 
-/// Keeps the DSNs handed to local delivery.
-final class LocalDSNs: Sendable {
-    private let received = Mutex<[(to: Mailbox, text: String)]>([])
-    var all: [(to: Mailbox, text: String)] { received.withLock { $0 } }
+/// Local delivery for example.com: keeps what it was handed, each recipient's copy apart.
+/// Recipients named "full" are refused as over quota (452 4.2.2).
+final class LocalMailboxes: Sendable {
+    private let received = Mutex<[(from: ReversePath, to: Mailbox, text: String)]>([])
+    var all: [(from: ReversePath, to: Mailbox, text: String)] { received.withLock { $0 } }
+    /// The DSNs among them: the null sender's messages (RFC 3464 §2).
+    var dsns: [(from: ReversePath, to: Mailbox, text: String)] { all.filter { $0.from == .null } }
 
-    var delivery: DSNDelivery {
-        DSNDelivery(isLocal: { $0.domain == "example.com" }) { from, to, message in
-            #expect(from == .null)
-            self.received.withLock { $0.append((to, message.text)) }
+    var delivery: LocalDelivery {
+        LocalDelivery(servesDomain: { $0 == "example.com" }) { request in
+            let text = (try? Data(contentsOf: URL(fileURLWithPath: request.path))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return request.recipients.map { recipient in
+                if recipient.localPart == "full" {
+                    return .failed(DeliveryFailure(status: "4.2.2", isPermanent: false, diagnostic: "452 4.2.2 mailbox full", isSMTPReply: true))
+                }
+                self.received.withLock { $0.append((request.sender, recipient, text)) }
+                return .delivered
+            }
         }
     }
 }
@@ -27,7 +36,7 @@ struct QueueFixture {
     let directory: TemporaryDirectory
     let clock = TestClock()
     let resolver = MockResolver()
-    let dsns = LocalDSNs()
+    let local = LocalMailboxes()
     let queue: OutboundQueue
 
     init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
@@ -46,7 +55,7 @@ struct QueueFixture {
         queue = OutboundQueue(
             store: store,
             settings: QueueSettings(hostname: "mail.example.com", retry: retry, routes: routes, transports: transports, concurrency: concurrency, timeouts: timeouts),
-            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, dsnDelivery: dsns.delivery),
+            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, localDelivery: local.delivery),
             metrics: metrics)
     }
 }
@@ -61,7 +70,7 @@ struct QueueFixture {
         #expect(try await fixture.queue.list().isEmpty)
         #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
         #expect(server.messages.first?.data.contains("Subject: hello") == true)
-        #expect(fixture.dsns.all.isEmpty)
+        #expect(fixture.local.dsns.isEmpty)
     }
 
     /// Deliveries by result and transport; the queue's size and its oldest message's age.
@@ -105,7 +114,7 @@ struct QueueFixture {
         try await fixture.queue.runDue()
         #expect(server.connections == 2)
         #expect(try await fixture.queue.list().first?.attempts == 2)
-        #expect(fixture.dsns.all.isEmpty)
+        #expect(fixture.local.dsns.isEmpty)
     }
 
     /// 5xx: a DSN to the (local) sender with the RFC 3464 fields and the remote reply.
@@ -116,8 +125,8 @@ struct QueueFixture {
         try await fixture.queue.enqueue(submission(to: ["perm@example.net", "bob@example.net", "temp@example.net"]))
         try await fixture.queue.runDue()
         #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
-        let dsn = try #require(fixture.dsns.all.first)
-        #expect(fixture.dsns.all.count == 1)
+        let dsn = try #require(fixture.local.dsns.first)
+        #expect(fixture.local.dsns.count == 1)
         #expect(dsn.to == mailbox("a@example.com"))
         #expect(dsn.text.contains("Final-Recipient: rfc822; perm@example.net"))
         #expect(dsn.text.contains("Action: failed"))
@@ -140,7 +149,7 @@ struct QueueFixture {
         try await fixture.queue.enqueue(submission(from: "", to: ["perm@example.net"]))
         try await fixture.queue.runDue()
         #expect(try await fixture.queue.list().isEmpty)
-        #expect(fixture.dsns.all.isEmpty)
+        #expect(fixture.local.dsns.isEmpty)
         #expect(server.connections == 1)
     }
 
@@ -156,7 +165,7 @@ struct QueueFixture {
         #expect(try await fixture.queue.list().isEmpty)
         // 0, 600, 1800, then the capped last attempt at 3600.
         #expect(server.connections == 4)
-        let dsn = try #require(fixture.dsns.all.first)
+        let dsn = try #require(fixture.local.dsns.first)
         #expect(dsn.text.contains("Status: 5.4.7"))
         #expect(dsn.text.contains("451 4.3.0 try again later"))
     }
@@ -200,7 +209,7 @@ struct QueueFixture {
         let queued = try #require(try await fixture.queue.list().first)
         #expect(queued.recipients.first?.state == .pending)
         #expect(queued.recipients.first?.lastFailure?.diagnostic.contains("TLS is required") == true)
-        #expect(fixture.dsns.all.isEmpty)
+        #expect(fixture.local.dsns.isEmpty)
     }
 
     @Test func serviceDeliversOnEnqueueAndStops() async throws {

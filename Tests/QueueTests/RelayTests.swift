@@ -91,6 +91,6 @@ struct RelayCredentials: CredentialSource {
         #expect(kept.envelopes.first?.sender == .mailbox(mailbox("alice@example.org")))
         #expect(kept.envelopes.first?.tls == true)
         #expect(kept.envelopes.first?.authenticatedAccount == "alice")
-        #expect(fixture.dsns.all.isEmpty)
+        #expect(fixture.local.dsns.isEmpty)
     }
 }

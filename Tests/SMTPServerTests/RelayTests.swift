@@ -10,20 +10,20 @@ import Testing
 /// Keeps what would have been queued; answers only after a pause, so a 250 sent before
 /// `relay` returned would find nothing here yet.
 final class MemoryRelayer: MessageRelayer {
-    let messages = Mutex<[(bytes: [UInt8], envelope: Envelope)]>([])
+    let messages = Mutex<[(bytes: [UInt8], envelope: Envelope, recipients: [Mailbox])]>([])
     let failing: Bool
 
     init(failing: Bool = false) { self.failing = failing }
 
-    func relay(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
+    func relay(messageFile: String, envelope: Envelope, recipients: [Mailbox]) async -> Session.DeliveryResult {
         let bytes = (try? Data(contentsOf: URL(fileURLWithPath: messageFile))).map { Array($0) } ?? []
         try? await Task.sleep(for: .milliseconds(100))
         if failing { return .temporaryFailure("the message could not be queued") }
-        messages.withLock { $0.append((bytes, envelope)) }
+        messages.withLock { $0.append((bytes, envelope, recipients)) }
         return .delivered(id: "q\(messages.withLock { $0.count })")
     }
 
-    var queued: [(bytes: [UInt8], envelope: Envelope)] { messages.withLock { $0 } }
+    var queued: [(bytes: [UInt8], envelope: Envelope, recipients: [Mailbox])] { messages.withLock { $0 } }
 }
 
 /// A submission listener with a relayer, alice logged in by `body`'s client.
@@ -100,8 +100,35 @@ extension TestClient {
                 #expect(try await client.submit(to: ["bob@example.org", "friend@elsewhere.example", "other@third.example"]) == 250)
             }
             #expect(deliverer.stored.map { $0.envelope.recipients.map(\.account) } == [["bob"]])
-            #expect(relayer.queued.map { $0.envelope.remoteRecipients.map(\.domain) } == [["elsewhere.example", "third.example"]])
+            #expect(relayer.queued.map { $0.recipients.map(\.domain) } == [["elsewhere.example", "third.example"]])
             #expect(deliverer.stored.first?.bytes == relayer.queued.first?.bytes)
+        }
+    }
+
+    /// RFC 4865: a held message goes wholly to the queue, local recipients too, so nobody
+    /// gets it before the release time; the hold travels with it.
+    @Test func heldMessageIsQueuedForEveryRecipient() async throws {
+        let relayer = MemoryRelayer()
+        try await withRelayingListener(relayer: relayer) { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                try await client.logIn()
+                #expect(try await client.submit(to: ["bob@example.org", "friend@elsewhere.example"], parameters: " HOLDFOR=600") == 250)
+                #expect(try await client.submit(to: ["bob@example.org"], parameters: " HOLDUNTIL=2026-11-22T01:00:00Z") == 250)
+                #expect(try await client.command("MAIL FROM:<alice@example.org> HOLDFOR=60") == 250)
+                try await client.send("RCPT TO:<Postmaster>\r\n")
+                let reply = try #require(try await client.reply())
+                #expect(reply.code == 550 && reply.lines == ["5.5.4 <Postmaster> without a domain cannot be held for future release"])
+            }
+            #expect(deliverer.stored.isEmpty)
+            #expect(relayer.queued.map { $0.recipients.map(\.description) } == [["bob@example.org", "friend@elsewhere.example"], ["bob@example.org"]])
+            #expect(relayer.queued.map { $0.envelope.futureRelease } == [
+                FutureRelease(releaseAt: fixedNow.addingTimeInterval(600), request: "for;600"),
+                FutureRelease(releaseAt: Date(timeIntervalSince1970: 1_795_309_200), request: "until;2026-11-22T01:00:00Z"),
+            ])
+            // Delivered-To only where the message is delivered, not handed to the queue
+            // for a later delivery (RFC 9228): a single local recipient still gets it, since
+            // the queue delivers that very file into the Store.
+            #expect(String(decoding: relayer.queued[1].bytes, as: UTF8.self).hasPrefix("Delivered-To: bob@example.org\r\n"))
         }
     }
 
