@@ -14,11 +14,7 @@
 #   - the queue survives kill -9: with Postfix stopped, N messages are submitted (250s),
 #     tern is killed, restarted, Postfix started: all N arrive (duplicates are counted and
 #     printed: a kill between the remote 250 and the local commit may cause one).
-# Not covered: a smarthost route with SASL AUTH to Postfix. Debian's Postfix has only Cyrus
-# SASL on the server side, and its smtpd here ignored a private cyrus_sasl_config_path
-# (it offered the system's mechanisms and opened /etc/sasldb2), so it would need files
-# outside the test's directory. Relay transports with AUTH are tested in-process
-# (Tests/QueueTests/RelayTests.swift).
+# A smarthost route with SASL AUTH to Postfix is Interop/smarthost.sh.
 #
 # Usage: TERN=/path/to/tern bash Interop/queue.sh (root: installs postfix and dnsmasq-base
 # when missing and runs a private Postfix with `postfix -c`; /etc/postfix is not used).

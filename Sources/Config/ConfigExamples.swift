@@ -217,6 +217,13 @@ public enum ConfigExamples {
               Auth:
                 Username: mail@example.com
                 Password: secret
+                # The SASL mechanisms that may be used; of those the relay offers,
+                # the strongest is chosen (SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS,
+                # SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN). Naming only
+                # the strongest the relay supports prevents a downgrade.
+                # Default: all
+                Mechanisms:
+                  - SCRAM-SHA-256
               # Deliver even when the certificate does not verify (a relay with a
               # self-signed certificate). Default: false
               IgnoreVerificationErrors: false

@@ -2,6 +2,8 @@
 // and the global routes that pick them. The executable turns these into the Queue module's
 // `QueueSettings`; the Config module knows nothing of the queue itself (DESIGN.md).
 
+import SASL
+
 /// The `Queue` section.
 public struct QueueConfig: Sendable, Equatable {
     /// The wait after the first failed attempt; each further wait doubles. Default 7m30s,
@@ -48,10 +50,15 @@ public struct TransportConfig: Sendable, Equatable {
     public struct Auth: Sendable, Equatable {
         public var username: String
         public var password: String
+        /// The mechanisms that may be used, the strongest offered first; empty: any. Naming
+        /// only the strongest the relay implements keeps an attacker who edits its EHLO
+        /// reply from downgrading AUTH to one that shows more of the password.
+        public var mechanisms: [SASLMechanism]
 
-        public init(username: String, password: String) {
+        public init(username: String, password: String, mechanisms: [SASLMechanism] = []) {
             self.username = username
             self.password = password
+            self.mechanisms = mechanisms
         }
     }
 

@@ -3,6 +3,7 @@
 
 import DNS
 import Foundation
+import SASL
 import Yams
 
 /// The keys of each mapping in tern.yaml; anything else is an unknown key.
@@ -26,7 +27,7 @@ enum StaticSchema {
     static let metrics = ["Enabled", "Port"]
     static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "Transports", "Routes"]
     static let transport = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
-    static let auth = ["Username", "Password"]
+    static let auth = ["Username", "Password", "Mechanisms"]
     static let route = ["SenderDomains", "RecipientDomains", "MinimumAttempt", "Transport"]
 
     /// Every key of the file, for checking that the commented example mentions each.
@@ -338,7 +339,17 @@ private struct StaticParser {
         if let authFields = fields.fields("Auth", known: StaticSchema.auth) {
             let username = authFields.string("Username", required: true)
             let password = authFields.string("Password", required: true)
-            if let username, let password { auth = TransportConfig.Auth(username: username, password: password) }
+            let mechanismsPath = path.key("Auth").key("Mechanisms")
+            let mechanisms = (authFields.list("Mechanisms") ?? []).enumerated().compactMap { index, node -> SASLMechanism? in
+                guard let text = reader.string(node, mechanismsPath.index(index)) else { return nil }
+                guard let mechanism = SASLMechanism(name: text) else {
+                    let names = SASLMechanism.allCases.map(\.name)
+                    reader.error(mechanismsPath.index(index), "unknown SASL mechanism '\(text)'; expected one of \(names.joined(separator: ", "))", node: node)
+                    return nil
+                }
+                return mechanism
+            }
+            if let username, let password { auth = TransportConfig.Auth(username: username, password: password, mechanisms: mechanisms) }
             if security == .opportunistic {
                 // RFC 4954 §4 / RFC 8314: credentials only over TLS.
                 reader.error(path.key("Auth"), "AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS", at: fields.position("Auth"))

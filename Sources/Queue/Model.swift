@@ -116,17 +116,23 @@ public struct DeliveryFailure: Sendable, Hashable {
 
     /// A client error: a server's reply keeps its code and text; a local one gets the
     /// client's enhanced code, or RFC 3463's "other" code of its class.
+    ///
+    /// An AUTH failure is never permanent here, whatever the reply: a relay refusing this
+    /// server's credentials (535 5.7.8, RFC 4954 §6), or offering none of the configured
+    /// mechanisms, is the operator's to fix, and the message itself is deliverable. So the
+    /// recipients are retried (and their senders get the delayed DSN) instead of bounced.
     public init(_ error: ClientError, remoteMTA: String?) {
-        let klass = error.isPermanent ? 5 : 4
+        let permanent = error.isPermanent && error.step != .auth
+        let klass = permanent ? 5 : 4
         var enhanced = error.enhanced ?? EnhancedStatus(klass, 0, 0)
         // The class follows the decision (RFC 3463 §3.1): a server may pair 4xx with 5.x.x.
         enhanced.klass = klass
         if let code = error.code {
             self.init(
-                status: enhanced.description, isPermanent: error.isPermanent, diagnostic: "\(code) \(error.enhanced.map { "\($0) " } ?? "")\(error.text)",
+                status: enhanced.description, isPermanent: permanent, diagnostic: "\(code) \(error.enhanced.map { "\($0) " } ?? "")\(error.text)",
                 isSMTPReply: true, remoteMTA: remoteMTA)
         } else {
-            self.init(status: enhanced.description, isPermanent: error.isPermanent, diagnostic: "\(error.step.rawValue): \(error.text)", remoteMTA: remoteMTA)
+            self.init(status: enhanced.description, isPermanent: permanent, diagnostic: "\(error.step.rawValue): \(error.text)", remoteMTA: remoteMTA)
         }
     }
 

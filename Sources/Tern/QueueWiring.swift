@@ -46,7 +46,11 @@ extension QueueSettings {
             }
             transports[transport.name] = .relay(RelayTransport(
                 host: transport.host, port: transport.port, security: security,
-                authentication: transport.auth.map { ClientAuthentication(credentials: SASLClientCredentials(username: $0.username, password: $0.password)) },
+                authentication: transport.auth.map {
+                    ClientAuthentication(
+                        credentials: SASLClientCredentials(username: $0.username, password: $0.password),
+                        allowedMechanisms: $0.mechanisms.isEmpty ? Set(SASLMechanism.allCases) : Set($0.mechanisms))
+                },
                 ignoreVerificationErrors: transport.ignoreVerificationErrors))
         }
         // Direct delivery on another port than 25 (tests, private networks): the queue takes

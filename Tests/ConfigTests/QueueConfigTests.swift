@@ -1,3 +1,4 @@
+import SASL
 import Testing
 
 @testable import Config
@@ -33,6 +34,7 @@ struct QueueConfigTests {
                   Auth:
                     Username: me@example.com
                     Password: pw
+                    Mechanisms: [scram-sha-256, CRAM-MD5]
                   IgnoreVerificationErrors: true
                 lan:
                   Host: 10.0.0.1
@@ -54,7 +56,8 @@ struct QueueConfigTests {
         #expect(queue.transports == [
             TransportConfig(
                 name: "provider", host: "smtp.example.net", port: 465, security: .implicitTLS,
-                auth: TransportConfig.Auth(username: "me@example.com", password: "pw"), ignoreVerificationErrors: true),
+                auth: TransportConfig.Auth(username: "me@example.com", password: "pw", mechanisms: [.scramSHA256, .cramMD5]),
+                ignoreVerificationErrors: true),
             TransportConfig(name: "lan", host: "10.0.0.1", port: 25, security: .opportunistic),
         ])
         #expect(queue.routes == [
@@ -89,6 +92,7 @@ struct QueueConfigTests {
                   Auth:
                     Username: me
                     Password: pw
+                    Mechanisms: [SCRAM-SHA-256, SCRAM-SHA-512]
               Routes:
                 - Transport: rely
                   RecipientDomains: ["bad domain"]
@@ -104,8 +108,9 @@ struct QueueConfigTests {
             "tern.yaml:22:7: Queue.Transports.relay.TLS: expected one of STARTTLS, ImplicitTLS, Opportunistic, found 'StartTLS'",
             "tern.yaml:23:7: Queue.Transports.relay.Auth.Password: required key is missing",
             "tern.yaml:29:7: Queue.Transports.open.Auth: AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS",
-            "tern.yaml:33:7: Queue.Routes[0].Transport: no transport named 'rely'; did you mean 'relay'?",
-            "tern.yaml:34:26: Queue.Routes[0].RecipientDomains[0]: 'bad domain' is not a valid host name: label \"bad domain\": character U+0020 at offset 3 is not allowed in a host name",
+            "tern.yaml:32:37: Queue.Transports.open.Auth.Mechanisms[1]: unknown SASL mechanism 'SCRAM-SHA-512'; expected one of SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN",
+            "tern.yaml:34:7: Queue.Routes[0].Transport: no transport named 'rely'; did you mean 'relay'?",
+            "tern.yaml:35:26: Queue.Routes[0].RecipientDomains[0]: 'bad domain' is not a valid host name: label \"bad domain\": character U+0020 at offset 3 is not allowed in a host name",
         ])
     }
 }

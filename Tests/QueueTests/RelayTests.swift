@@ -93,4 +93,17 @@ struct RelayCredentials: CredentialSource {
         #expect(kept.envelopes.first?.authenticatedAccount == "alice")
         #expect(fixture.local.dsns.isEmpty)
     }
+
+    /// A relay refusing the credentials is deferred, not bounced: the operator fixes the
+    /// password and the mail goes out. Other 5xx replies stay permanent.
+    @Test func authFailureIsDeferred() {
+        let refused = ClientError(step: .auth, reply: Reply(535, EnhancedStatus(5, 7, 8), "authentication failed"))
+        #expect(refused.isPermanent)
+        let failure = DeliveryFailure(refused, remoteMTA: "relay.example")
+        #expect(!failure.isPermanent)
+        #expect(failure.status == "4.7.8")
+        #expect(failure.diagnostic == "535 5.7.8 authentication failed")
+        let unknownUser = DeliveryFailure(ClientError(step: .rcpt, reply: Reply(550, EnhancedStatus(5, 1, 1), "no such user")), remoteMTA: nil)
+        #expect(unknownUser.isPermanent && unknownUser.status == "5.1.1")
+    }
 }
