@@ -25,25 +25,25 @@ final class SearchCandidate {
         message = stored
     }
 
-    func header() async throws -> HeaderSection? { ownHeader }
+    func header() -> HeaderSection? { ownHeader }
 
     /// The decoded values (RFC 2047) of the fields named `name`.
-    func values(_ name: String) async throws -> [String] {
-        guard let header = try await header() else { return [] }
+    func values(_ name: String) -> [String] {
+        guard let header = header() else { return [] }
         return header.fields.filter { $0.is(name) }.map { EncodedWord.decode($0.value) }
     }
 
     /// Every header field, decoded, one per line.
-    func allHeaders() async throws -> String {
+    func allHeaders() -> String {
         if let headerText { return headerText }
-        let text = (try await header())?.fields.map { "\($0.name): \(EncodedWord.decode($0.value))" }.joined(separator: "\n") ?? ""
+        let text = header()?.fields.map { "\($0.name): \(EncodedWord.decode($0.value))" }.joined(separator: "\n") ?? ""
         headerText = text
         return text
     }
 
     /// The text of every text/* part, transfer-decoded and converted from its charset
     /// (RFC 9051 §6.4.4: BODY and TEXT match the decoded content).
-    func body() async throws -> String {
+    func body() -> String {
         if let bodyText { return bodyText }
         guard let message, let source = try? message.open() else {
             bodyText = ""
@@ -71,16 +71,62 @@ final class SearchCandidate {
     }
 }
 
+/// A search string prepared once for every message: RFC 9051 §6.4.4 matches substrings
+/// case-insensitively. An ASCII string is compared byte by byte with ASCII letters folded,
+/// which needs no copy of the text searched (a non-ASCII byte of the text never equals an
+/// ASCII one of the string); a string with other characters is compared with both sides
+/// lower-cased by Unicode's rules.
+struct SearchText {
+    /// Lower-cased UTF-8.
+    private let folded: [UInt8]
+    private let ascii: Bool
+
+    init(_ text: String) {
+        ascii = text.utf8.allSatisfy { $0 < 0x80 }
+        folded = Array(text.lowercased().utf8)
+    }
+
+    func isFound(in haystack: String) -> Bool {
+        if folded.isEmpty { return true }
+        if ascii {
+            var haystack = haystack
+            return haystack.withUTF8 { Self.find(folded, in: $0, fold: Self.asciiLowercase) }
+        }
+        var lowered = haystack.lowercased()
+        return lowered.withUTF8 { Self.find(folded, in: $0, fold: { $0 }) }
+    }
+
+    private static func asciiLowercase(_ byte: UInt8) -> UInt8 {
+        byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>, fold: (UInt8) -> UInt8) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var start = 0
+        let lastStart = haystack.count - needle.count
+        while start <= lastStart {
+            if fold(haystack[start]) == first {
+                var offset = 1
+                while offset < needle.count, fold(haystack[start + offset]) == needle[offset] { offset += 1 }
+                if offset == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
+    }
+}
+
 /// Evaluates search keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 5032 WITHIN, RFC 7162 MODSEQ,
 /// RFC 8514 SAVEDATE) against candidates.
 struct SearchEvaluator {
-    /// The search strings, already decoded from the command's charset.
-    let decode: (ByteString) -> String
+    /// The search strings of the key, decoded from the command's charset and prepared.
+    let texts: [ByteString: SearchText]
     let view: MailboxView
     let now: Date
     let imap4rev2: Bool
 
-    func matches(_ key: SearchKey, _ message: SearchCandidate) async throws -> Bool {
+    func matches(_ key: SearchKey, _ message: SearchCandidate) -> Bool {
         let state = message.summary
         switch key {
         case .all: return true
@@ -99,29 +145,29 @@ struct SearchEvaluator {
         case .old: return !message.recent
         case let .keyword(flag): return hasFlag(flag, state)
         case let .unkeyword(flag): return !hasFlag(flag, state)
-        case let .bcc(text): return try await header("Bcc", contains: text, message)
-        case let .cc(text): return try await header("Cc", contains: text, message)
-        case let .from(text): return try await header("From", contains: text, message)
-        case let .to(text): return try await header("To", contains: text, message)
-        case let .subject(text): return try await header("Subject", contains: text, message)
+        case let .bcc(text): return header("Bcc", contains: text, message)
+        case let .cc(text): return header("Cc", contains: text, message)
+        case let .from(text): return header("From", contains: text, message)
+        case let .to(text): return header("To", contains: text, message)
+        case let .subject(text): return header("Subject", contains: text, message)
         case let .header(name, text):
-            let values = try await message.values(name)
+            let values = message.values(name)
             // RFC 9051 §6.4.4: an empty string matches every message that has the field.
             if text.isEmpty { return !values.isEmpty }
-            let needle = decode(text)
-            return values.contains { Self.contains($0, needle) }
+            let needle = prepared(text)
+            return values.contains { needle.isFound(in: $0) }
         case let .body(text):
-            return Self.contains(try await message.body(), decode(text))
+            return prepared(text).isFound(in: message.body())
         case let .text(text):
-            let needle = decode(text)
-            if Self.contains(try await message.allHeaders(), needle) { return true }
-            return Self.contains(try await message.body(), needle)
+            let needle = prepared(text)
+            if needle.isFound(in: message.allHeaders()) { return true }
+            return needle.isFound(in: message.body())
         case let .before(date): return Self.day(state.internalDate, zone: 0) < date
         case let .on(date): return Self.day(state.internalDate, zone: 0) == date
         case let .since(date): return Self.day(state.internalDate, zone: 0) >= date
-        case let .sentBefore(date): return try await sentDate(message).map { $0 < date } ?? false
-        case let .sentOn(date): return try await sentDate(message).map { $0 == date } ?? false
-        case let .sentSince(date): return try await sentDate(message).map { $0 >= date } ?? false
+        case let .sentBefore(date): return sentDate(message).map { $0 < date } ?? false
+        case let .sentOn(date): return sentDate(message).map { $0 == date } ?? false
+        case let .sentSince(date): return sentDate(message).map { $0 >= date } ?? false
         case let .savedBefore(date): return Self.day(state.saveDate, zone: 0) < date
         case let .savedOn(date): return Self.day(state.saveDate, zone: 0) == date
         case let .savedSince(date): return Self.day(state.saveDate, zone: 0) >= date
@@ -145,12 +191,12 @@ struct SearchEvaluator {
             if case .lastResult = set { return view.savedResult.contains(state.uid) }
             return set.resolved(largest: view.lastUID).contains(state.uid)
         case let .not(inner):
-            return try await !matches(inner, message)
+            return !matches(inner, message)
         case let .or(a, b):
-            if try await matches(a, message) { return true }
-            return try await matches(b, message)
+            if matches(a, message) { return true }
+            return matches(b, message)
         case let .and(keys):
-            for inner in keys where try await !matches(inner, message) { return false }
+            for inner in keys where !matches(inner, message) { return false }
             return true
         }
     }
@@ -160,15 +206,33 @@ struct SearchEvaluator {
         return state.keywords.contains { $0.lowercased() == flag.rawValue.lowercased() }
     }
 
-    private func header(_ name: String, contains text: ByteString, _ message: SearchCandidate) async throws -> Bool {
-        let needle = decode(text)
-        return try await message.values(name).contains { Self.contains($0, needle) }
+    private func header(_ name: String, contains text: ByteString, _ message: SearchCandidate) -> Bool {
+        let needle = prepared(text)
+        return message.values(name).contains { needle.isFound(in: $0) }
+    }
+
+    private func prepared(_ text: ByteString) -> SearchText {
+        // Every string of the key is prepared up front (`searchTexts`); this is a fallback.
+        texts[text] ?? SearchText(String(decoding: text.bytes, as: UTF8.self))
+    }
+
+    /// The search strings in `key`, for preparing them once.
+    static func searchTexts(_ key: SearchKey) -> [ByteString] {
+        switch key {
+        case let .bcc(text), let .cc(text), let .from(text), let .to(text), let .subject(text), let .header(_, text), let .body(text),
+            let .text(text):
+            return [text]
+        case let .not(inner): return searchTexts(inner)
+        case let .or(a, b): return searchTexts(a) + searchTexts(b)
+        case let .and(keys): return keys.flatMap(searchTexts)
+        default: return []
+        }
     }
 
     /// The Date: field's day as written, in its own zone (RFC 9051 §6.4.4: disregarding time
     /// and timezone).
-    private func sentDate(_ message: SearchCandidate) async throws -> IMAPDate? {
-        guard let value = try await message.header()?.first("Date"),
+    private func sentDate(_ message: SearchCandidate) -> IMAPDate? {
+        guard let value = message.header()?.first("Date"),
               let parsed = MessageDate.parseLenient(value)
         else { return nil }
         return Self.day(parsed.date, zone: parsed.zoneOffsetSeconds / 60)
@@ -176,12 +240,6 @@ struct SearchEvaluator {
 
     static func day(_ date: Date, zone: Int) -> IMAPDate {
         IMAPDateTime(date, zoneMinutes: zone).date
-    }
-
-    /// Case-insensitive substring search.
-    static func contains(_ haystack: String, _ needle: String) -> Bool {
-        if needle.isEmpty { return true }
-        return haystack.range(of: needle, options: [.caseInsensitive]) != nil
     }
 
     /// How much of a message a key reads.
@@ -248,25 +306,27 @@ extension IMAPSession {
         }
         let account = try requireAccount()
         if Self.searchUsesModSeq(key) { enableCondStore() }
-        let evaluator = SearchEvaluator(decode: decode, view: view, now: settings.now(), imap4rev2: imap4rev2)
+        var texts: [ByteString: SearchText] = [:]
+        for text in SearchEvaluator.searchTexts(key) where texts[text] == nil { texts[text] = SearchText(decode(text)) }
+        let evaluator = SearchEvaluator(texts: texts, view: view, now: settings.now(), imap4rev2: imap4rev2)
         var out: [(UInt32, UInt32, Int64)] = []
         let limit = settings.limits.maxSearchBodySize
-        func evaluate(_ summary: MessageSummary, header: HeaderSection? = nil, stored: StoredMessage? = nil) async throws {
+        func evaluate(_ summary: MessageSummary, header: HeaderSection? = nil, stored: StoredMessage? = nil) {
             // Only messages the client knows: new ones appear with their EXISTS first.
             guard let number = view.sequenceNumber(of: summary.uid) else { return }
             let candidate = SearchCandidate(
                 number: number, summary: summary, recent: view.recent.contains(summary.uid), bodyLimit: limit,
                 header: header, stored: stored)
-            if try await evaluator.matches(key, candidate) { out.append((number, summary.uid, summary.modSeq)) }
+            if evaluator.matches(key, candidate) { out.append((number, summary.uid, summary.modSeq)) }
         }
         switch SearchEvaluator.depth(key) {
         case .body:
-            try await forEachStoredMessage(view.uids, in: view.id, account: account) { try await evaluate($0.summary, stored: $0) }
+            try await forEachStoredMessage(view.uids, in: view.id, account: account) { evaluate($0.summary, stored: $0) }
         case .header:
             let names = HeaderNames(SearchEvaluator.headerFields(key))
-            try await forEachStoredHeader(view.uids, in: view.id, account: account, only: names) { try await evaluate($0.summary, header: $0.header) }
+            try await forEachStoredHeader(view.uids, in: view.id, account: account, only: names) { evaluate($0.summary, header: $0.header) }
         case .summary:
-            for summary in try await account.messages(in: view.id) { try await evaluate(summary) }
+            for summary in try await account.messages(in: view.id) { evaluate(summary) }
         }
         return out
     }

@@ -50,7 +50,17 @@ public struct UIDSet: Hashable, Sendable {
     public var ranges: [ClosedRange<UInt32>]
 
     public init(ranges: [ClosedRange<UInt32>]) { self.ranges = ranges }
-    public init(_ uids: some Sequence<UInt32>) { ranges = uids.map { $0...$0 } }
+    /// Consecutive UIDs become one range.
+    public init(_ uids: some Sequence<UInt32>) {
+        ranges = []
+        for uid in uids {
+            if let last = ranges.last, last.upperBound < uid, last.upperBound + 1 == uid {
+                ranges[ranges.count - 1] = last.lowerBound...uid
+            } else {
+                ranges.append(uid...uid)
+            }
+        }
+    }
 
     /// Every UID.
     public static let all = UIDSet(ranges: [1...UInt32.max])
