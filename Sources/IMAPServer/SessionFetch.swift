@@ -59,6 +59,7 @@ extension IMAPSession {
             start = batch.endIndex
             let uids = UIDSet(batch.map(\.uid))
             var byUID: [UInt32: (summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?)] = [:]
+            byUID.reserveCapacity(batch.count)
             if needsStructure {
                 for message in try await account.storedMessages(in: view.id, uids: uids) {
                     byUID[message.summary.uid] = (message.summary, message.parsed.header, message)

@@ -371,3 +371,17 @@ private func strictError(_ value: String) -> AddressError? {
         #expect(AddressList.parseLenient(oneMegabyte).count == AddressList.maxItems)
     }
 }
+
+@Suite struct TrimmingBlanksTests {
+    /// Tab and Unicode space separators go, as with Foundation's `.whitespaces`; line breaks
+    /// and other characters stay.
+    @Test func trimsBlanksOnly() {
+        #expect("  Alice Example\t".trimmingBlanks() == "Alice Example")
+        #expect("\u{00A0}Jörg\u{3000}".trimmingBlanks() == "Jörg")
+        #expect("\nx ".trimmingBlanks() == "\nx")
+        #expect("   ".trimmingBlanks() == "")
+        #expect("".trimmingBlanks() == "")
+        #expect("a".trimmingBlanks() == "a")
+        #expect(" a ".trimmingBlanks() == "a")
+    }
+}
