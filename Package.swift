@@ -169,10 +169,10 @@ let package = Package(
             ]
         ),
         // What several test targets share: a seeded random generator, a line reader for
-        // scripted peers.
+        // scripted peers, a SOCKS5 proxy.
         .target(
             name: "TestSupport",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/TestSupport"
         ),
         // A programmable DNS server on loopback, shared by the resolver and CLI tests.
@@ -238,6 +238,7 @@ let package = Package(
             name: "QueueTests",
             dependencies: [
                 "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,6 +1,6 @@
 # Shared by the interop scripts: sourced after NAME is set. Loopback only.
 #   log MESSAGE, fail REASON (prints the result line and exits 1), pass WHAT (counts a check),
-#   port_used PORT, pick_base_port (sets BASE so that BASE+25, BASE+587, BASE+465 and BASE+10
+#   port_used PORT, port_listening PORT, pick_base_port (sets BASE so that BASE+25, BASE+587, BASE+465 and BASE+10
 #   are free), TERN (defaults to the debug build).
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
@@ -9,6 +9,9 @@ log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
 fail() { echo "FAIL $NAME: $*"; exit 1; }
 pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
 port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+# port_listening PORT: something listens on PORT (state 0A), unlike port_used, which also sees
+# the TIME_WAIT entries a server leaves behind for a while after closing connections.
+port_listening() { grep -qi ":$(printf '%04X' "$1") [0-9A-F]*:0000 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
 pick_base_port() {
     for _ in $(seq 1 20); do
         BASE=$((20000 + RANDOM % 9000))

@@ -13,11 +13,21 @@
 #     (Status 5.4.7 with Postfix's 450 as the diagnostic);
 #   - the queue survives kill -9: with Postfix stopped, N messages are submitted (250s),
 #     tern is killed, restarted, Postfix started: all N arrive (duplicates are counted and
-#     printed: a kill between the remote 250 and the local commit may cause one).
+#     printed: a kill between the remote 250 and the local commit may cause one);
+#   - SOCKS5 transports (Queue: Transports: NAME: Socks) through two microsocks proxies on
+#     loopback, one without authentication and one with RFC 1929 username/password, picked
+#     by routes of the domain and of the account in domains.yaml, changed while tern runs:
+#     a domain route delivers through the first proxy and an account route, added by a
+#     reload, through the second (each transport's Hostname in Postfix's Received field);
+#     a wrong proxy password and a proxy whose CONNECT is refused (Postfix down, reply 5)
+#     are temporary failures naming the proxy and its answer, and the messages arrive once
+#     fixed; a route to a transport tern.yaml does not define is refused, by `config test`
+#     and by the reload, with the domains file, line and key.
 # A smarthost route with SASL AUTH to Postfix is Interop/smarthost.sh.
 #
-# Usage: TERN=/path/to/tern bash Interop/queue.sh (root: installs postfix and dnsmasq-base
-# when missing and runs a private Postfix with `postfix -c`; /etc/postfix is not used).
+# Usage: TERN=/path/to/tern bash Interop/queue.sh (root: installs postfix, dnsmasq-base and
+# microsocks when missing and runs a private Postfix with `postfix -c`; /etc/postfix is not
+# used).
 # Loopback only. The last stdout line is `PASS queue (N checks)` or `FAIL queue: <reason>`.
 set -euo pipefail
 NAME=queue
@@ -25,11 +35,11 @@ NAME=queue
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 TMP=$(mktemp -d)
 chmod 755 "$TMP"
-PID=""; DNS_PID=""
+PID=""; DNS_PID=""; SOCKS_PID=""; SOCKS_AUTH_PID=""
 PFCONF="$TMP/postfix-etc"
 POSTFIX_UP=0
 cleanup() {
-    for pid in "$PID" "$DNS_PID"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
+    for pid in "$PID" "$DNS_PID" "$SOCKS_PID" "$SOCKS_AUTH_PID"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
     [ "$POSTFIX_UP" = 1 ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
     rm -rf "$TMP"
 }
@@ -40,6 +50,7 @@ if ! command -v postfix >/dev/null; then
 fi
 apt_install postfix postfix
 apt_install dnsmasq dnsmasq-base
+apt_install microsocks microsocks
 # Debian's "No configuration" install leaves no /etc/postfix/main.cf, and Postfix's tools
 # read it even when given another directory; an empty one means all defaults.
 [ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
@@ -54,6 +65,7 @@ free_port() {  # a free loopback port not handed out before in this run
 }
 USED=""
 DNS_PORT=$(free_port); MX_PORT=$(free_port); SUBMISSION=$(free_port); IMAP=$(free_port); SMTP=$(free_port)
+SOCKS=$(free_port); SOCKS_AUTH=$(free_port)
 
 # --- DNS: dest.test's MX on loopback ---
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
@@ -124,7 +136,7 @@ start_postfix() {
 stop_postfix() {
     postfix -c "$PFCONF" stop >/dev/null 2>&1 || fail "postfix did not stop"
     POSTFIX_UP=0
-    for _ in $(seq 1 100); do port_used "$MX_PORT" || return 0; sleep 0.1; done
+    for _ in $(seq 1 100); do port_listening "$MX_PORT" || return 0; sleep 0.1; done
     fail "postfix still listens on $MX_PORT after stop"
 }
 start_postfix
@@ -163,21 +175,54 @@ Queue:
   MaximumAge: $1
   DelayedDSNAfterAttempts: 2
   DirectPort: $MX_PORT
+  Transports:
+    proxied:
+      Socks:
+        Address: 127.0.0.1:$SOCKS
+        RemoteIPs: [127.0.0.1]
+        Hostname: proxy.tern.test
+    proxiedauth:
+      Socks:
+        Address: 127.0.0.1:$SOCKS_AUTH
+        RemoteIPs: [127.0.0.1]
+        Hostname: proxy-auth.tern.test
+        Auth:
+          Username: tern
+          Password: socks-secret
+    wrongauth:
+      Socks:
+        Address: 127.0.0.1:$SOCKS_AUTH
+        RemoteIPs: [127.0.0.1]
+        Hostname: proxy-auth.tern.test
+        Auth:
+          Username: tern
+          Password: not-the-secret
 YAML
 }
 write_config 12s
-cat >"$TMP/config/domains.yaml" <<YAML
+write_domains() {  # write_domains DOMAIN_TRANSPORT ACCOUNT_TRANSPORT: domains.yaml, each route left out when ""
+    local domain_routes="" account_routes=""
+    [ -n "$1" ] && domain_routes="
+    Routes:
+      - Transport: $1"
+    [ -n "$2" ] && account_routes="
+    Routes:
+      - RecipientDomains: [dest.test]
+        Transport: $2"
+    cat >"$TMP/config/domains.yaml" <<YAML
 Domains:
-  tern.test: {}
+  tern.test:$([ -n "$1" ] || echo " {}")$domain_routes
 Accounts:
   alice:
     Domain: tern.test
     Destinations:
-      alice: {}
+      alice: {}$account_routes
 $PASSWORDS
 YAML
+}
+write_domains "" ""
 "$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
-pass "config test accepts Resolver and Queue: DirectPort"
+pass "config test accepts Resolver, Queue: DirectPort and Socks transports"
 
 start_tern() {
     "$TERN" serve --config "$TMP/config/tern.yaml" >>"$TMP/out" 2>>"$TMP/err" &
@@ -306,6 +351,67 @@ for i in $(seq 1 "$N"); do
 done
 log "duplicates after kill -9: $duplicates"
 pass "all $N acknowledged messages arrived after kill -9 and restart ($duplicates duplicates)"
+
+stop_cleanly "$PID" "$TMP/err"
+PID=""
+
+# --- 4. SOCKS5 transports, picked by the routes of the domain and the account ---
+microsocks -i 127.0.0.1 -p "$SOCKS" >"$TMP/socks.log" 2>&1 &
+SOCKS_PID=$!
+microsocks -i 127.0.0.1 -p "$SOCKS_AUTH" -u tern -P socks-secret >"$TMP/socks-auth.log" 2>&1 &
+SOCKS_AUTH_PID=$!
+disown "$SOCKS_PID" "$SOCKS_AUTH_PID"
+wait_for 10 port_used "$SOCKS" && wait_for 10 port_used "$SOCKS_AUTH" || fail "microsocks did not open its ports"
+pass "microsocks proxies on 127.0.0.1:$SOCKS (no authentication) and 127.0.0.1:$SOCKS_AUTH (username/password)"
+received_from() {  # received_from MESSAGE_ID: the HELO name in postfix's Received field of the delivered message
+    local file
+    file=$(grep -rlF "Message-ID: <$1>" "$TMP/vmail/maildir/new" | head -1)
+    sed -n 's/^Received: from \([^ ]*\) .*/\1/p' "$file" | head -1
+}
+reloads() { grep -c 'm="domains configuration reloaded"' "$TMP/err" || true; }
+reload_domains() {  # reload_domains DOMAIN_TRANSPORT ACCOUNT_TRANSPORT: rewrites domains.yaml and waits for tern to apply it
+    local before
+    before=$(reloads)
+    write_domains "$1" "$2"
+    wait_for 20 eval '[ "$(reloads)" -gt "$before" ]' || { tail -5 "$TMP/err" >&2; fail "domains.yaml with routes '$1' '$2' was not applied"; }
+}
+logged() { grep -qF -- "$1" "$TMP/err"; }
+
+write_domains proxied ""
+start_tern
+submit "socks-1@tern.test" "through a proxy" ok-socks@dest.test
+wait_for 30 arrived "end-of-socks-1@tern.test" || { tail -20 "$TMP/err" >&2; cat "$TMP/socks.log" >&2; fail "socks-1 did not arrive through the proxy"; }
+[ "$(received_from socks-1@tern.test)" = "proxy.tern.test" ] || fail "socks-1 arrived from '$(received_from socks-1@tern.test)', not the proxied transport's Hostname"
+pass "a domain route sent socks-1 through the proxy without authentication (EHLO proxy.tern.test)"
+
+reload_domains proxied wrongauth
+submit "socks-2@tern.test" "wrong proxy password" ok-socks@dest.test
+wait_for 30 logged "SOCKS5 proxy: 127.0.0.1:$SOCKS_AUTH rejected the username and password (RFC 1929 status" \
+    || { tail -20 "$TMP/err" >&2; fail "no temporary failure naming the proxy for a wrong password"; }
+[ "$(maildir_with "end-of-socks-2@tern.test")" -eq 0 ] || fail "socks-2 arrived despite the wrong proxy password"
+pass "an account route, added by a reload, beats the domain's: a wrong proxy password is a temporary failure naming the proxy"
+reload_domains proxied proxiedauth
+wait_for 40 arrived "end-of-socks-2@tern.test" || { tail -20 "$TMP/err" >&2; fail "socks-2 did not arrive after the password was fixed"; }
+[ "$(received_from socks-2@tern.test)" = "proxy-auth.tern.test" ] || fail "socks-2 arrived from '$(received_from socks-2@tern.test)'"
+pass "after the next reload the queued socks-2 went through the proxy with username/password (EHLO proxy-auth.tern.test)"
+
+stop_postfix
+submit "socks-3@tern.test" "proxy cannot connect" ok-socks@dest.test
+wait_for 30 logged "SOCKS5 proxy: 127.0.0.1:$SOCKS_AUTH answered CONNECT with reply 5, connection refused (RFC 1928 §6)" \
+    || { tail -20 "$TMP/err" >&2; fail "no temporary failure naming the proxy's CONNECT reply"; }
+pass "CONNECT refused by the proxy (postfix down) is a temporary failure with the proxy's reply"
+start_postfix
+wait_for 40 arrived "end-of-socks-3@tern.test" || { tail -20 "$TMP/err" >&2; fail "socks-3 did not arrive once postfix was back"; }
+pass "socks-3 arrived through the proxy when postfix was back"
+
+before=$(grep -c 'm="domains configuration not applied"' "$TMP/err" || true)
+write_domains proxied nosuch
+"$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 && fail "config test accepts a route to an undefined transport"
+grep -qF "$TMP/config/domains.yaml:12:9: Accounts.alice.Routes[0].Transport: no transport named 'nosuch' under Queue.Transports in the static config" "$TMP/check" \
+    || { cat "$TMP/check" >&2; fail "config test does not name the domains file, line and key of the unknown transport"; }
+wait_for 20 eval '[ "$(grep -c "m=\"domains configuration not applied\".*no transport named .nosuch." "$TMP/err" || true)" -gt "$before" ]' \
+    || { tail -5 "$TMP/err" >&2; fail "the reload did not refuse a route to an undefined transport"; }
+pass "a route to an undefined transport: config test and the reload name domains.yaml:12:9 Accounts.alice.Routes[0].Transport"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""

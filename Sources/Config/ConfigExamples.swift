@@ -196,12 +196,13 @@ public enum ConfigExamples {
           # Destinations (recipient domain and transport) delivered to at once.
           # Default: 8
           Concurrency: 8
-          # The port of the MX hosts for direct delivery. Only for tests or an
-          # unusual private network: mail servers on the internet listen on 25.
-          # Default: 25
+          # The port of the MX hosts for direct delivery, also through a SOCKS5
+          # proxy. Only for tests or an unusual private network: mail servers on
+          # the internet listen on 25. Default: 25
           DirectPort: 25
-          # Relays by name, for Routes: a smarthost or a provider's submission
-          # server. Optional. "direct" (MX lookup, port 25) is built in.
+          # Transports by name, for Routes: relays (a smarthost or a provider's
+          # submission server) and direct delivery through a SOCKS5 proxy.
+          # Optional. "direct" (MX lookup, port 25) is built in.
           Transports:
             provider:
               # Host name or IP address. Required.
@@ -227,8 +228,35 @@ public enum ConfigExamples {
               # Deliver even when the certificate does not verify (a relay with a
               # self-signed certificate). Default: false
               IgnoreVerificationErrors: false
+            # Direct delivery (MX lookup, STARTTLS as without a proxy) with every
+            # connection made by a SOCKS5 proxy (RFC 1928), e.g. on a host whose
+            # addresses may send on port 25, as mox's TransportSocks.
+            proxied:
+              # Instead of the relay keys above. Required for this kind.
+              Socks:
+                # The proxy as HOST:PORT; an IPv6 address as [ADDRESS]:PORT.
+                # Required.
+                Address: proxy.example.com:1080
+                # The addresses the proxy's connections come from, as the MX hosts
+                # see them: they belong in your SPF records, with reverse DNS
+                # naming Hostname. Only MX addresses of their families are tried.
+                # Required, at least one.
+                RemoteIPs:
+                  - 198.51.100.25
+                  - "2001:db8::25"
+                # The name said in EHLO instead of Hostname above: the name of
+                # RemoteIPs. Required.
+                Hostname: proxy.example.com
+                # Username and password for the proxy (RFC 1929), each 1 to 255
+                # octets. They cross the network in clear: keep the proxy on a
+                # network you trust. Optional; without, no authentication.
+                Auth:
+                  Username: tern
+                  Password: secret
           # Which transport a message takes: the first route whose conditions all
-          # match; with none, direct delivery. Optional.
+          # match; with none, direct delivery. At each attempt the routes of the
+          # account that submitted the message come first, then those of the
+          # sender's domain (both in domains.yaml), then these. Optional.
           Routes:
             # Sender domains; empty or left out: any sender.
             - SenderDomains:
@@ -270,6 +298,20 @@ public enum ConfigExamples {
             # Whether Alice@ and alice@ are different addresses. RFC 5321 §2.4 lets
             # the domain decide; people expect case not to matter. Default: false
             LocalpartCaseSensitive: false
+            # Routes for mail from addresses of this domain: the keys of Queue:
+            # Routes in tern.yaml, naming its Transports (or direct). Evaluated at
+            # each attempt after the sending account's routes and before the
+            # global ones; the first that matches picks the transport. Optional.
+            Routes:
+              # Sender domains; empty or left out: any.
+              - SenderDomains: []
+                # Recipient domains; empty or left out: any.
+                RecipientDomains:
+                  - example.net
+                # From this attempt on (1 is the first). Default: 1
+                MinimumAttempt: 1
+                # Required.
+                Transport: provider
           example.org:
             Description: A second domain, with a catch-all
 
@@ -321,6 +363,12 @@ public enum ConfigExamples {
             # Total size of the account's messages, in bytes. Optional, default: no
             # limit.
             QuotaBytes: 10737418240
+            # Routes for mail this account submits, as for a domain; evaluated
+            # first. Optional.
+            Routes:
+              - SenderDomains:
+                  - example.org
+                Transport: proxied
 
         """#
     }

@@ -52,25 +52,24 @@ public enum ConfigLoader {
         }
 
         var domains: DomainsConfig?
-        var domainsClean = false
+        var domainsReader: DocumentReader?
         switch ConfigFile.read(domainsPath) {
         case let .failure(error):
             errors.append(error)
         case let .success(text):
-            let (config, reader) = DomainsConfig.read(text, file: domainsPath)
-            domains = config
-            domainsClean = reader.errors.isEmpty
-            errors += reader.errors.sortedByPlace()
+            (domains, domainsReader) = DomainsConfig.read(text, file: domainsPath)
         }
 
-        // The cross-file check needs a clean domains file: an account that failed to parse
-        // would otherwise be reported missing as well.
-        if let staticConfig, let staticReader, let domains, domainsClean {
-            for issue in staticConfig.issues(with: domains) { staticReader.report(issue) }
+        if let staticConfig, let staticReader, let domains, let domainsReader {
+            // The postmaster check needs a clean domains file: an account that failed to
+            // parse would otherwise be reported missing as well.
+            if domainsReader.errors.isEmpty {
+                for issue in staticConfig.issues(with: domains) { staticReader.report(issue) }
+            }
+            // Routes with errors of their own were left out of the model; the rest are checked.
+            for issue in staticConfig.routeIssues(domains) { domainsReader.report(issue) }
         }
-        if let staticReader {
-            errors = staticReader.errors.sortedByPlace() + errors
-        }
+        errors = (staticReader?.errors.sortedByPlace() ?? []) + errors + (domainsReader?.errors.sortedByPlace() ?? [])
 
         guard errors.isEmpty, let staticConfig, let domains else {
             throw ConfigErrors(errors)

@@ -254,12 +254,19 @@ public struct DomainSettings: Sendable, Equatable {
     /// Whether "Alice@" and "alice@" are different addresses. Default false: RFC 5321 §2.4
     /// lets the receiving domain decide, and people expect case not to matter.
     public var localpartCaseSensitive: Bool
+    /// Routes for mail from this domain, evaluated after the submitting account's and before
+    /// the global ones; transports are those of tern.yaml.
+    public var routes: [RouteConfig]
 
-    public init(domain: Domain, description: String? = nil, localpartCatchallSeparator: String? = nil, localpartCaseSensitive: Bool = false) {
+    public init(
+        domain: Domain, description: String? = nil, localpartCatchallSeparator: String? = nil, localpartCaseSensitive: Bool = false,
+        routes: [RouteConfig] = []
+    ) {
         self.domain = domain
         self.description = description
         self.localpartCatchallSeparator = localpartCatchallSeparator
         self.localpartCaseSensitive = localpartCaseSensitive
+        self.routes = routes
     }
 
     /// The local part without its subaddress.
@@ -292,10 +299,13 @@ public struct Account: Sendable, Equatable {
     public var cramMD5Secret: String?
     /// Total message bytes the account may hold; nil: no quota.
     public var quotaBytes: Int?
+    /// Routes for mail the account submits, evaluated before those of the sender's domain
+    /// and the global ones; transports are those of tern.yaml.
+    public var routes: [RouteConfig]
 
     public init(
         name: String, domain: Domain, fullName: String? = nil, destinations: [Destination], passwords: [SCRAMCredentials] = [],
-        cramMD5Secret: String? = nil, quotaBytes: Int? = nil
+        cramMD5Secret: String? = nil, quotaBytes: Int? = nil, routes: [RouteConfig] = []
     ) {
         self.name = name
         self.domain = domain
@@ -304,6 +314,7 @@ public struct Account: Sendable, Equatable {
         self.passwords = passwords
         self.cramMD5Secret = cramMD5Secret
         self.quotaBytes = quotaBytes
+        self.routes = routes
     }
 }
 

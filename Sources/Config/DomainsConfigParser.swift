@@ -9,11 +9,11 @@ import Yams
 /// The keys of each mapping in domains.yaml.
 enum DomainsSchema {
     static let root = ["Domains", "Accounts"]
-    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive"]
-    static let account = ["Domain", "FullName", "Destinations", "Passwords", "CRAMMD5Secret", "QuotaBytes"]
+    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes"]
+    static let account = ["Domain", "FullName", "Destinations", "Passwords", "CRAMMD5Secret", "QuotaBytes", "Routes"]
     static let destination = ["Mailbox"]
 
-    static let allKeys: Set<String> = Set(root + domain + account + destination)
+    static let allKeys: Set<String> = Set(root + domain + account + destination + StaticSchema.route)
 }
 
 extension DomainsConfig {
@@ -90,7 +90,9 @@ extension DomainsConfig {
             domain: domain,
             description: fields.string("Description"),
             localpartCatchallSeparator: fields.string("LocalpartCatchallSeparator"),
-            localpartCaseSensitive: fields.bool("LocalpartCaseSensitive", default: false))
+            localpartCaseSensitive: fields.bool("LocalpartCaseSensitive", default: false),
+            // Transport names are checked against tern.yaml afterwards (StaticConfig.routeIssues).
+            routes: reader.routes(fields, under: KeyPath(["Domains", domain.unicode])))
     }
 
     private static func readAccount(_ entry: Entry, _ reader: DocumentReader) -> Account? {
@@ -130,21 +132,39 @@ extension DomainsConfig {
         }
         let cramMD5Secret = fields.string("CRAMMD5Secret")
         let quotaBytes = fields.optionalInt("QuotaBytes", range: 1...Int.max)
+        let routes = reader.routes(fields, under: path)
         guard let domain else { return nil }
         return Account(
             name: entry.name, domain: domain, fullName: fields.string("FullName"), destinations: destinations,
-            passwords: passwords, cramMD5Secret: cramMD5Secret, quotaBytes: quotaBytes)
+            passwords: passwords, cramMD5Secret: cramMD5Secret, quotaBytes: quotaBytes, routes: routes)
     }
 }
 
 extension StaticConfig {
     /// The checks of the domains file that depend on this config (the postmaster account
-    /// must exist), placed in the domains file; for `DomainsConfig.parse(check:)` and the
-    /// watcher, so a reload cannot remove the postmaster's account.
+    /// must exist, routes name transports of Queue.Transports), placed in the domains file;
+    /// for `DomainsConfig.parse(check:)` and the watcher, so a reload cannot remove the
+    /// postmaster's account or route mail to a transport that does not exist.
     public func domainsIssues(_ domains: DomainsConfig) -> [ConfigIssue] {
-        guard domains.account(named: postmaster.account) == nil else { return [] }
-        return [ConfigIssue(
-            path: ["Accounts"],
-            message: "account '\(postmaster.account)' is missing; the static config names it as Postmaster.Account")]
+        var issues = routeIssues(domains)
+        if domains.account(named: postmaster.account) == nil {
+            issues.append(ConfigIssue(
+                path: ["Accounts"],
+                message: "account '\(postmaster.account)' is missing; the static config names it as Postmaster.Account"))
+        }
+        return issues
+    }
+
+    /// Routes of domains and accounts whose transport this config does not define.
+    public func routeIssues(_ domains: DomainsConfig) -> [ConfigIssue] {
+        let defined = queue.transports.map(\.name)
+        let owners = domains.domains.map { (["Domains", $0.domain.unicode], $0.routes) } + domains.accounts.map { (["Accounts", $0.name], $0.routes) }
+        return owners.flatMap { path, routes in
+            routes.enumerated().compactMap { index, route in
+                RouteConfig.transportProblem(route.transport, defined: defined, place: " under Queue.Transports in the static config").map {
+                    ConfigIssue(path: path + ["Routes", "[\(index)]", "Transport"], message: $0)
+                }
+            }
+        }
     }
 }

@@ -26,14 +26,20 @@ enum StaticSchema {
     static let imaps = ["Enabled", "Port"]
     static let metrics = ["Enabled", "Port"]
     static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "Transports", "Routes"]
-    static let transport = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
-    static let auth = ["Username", "Password", "Mechanisms"]
+    static let relay = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
+    static let transport = relay + ["Socks"]
+    static let socks = ["Address", "RemoteIPs", "Hostname", "Auth"]
+    /// A SOCKS5 proxy's RFC 1929 credentials.
+    static let auth = ["Username", "Password"]
+    /// A relay's AUTH (RFC 4954) credentials.
+    static let relayAuth = auth + ["Mechanisms"]
+    /// Also the keys of the routes of domains and accounts in domains.yaml.
     static let route = ["SenderDomains", "RecipientDomains", "MinimumAttempt", "Transport"]
 
     /// Every key of the file, for checking that the commented example mentions each.
     static let allKeys: Set<String> = Set(
         root + postmaster + limits + timeouts + acme + listener + tls + keyCert + smtp + submission + submissions + imap
-            + imaps + metrics + queue + transport + auth + route)
+            + imaps + metrics + queue + transport + socks + auth + route)
 }
 
 extension StaticConfig {
@@ -70,7 +76,9 @@ extension StaticConfig {
         Self.validate(listeners: listeners, acme: acme)
     }
 
-    /// Checks against the domains file: the postmaster account must exist there.
+    /// Checks against the domains file: the postmaster account must exist there. (The
+    /// domains file's routes are checked against this file by `routeIssues`, and reported
+    /// in the domains file.)
     public func issues(with domains: DomainsConfig) -> [ConfigIssue] {
         guard domains.account(named: postmaster.account) == nil else { return [] }
         let names = domains.accounts.map(\.name)
@@ -303,14 +311,11 @@ private struct StaticParser {
         queue.transports = entries.compactMap { transport($0, fields.path.key("Transports")) }
         // Routes may name any transport written, also one with errors of its own (reported there).
         let names = entries.map(\.name).filter { $0 != RouteConfig.directTransport }
-        if let nodes = fields.list("Routes") {
-            for (index, node) in nodes.enumerated() {
-                if let route = route(node, fields.path.key("Routes").index(index), transports: names) { queue.routes.append(route) }
-            }
-        }
+        queue.routes = reader.routes(fields, under: fields.path) { RouteConfig.transportProblem($0, defined: names) }
         return queue
     }
 
+    /// A transport: a relay, or with `Socks` direct delivery through a proxy.
     func transport(_ entry: Entry, _ parent: KeyPath) -> TransportConfig? {
         let path = parent.key(entry.name)
         if let problem = Validation.simpleNameProblem(entry.name, what: "transport") {
@@ -320,44 +325,105 @@ private struct StaticParser {
             return nil
         }
         guard let fields = reader.fields(entry.value, path, owner: entry.keyPosition, known: StaticSchema.transport) else { return nil }
+        guard fields.entries["Socks"] != nil else {
+            return relay(fields).map { TransportConfig(name: entry.name, kind: .relay($0)) }
+        }
+        for key in StaticSchema.relay where fields.entries[key] != nil {
+            reader.error(path.key(key), "is for a relay; a transport with Socks delivers to the MX hosts through the proxy", at: fields.position(key))
+        }
+        return fields.fields("Socks", known: StaticSchema.socks, required: true).flatMap(socks).map {
+            TransportConfig(name: entry.name, kind: .socks($0))
+        }
+    }
+
+    func relay(_ fields: Fields) -> RelayConfig? {
+        let path = fields.path
         var host = fields.string("Host", required: true)
         if let text = host, IPAddress(text) == nil, case let .failure(message) = Validation.hostname(text) {
             reader.error(path.key("Host"), message + " (or an IP address)", at: fields.position("Host"))
             host = nil
         }
         let port = fields.required("Port").flatMap { reader.int($0, path.key("Port"), range: 1...65535) }
-        var security = TransportConfig.Security.startTLS
+        var security = RelayConfig.Security.startTLS
         if let text = fields.string("TLS") {
-            if let value = TransportConfig.Security(rawValue: text) {
+            if let value = RelayConfig.Security(rawValue: text) {
                 security = value
             } else {
-                let names = TransportConfig.Security.allCases.map(\.rawValue)
+                let names = RelayConfig.Security.allCases.map(\.rawValue)
                 reader.error(path.key("TLS"), "expected one of \(names.joined(separator: ", ")), found '\(text)'", at: fields.position("TLS"))
             }
         }
-        var auth: TransportConfig.Auth?
-        if let authFields = fields.fields("Auth", known: StaticSchema.auth) {
-            let username = authFields.string("Username", required: true)
-            let password = authFields.string("Password", required: true)
-            let mechanismsPath = path.key("Auth").key("Mechanisms")
-            let mechanisms = (authFields.list("Mechanisms") ?? []).enumerated().compactMap { index, node -> SASLMechanism? in
-                guard let text = reader.string(node, mechanismsPath.index(index)) else { return nil }
-                guard let mechanism = SASLMechanism(name: text) else {
-                    let names = SASLMechanism.allCases.map(\.name)
-                    reader.error(mechanismsPath.index(index), "unknown SASL mechanism '\(text)'; expected one of \(names.joined(separator: ", "))", node: node)
-                    return nil
-                }
-                return mechanism
-            }
-            if let username, let password { auth = TransportConfig.Auth(username: username, password: password, mechanisms: mechanisms) }
-            if security == .opportunistic {
-                // RFC 4954 §4 / RFC 8314: credentials only over TLS.
-                reader.error(path.key("Auth"), "AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS", at: fields.position("Auth"))
-            }
+        let auth = self.auth(fields, mechanisms: true)
+        if fields.has("Auth"), security == .opportunistic {
+            // RFC 4954 §4 / RFC 8314: credentials only over TLS.
+            reader.error(path.key("Auth"), "AUTH needs TLS: with TLS: Opportunistic the password could cross the network in clear; use STARTTLS or ImplicitTLS", at: fields.position("Auth"))
         }
         let ignore = fields.bool("IgnoreVerificationErrors", default: false)
         guard let host, let port else { return nil }
-        return TransportConfig(name: entry.name, host: host, port: port, security: security, auth: auth, ignoreVerificationErrors: ignore)
+        return RelayConfig(host: host, port: port, security: security, auth: auth, ignoreVerificationErrors: ignore)
+    }
+
+    func socks(_ fields: Fields) -> SOCKSConfig? {
+        let path = fields.path
+        var address: (host: String, port: Int)?
+        if let text = fields.string("Address", required: true) {
+            switch Validation.hostAndPort(text) {
+            case let .success(host, port): address = (host, port)
+            case let .failure(message): reader.error(path.key("Address"), message, at: fields.position("Address"))
+            }
+        }
+        let remoteIPs = ipAddresses(
+            fields, "RemoteIPs", whenEmpty: "needs at least one address: those the proxy's connections come from, as the MX hosts see them")
+        let hostname = fields.required("Hostname").flatMap { self.hostname($0, path.key("Hostname")) }
+        let auth = self.auth(fields, mechanisms: false)
+        if let auth, [auth.username, auth.password].contains(where: { !SOCKSConfig.credentialLength.contains($0.utf8.count) }) {
+            reader.error(path.key("Auth"), "the username and the password must each be 1 to 255 octets (RFC 1929 §2)", at: fields.position("Auth"))
+        }
+        guard let address, !remoteIPs.isEmpty, let hostname else { return nil }
+        return SOCKSConfig(host: address.host, port: address.port, remoteIPs: remoteIPs, hostname: hostname, auth: auth)
+    }
+
+    /// The `Auth` mapping of a transport, when written.
+    /// With `mechanisms`, a relay's: the SASL mechanisms it may use can be named.
+    func auth(_ fields: Fields, mechanisms allowed: Bool) -> TransportConfig.Auth? {
+        guard let authFields = fields.fields("Auth", known: allowed ? StaticSchema.relayAuth : StaticSchema.auth) else { return nil }
+        let username = authFields.string("Username", required: true)
+        let password = authFields.string("Password", required: true)
+        let mechanismsPath = authFields.path.key("Mechanisms")
+        let mechanisms = (allowed ? authFields.list("Mechanisms") ?? [] : []).enumerated().compactMap { index, node -> SASLMechanism? in
+            guard let text = reader.string(node, mechanismsPath.index(index)) else { return nil }
+            guard let mechanism = SASLMechanism(name: text) else {
+                let names = SASLMechanism.allCases.map(\.name)
+                reader.error(mechanismsPath.index(index), "unknown SASL mechanism '\(text)'; expected one of \(names.joined(separator: ", "))", node: node)
+                return nil
+            }
+            return mechanism
+        }
+        guard let username, let password else { return nil }
+        return TransportConfig.Auth(username: username, password: password, mechanisms: mechanisms)
+    }
+
+    /// A list of IP addresses, each once, which must not be empty.
+    func ipAddresses(_ fields: Fields, _ key: String, whenEmpty: String) -> [IPAddress] {
+        var ips: [IPAddress] = []
+        guard let nodes = fields.list(key, required: true) else { return ips }
+        if nodes.isEmpty {
+            reader.error(fields.path.key(key), whenEmpty, at: fields.position(key))
+        }
+        for (index, node) in nodes.enumerated() {
+            let itemPath = fields.path.key(key).index(index)
+            guard let text = reader.string(node, itemPath) else { continue }
+            guard let ip = IPAddress(text) else {
+                reader.error(itemPath, "'\(text)' is not an IPv4 or IPv6 address", node: node)
+                continue
+            }
+            if ips.contains(ip) {
+                reader.error(itemPath, "\(ip) is listed twice", node: node)
+                continue
+            }
+            ips.append(ip)
+        }
+        return ips
     }
 
     /// `90s` → "1m30s", the form durations are written in.
@@ -365,36 +431,6 @@ private struct StaticParser {
         let seconds = Int(duration.components.seconds)
         let parts = [(seconds / 3600, "h"), (seconds / 60 % 60, "m"), (seconds % 60, "s")].filter { $0.0 > 0 }
         return parts.isEmpty ? "0s" : parts.map { "\($0.0)\($0.1)" }.joined()
-    }
-
-    func route(_ node: Node, _ path: KeyPath, transports: [String]) -> RouteConfig? {
-        guard let fields = reader.fields(node, path, owner: Position(node.mark), known: StaticSchema.route) else { return nil }
-        func domains(_ key: String) -> [String] {
-            guard let nodes = fields.list(key) else { return [] }
-            return nodes.enumerated().compactMap { index, node -> String? in
-                guard let text = reader.string(node, path.key(key).index(index)) else { return nil }
-                switch Validation.hostname(text) {
-                case let .success(domain): return domain.ascii.lowercased()
-                case let .failure(message):
-                    reader.error(path.key(key).index(index), message, node: node)
-                    return nil
-                }
-            }
-        }
-        let senders = domains("SenderDomains")
-        let recipients = domains("RecipientDomains")
-        let minimumAttempt = fields.int("MinimumAttempt", default: 1, range: 1...1000)
-        guard var name = fields.string("Transport", required: true) else { return nil }
-        if name != RouteConfig.directTransport, !transports.contains(name) {
-            let names = transports + [RouteConfig.directTransport]
-            var message = "no transport named '\(name)'"
-            if let suggestion = DocumentReader.closest(to: name, among: names) { message += "; did you mean '\(suggestion)'?" }
-            else { message += "; defined: \(names.joined(separator: ", "))" }
-            reader.error(path.key("Transport"), message, at: fields.position("Transport"))
-            name = ""
-        }
-        guard !name.isEmpty else { return nil }
-        return RouteConfig(senderDomains: senders, recipientDomains: recipients, minimumAttempt: minimumAttempt, transport: name)
     }
 
     func acmeProviders(_ entries: [Entry]) -> [ACMEProvider] {
@@ -430,25 +466,7 @@ private struct StaticParser {
         }
         guard let fields = reader.fields(entry.value, path, owner: entry.keyPosition, known: StaticSchema.listener) else { return nil }
 
-        var ips: [IPAddress] = []
-        if let nodes = fields.list("IPs", required: true) {
-            if nodes.isEmpty {
-                reader.error(path.key("IPs"), "needs at least one address; 0.0.0.0 and :: listen on all addresses", at: fields.position("IPs"))
-            }
-            for (index, node) in nodes.enumerated() {
-                let itemPath = path.key("IPs").index(index)
-                guard let text = reader.string(node, itemPath) else { continue }
-                guard let ip = IPAddress(text) else {
-                    reader.error(itemPath, "'\(text)' is not an IPv4 or IPv6 address", node: node)
-                    continue
-                }
-                if ips.contains(ip) {
-                    reader.error(itemPath, "\(ip) is listed twice", node: node)
-                    continue
-                }
-                ips.append(ip)
-            }
-        }
+        let ips = ipAddresses(fields, "IPs", whenEmpty: "needs at least one address; 0.0.0.0 and :: listen on all addresses")
         let hostname = fields.value("Hostname").flatMap { self.hostname($0, path.key("Hostname")) }
         let tls = fields.fields("TLS", known: StaticSchema.tls).flatMap(self.tls)
 

@@ -9,6 +9,12 @@ enum HostnameResult {
     case failure(String)
 }
 
+/// A host and a port, or why the text is not `HOST:PORT`.
+enum HostAndPortResult {
+    case success(host: String, port: Int)
+    case failure(String)
+}
+
 enum Validation {
     /// Account names become directory names under DataDir/accounts, so they are limited to
     /// characters that are safe there: no "/", no "..", nothing hidden.
@@ -54,6 +60,29 @@ enum Validation {
         } catch {
             return .failure("'\(text)' is not a valid host name: \(error)")
         }
+    }
+
+    /// `HOST:PORT`, HOST a host name or an IPv4 address, or `[IPv6]:PORT`; the port is
+    /// required. The host comes back without brackets.
+    static func hostAndPort(_ text: String) -> HostAndPortResult {
+        let expected = "expected HOST:PORT (an IPv6 address as [ADDRESS]:PORT), found '\(text)'"
+        guard let colon = text.lastIndex(of: ":") else { return .failure(expected) }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), let ip = IPAddress(String(host.dropFirst().dropLast())), ip.bytes.count == 16 else {
+                return .failure("'\(host)' is not an IPv6 address in brackets")
+            }
+            host = ip.description
+        } else if host.contains(":") {
+            return .failure(expected)
+        } else if IPAddress(host) == nil, case let .failure(message) = hostname(host) {
+            return .failure(message + " (or an IP address)")
+        }
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (1...65535).contains(port) else {
+            return .failure("the port in '\(text)' must be a number from 1 to 65535")
+        }
+        return .success(host: host, port: port)
     }
 
     /// The local part of an address as a destination key: no "@", no spaces or controls.

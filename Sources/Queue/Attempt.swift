@@ -35,14 +35,21 @@ enum Attempt {
         var state = AttemptState(messages: messages)
         switch transport {
         case let .direct(direct):
-            await runDirect(direct, state: &state, context: context)
+            await runDirect(
+                port: direct.port, preference: direct.addressPreference, hostname: context.hostname, proxy: nil, state: &state, context: context)
         case let .relay(relay):
             await runRelay(relay, state: &state, context: context)
+        case let .socks(socks):
+            await runSOCKS(socks, state: &state, context: context)
         }
         return state.results
     }
 
-    private static func runDirect(_ direct: DirectTransport, state: inout AttemptState, context: AttemptContext) async {
+    /// Direct delivery, each connection made by `proxy` when there is one, with `hostname`
+    /// in EHLO.
+    private static func runDirect(
+        port: Int, preference: AddressPreference, hostname: String, proxy: SOCKS5Proxy?, state: inout AttemptState, context: AttemptContext
+    ) async {
         guard let domain = state.messages.first?.domain else { return }
         var random = InjectedRandom(next: context.random)
         let destinations: Destinations
@@ -61,7 +68,7 @@ enum Attempt {
         for host in destinations.hosts where state.hasOpen {
             let addresses: HostAddresses
             do {
-                addresses = try await Dialing.gatherAddresses(of: host, resolver: context.resolver, preference: direct.addressPreference)
+                addresses = try await Dialing.gatherAddresses(of: host, resolver: context.resolver, preference: preference)
             } catch {
                 state.failOpen(DeliveryFailure(error))
                 continue
@@ -70,27 +77,25 @@ enum Attempt {
                 let request = TLSPolicyRequest(domain: domain, destinations: destinations, host: addresses, requireTLS: requireTLS)
                 let tls = await context.tlsPolicy.settings(request)
                 for address in addresses.addresses where state.hasOpen(requireTLS: requireTLS) {
-                    let configuration = ClientConfiguration(localHostname: context.hostname, tls: tls, timeouts: context.timeouts, now: context.now)
-                    await connect(to: address, port: direct.port, remoteMTA: display(host), configuration: configuration, requireTLS: requireTLS, state: &state, context: context)
+                    let configuration = ClientConfiguration(localHostname: hostname, tls: tls, timeouts: context.timeouts, now: context.now)
+                    await connect(
+                        to: address, port: port, through: proxy, remoteMTA: display(host), configuration: configuration, requireTLS: requireTLS,
+                        state: &state, context: context)
                 }
             }
         }
     }
 
     private static func runRelay(_ relay: RelayTransport, state: inout AttemptState, context: AttemptContext) async {
-        var addresses: [IPAddress]
-        if let literal = IPAddress(relay.host) {
-            addresses = [literal]
-        } else {
-            do {
-                addresses = try await Dialing.gatherAddresses(of: try DNSName(relay.host), resolver: context.resolver).addresses
-            } catch let error as DialingError {
-                state.failAll(DeliveryFailure(error))
-                return
-            } catch {
-                state.failAll(DeliveryFailure(status: "4.4.3", isPermanent: false, diagnostic: "invalid relay host \(relay.host): \(error)"))
-                return
-            }
+        let addresses: [IPAddress]
+        do {
+            addresses = try await resolve(configuredHost: relay.host, resolver: context.resolver)
+        } catch let error as DialingError {
+            state.failAll(DeliveryFailure(error))
+            return
+        } catch {
+            state.failAll(DeliveryFailure(status: "4.4.3", isPermanent: false, diagnostic: "invalid relay host \(relay.host): \(error)"))
+            return
         }
         for requireTLS in [false, true] {
             var tls = TLSSettings()
@@ -109,16 +114,44 @@ enum Attempt {
             let configuration = ClientConfiguration(
                 localHostname: context.hostname, tls: tls, authentication: relay.authentication, timeouts: context.timeouts, now: context.now)
             for address in addresses where state.hasOpen(requireTLS: requireTLS) {
-                await connect(to: address, port: relay.port, remoteMTA: relay.host, configuration: configuration, requireTLS: requireTLS, state: &state, context: context)
+                await connect(
+                    to: address, port: relay.port, through: nil, remoteMTA: relay.host, configuration: configuration, requireTLS: requireTLS,
+                    state: &state, context: context)
             }
         }
+    }
+
+    private static func runSOCKS(_ socks: SOCKSTransport, state: inout AttemptState, context: AttemptContext) async {
+        let proxyAddresses: [IPAddress]
+        do {
+            proxyAddresses = try await resolve(configuredHost: socks.proxyHost, resolver: context.resolver)
+        } catch {
+            // The proxy is ours: a name that does not resolve is a temporary problem to fix
+            // here, not a reason to return the message. RFC 3463 §3.5 X.4.3: directory
+            // server failure.
+            let reason = (error as? DialingError)?.text ?? "\(error)"
+            state.failAll(DeliveryFailure(status: "4.4.3", isPermanent: false, diagnostic: "SOCKS5 proxy \(socks.proxyHost): \(reason)"))
+            return
+        }
+        var context = context
+        context.logger[metadataKey: "sourceips"] = "\(socks.remoteIPs.map(\.description).joined(separator: ","))"
+        let proxy = SOCKS5Proxy(host: socks.proxyHost, addresses: proxyAddresses, port: socks.proxyPort, credentials: socks.credentials)
+        await runDirect(
+            port: socks.port, preference: socks.addressPreference, hostname: socks.hostname, proxy: proxy, state: &state, context: context)
+    }
+
+    /// The addresses of a host the configuration names (a relay, a proxy): the literal, or
+    /// what its name resolves to.
+    private static func resolve(configuredHost host: String, resolver: any DNS.Resolver) async throws -> [IPAddress] {
+        if let literal = IPAddress(host) { return [literal] }
+        return try await Dialing.gatherAddresses(of: try DNSName(host), resolver: resolver).addresses
     }
 
     /// One connection: every open message of the REQUIRETLS kind in turn while the
     /// connection lasts.
     private static func connect(
-        to address: IPAddress, port: Int, remoteMTA: String, configuration: ClientConfiguration, requireTLS: Bool, state: inout AttemptState,
-        context: AttemptContext
+        to address: IPAddress, port: Int, through proxy: SOCKS5Proxy?, remoteMTA: String, configuration: ClientConfiguration, requireTLS: Bool,
+        state: inout AttemptState, context: AttemptContext
     ) async {
         let candidates = state.openMessages(requireTLS: requireTLS)
         guard !candidates.isEmpty else { return }
@@ -126,7 +159,7 @@ enum Attempt {
         logger[metadataKey: "remote"] = "\(remoteMTA)"
         do {
             let results = try await ClientConnection.withConnection(
-                to: address, port: port, configuration: configuration, group: context.group, logger: logger
+                to: address, port: port, through: proxy, configuration: configuration, group: context.group, logger: logger
             ) { connection -> [(QueuedMessage, [QueuedRecipient], TransactionResult)] in
                 var results: [(QueuedMessage, [QueuedRecipient], TransactionResult)] = []
                 for (message, recipients) in candidates where connection.isUsable {

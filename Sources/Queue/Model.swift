@@ -11,6 +11,9 @@ public struct QueuedMessage: Sendable, Hashable {
     /// The message file (`msg/<fileID>`), shared by the records of one submission.
     public var fileID: Int64
     public var sender: ReversePath
+    /// The account that submitted the message, whose routes apply first; nil for mail the
+    /// server made itself (DSNs).
+    public var account: String?
     /// The recipient domain, lower-cased: every recipient of the record is in it.
     public var domain: String
     public var recipients: [QueuedRecipient]
@@ -39,7 +42,7 @@ public struct QueuedMessage: Sendable, Hashable {
     public var futureReleaseRequest: String?
 
     public init(
-        id: Int64, fileID: Int64, sender: ReversePath, domain: String, recipients: [QueuedRecipient], size: Int,
+        id: Int64, fileID: Int64, sender: ReversePath, account: String? = nil, domain: String, recipients: [QueuedRecipient], size: Int,
         body: MailParameters.Body = .sevenBit, utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil,
         created: Date, attempts: Int = 0, nextAttempt: Date, lastAttempt: Date? = nil, held: Bool = false, transport: String? = nil,
         delayedDSNSent: Bool = false, releaseAt: Date? = nil, futureReleaseRequest: String? = nil
@@ -47,6 +50,7 @@ public struct QueuedMessage: Sendable, Hashable {
         self.id = id
         self.fileID = fileID
         self.sender = sender
+        self.account = account
         self.domain = domain
         self.recipients = recipients
         self.size = size

@@ -7,10 +7,14 @@
 //        `messagesPerConnection` each, and runs up to `concurrency` groups at once
 //     ─▶ beginAttempt: the attempt is counted and the record marked in progress, durably
 //     ─▶ transport, per attempt: the record's own (set by the operator), else the first
-//        matching route (sender domain, recipient domain, minimum attempt), else direct
+//        matching route (sender domain, recipient domain, minimum attempt) of the account
+//        that submitted it, then of the sender's domain (both read from the configuration
+//        in effect at that attempt, `LocalRoutes`), then of the global ones; else direct
 //     ─▶ direct: MX hosts in order (RFC 5321 §5.1; SMTPClient's Dialing), each host's
 //        addresses; TLS settings from the TLS policy seam per host (opportunistic STARTTLS
 //        now; MTA-STS and DANE will decide here; REQUIRETLS demands verified TLS, RFC 8689)
+//        socks: the same, with each connection made by a SOCKS5 proxy (RFC 1928, RFC 1929)
+//        and the proxy's host name in EHLO
 //        relay: the configured host, STARTTLS or implicit TLS, AUTH (RFC 4954)
 //     ─▶ one connection carries every message of the group (RFC 5321 §3.3); a host that
 //        cannot be reached passes them on to the next address or host
@@ -50,8 +54,10 @@ public struct QueueSettings: Sendable {
     /// This host's name: said in EHLO and written as the DSNs' Reporting-MTA.
     public var hostname: String
     public var retry: RetryPolicy
-    /// In evaluation order: account routes, then domain routes, then global ones.
+    /// The global routes, evaluated after those of the submitting account and of the
+    /// sender's domain (`localRoutes`).
     public var routes: [Route]
+    public var localRoutes: LocalRoutes
     /// Transports by name, for routes and the operator. The name "direct" may be given to
     /// change the default transport (e.g. its port); without it, direct delivery on port 25.
     public var transports: [String: Transport]
@@ -62,12 +68,13 @@ public struct QueueSettings: Sendable {
     public var timeouts: Timeouts
 
     public init(
-        hostname: String, retry: RetryPolicy = RetryPolicy(), routes: [Route] = [], transports: [String: Transport] = [:],
-        concurrency: Int = 8, messagesPerConnection: Int = 20, timeouts: Timeouts = Timeouts()
+        hostname: String, retry: RetryPolicy = RetryPolicy(), routes: [Route] = [], localRoutes: LocalRoutes = .none,
+        transports: [String: Transport] = [:], concurrency: Int = 8, messagesPerConnection: Int = 20, timeouts: Timeouts = Timeouts()
     ) {
         self.hostname = hostname
         self.retry = retry
         self.routes = routes
+        self.localRoutes = localRoutes
         self.transports = transports
         self.concurrency = max(1, concurrency)
         self.messagesPerConnection = max(1, messagesPerConnection)
@@ -79,6 +86,16 @@ public struct QueueSettings: Sendable {
     func transport(named name: String) -> Transport? {
         if let transport = transports[name] { return transport }
         return name == Self.directTransportName ? .direct(DirectTransport()) : nil
+    }
+
+    /// The name of the transport for `message` at attempt `attempt` (1 is the first): the
+    /// operator's choice, else the first matching route of the submitting account, of the
+    /// sender's domain, then of the global ones; else direct delivery.
+    public func transportName(for message: QueuedMessage, attempt: Int) -> String {
+        if let transport = message.transport { return transport }
+        let senderDomain = message.sender.mailbox?.domain
+        let routes = (message.account.map(localRoutes.account) ?? []) + (senderDomain.map(localRoutes.domain) ?? []) + routes
+        return Route.select(routes, senderDomain: senderDomain, recipientDomain: message.domain, attempt: attempt) ?? Self.directTransportName
     }
 }
 
@@ -227,9 +244,7 @@ public final class OutboundQueue: Sendable {
         var groups: [String: Batch] = [:]
         for message in due {
             let local = environment.localDelivery.servesDomain(message.domain)
-            let name = local ? Self.localTransportName : message.transport
-                ?? Route.select(settings.routes, senderDomain: message.sender.mailbox?.domain, recipientDomain: message.domain, attempt: message.attempts + 1)
-                ?? QueueSettings.directTransportName
+            let name = local ? Self.localTransportName : settings.transportName(for: message, attempt: message.attempts + 1)
             // Two words for local batches, three for the others: the kinds never share a key.
             let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.requireTLS)"
             if var batch = groups[key] {

@@ -13,6 +13,8 @@ public struct Submission: Sendable {
     }
 
     public var sender: ReversePath
+    /// The account that submitted the message (its routes apply); nil for the server's own.
+    public var account: String?
     public var recipients: [Mailbox]
     public var content: Content
     public var body: MailParameters.Body
@@ -26,10 +28,12 @@ public struct Submission: Sendable {
     public var futureReleaseRequest: String?
 
     public init(
-        sender: ReversePath, recipients: [Mailbox], content: Content, body: MailParameters.Body = .sevenBit, utf8Header: Bool = false,
-        requireTLS: Bool = false, envelopeID: String? = nil, transport: String? = nil, releaseAt: Date? = nil, futureReleaseRequest: String? = nil
+        sender: ReversePath, account: String? = nil, recipients: [Mailbox], content: Content, body: MailParameters.Body = .sevenBit,
+        utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil, transport: String? = nil, releaseAt: Date? = nil,
+        futureReleaseRequest: String? = nil
     ) {
         self.sender = sender
+        self.account = account
         self.recipients = recipients
         self.content = content
         self.body = body
@@ -188,6 +192,11 @@ public final class QueueStore: Sendable {
                 CREATE INDEX recipient_message ON recipient (messageID);
                 """)
         }
+        // The submitting account, for its routes. Records queued before have none: they take
+        // the routes of their sender's domain and the global ones.
+        migrator.registerMigration("v2-account") { db in
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN account TEXT")
+        }
         migrator.registerMigration("futureRelease") { db in
             try db.execute(sql: """
                 ALTER TABLE message ADD COLUMN releaseAt REAL;
@@ -242,12 +251,12 @@ public final class QueueStore: Sendable {
                 for domain in plan.domains {
                     try db.execute(
                         sql: """
-                            INSERT INTO message (fileID, senderLocalPart, senderDomain, domain, size, body, utf8Header, requireTLS,
+                            INSERT INTO message (fileID, senderLocalPart, senderDomain, account, domain, size, body, utf8Header, requireTLS,
                                 envelopeID, created, nextAttempt, transport, releaseAt, futureReleaseRequest)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
-                            fileID, submission.sender.mailbox?.localPart, submission.sender.mailbox?.domain, domain, size,
+                            fileID, submission.sender.mailbox?.localPart, submission.sender.mailbox?.domain, submission.account, domain, size,
                             submission.body.rawValue, submission.utf8Header, submission.requireTLS, submission.envelopeID,
                             now.timeIntervalSince1970, due.timeIntervalSince1970, submission.transport,
                             submission.releaseAt?.timeIntervalSince1970, submission.futureReleaseRequest,
@@ -261,8 +270,8 @@ public final class QueueStore: Sendable {
                         recipients.append(QueuedRecipient(id: db.lastInsertedRowID, address: mailbox))
                     }
                     records.append(QueuedMessage(
-                        id: messageID, fileID: fileID, sender: submission.sender, domain: domain, recipients: recipients, size: Int(size),
-                        body: submission.body, utf8Header: submission.utf8Header, requireTLS: submission.requireTLS,
+                        id: messageID, fileID: fileID, sender: submission.sender, account: submission.account, domain: domain, recipients: recipients,
+                        size: Int(size), body: submission.body, utf8Header: submission.utf8Header, requireTLS: submission.requireTLS,
                         envelopeID: submission.envelopeID, created: now, nextAttempt: due, transport: submission.transport,
                         releaseAt: submission.releaseAt, futureReleaseRequest: submission.futureReleaseRequest))
                 }
@@ -333,8 +342,8 @@ public final class QueueStore: Sendable {
             let lastAttempt: Double? = row["lastAttempt"]
             let releaseAt: Double? = row["releaseAt"]
             return QueuedMessage(
-                id: id, fileID: row["fileID"], sender: sender, domain: row["domain"], recipients: recipients, size: row["size"], body: body,
-                utf8Header: row["utf8Header"], requireTLS: row["requireTLS"], envelopeID: row["envelopeID"],
+                id: id, fileID: row["fileID"], sender: sender, account: row["account"], domain: row["domain"], recipients: recipients,
+                size: row["size"], body: body, utf8Header: row["utf8Header"], requireTLS: row["requireTLS"], envelopeID: row["envelopeID"],
                 created: Date(timeIntervalSince1970: row["created"]), attempts: row["attempts"],
                 nextAttempt: Date(timeIntervalSince1970: row["nextAttempt"]), lastAttempt: lastAttempt.map { Date(timeIntervalSince1970: $0) },
                 held: row["held"], transport: row["transport"], delayedDSNSent: row["delayedDSNSent"],

@@ -1,7 +1,8 @@
 import DNS
 import SMTPClient
 
-/// How a message leaves: straight to the recipient domain's MX hosts, or through a relay.
+/// How a message leaves: straight to the recipient domain's MX hosts, from here or through
+/// a SOCKS5 proxy, or through a relay.
 public enum Transport: Sendable {
     /// MX lookup (RFC 5321 §5.1), each host's addresses in turn, opportunistic STARTTLS
     /// unless the TLS policy says more.
@@ -9,6 +10,9 @@ public enum Transport: Sendable {
     /// A fixed host: a smarthost (plain SMTP, usually without AUTH) or a submission server
     /// of a third party (AUTH, RFC 4954, over STARTTLS or implicit TLS, RFC 8314).
     case relay(RelayTransport)
+    /// Direct delivery whose TCP connections a SOCKS5 proxy makes (RFC 1928), e.g. on a host
+    /// whose addresses may send on port 25 or have a better reputation.
+    case socks(SOCKSTransport)
 }
 
 public struct DirectTransport: Sendable, Hashable {
@@ -55,6 +59,44 @@ public struct RelayTransport: Sendable {
     }
 }
 
+public struct SOCKSTransport: Sendable, Hashable {
+    /// The proxy: a host name or an IP address.
+    public var proxyHost: String
+    public var proxyPort: Int
+    /// RFC 1929 username and password; nil: the proxy needs none.
+    public var credentials: SOCKS5Credentials?
+    /// The addresses the proxy's connections come from, as the MX hosts see them (they
+    /// belong in the senders' SPF records, with PTR records naming `hostname`). Only MX
+    /// addresses of their families are tried: a proxy without IPv6 cannot reach an IPv6 MX.
+    public var remoteIPs: [IPAddress]
+    /// The name said in EHLO: the name of `remoteIPs`, which is what the MX hosts see
+    /// (RFC 5321 §4.1.1.1), not this host's name.
+    public var hostname: String
+    /// The MX hosts' port: 25 in the real world (RFC 5321 §4.5.4); tests use others.
+    public var port: Int
+
+    public init(
+        proxyHost: String, proxyPort: Int, credentials: SOCKS5Credentials? = nil, remoteIPs: [IPAddress], hostname: String, port: Int = 25
+    ) {
+        self.proxyHost = proxyHost
+        self.proxyPort = proxyPort
+        self.credentials = credentials
+        self.remoteIPs = remoteIPs
+        self.hostname = hostname
+        self.port = port
+    }
+
+    /// The address families `remoteIPs` covers, IPv6 first when both.
+    var addressPreference: AddressPreference {
+        let families = Set(remoteIPs.map(\.bytes.count))
+        switch (families.contains(4), families.contains(16)) {
+        case (true, false): return .ipv4Only
+        case (false, true): return .ipv6Only
+        default: return .ipv6First
+        }
+    }
+}
+
 /// Picks a transport per attempt. The caller passes the routes in evaluation order
 /// (account routes, then domain routes, then global ones); the first that matches wins.
 public struct Route: Sendable, Hashable {
@@ -93,6 +135,22 @@ public struct Route: Sendable, Hashable {
     public static func select(_ routes: [Route], senderDomain: String?, recipientDomain: String, attempt: Int) -> String? {
         routes.first { $0.matches(senderDomain: senderDomain, recipientDomain: recipientDomain, attempt: attempt) }?.transport
     }
+}
+
+/// The routes that live on an account or on a domain, from a configuration that can
+/// change while the queue runs: asked at every attempt, so a change applies to the next.
+public struct LocalRoutes: Sendable {
+    /// The routes of the account that submitted a message, by account name.
+    public var account: @Sendable (String) -> [Route]
+    /// The routes of the sender's domain, by domain; none for a domain that is not ours.
+    public var domain: @Sendable (String) -> [Route]
+
+    public init(account: @escaping @Sendable (String) -> [Route], domain: @escaping @Sendable (String) -> [Route]) {
+        self.account = account
+        self.domain = domain
+    }
+
+    public static let none = LocalRoutes(account: { _ in [] }, domain: { _ in [] })
 }
 
 /// What the TLS policy is asked for one connection of direct delivery.

@@ -44,34 +44,31 @@ public final class ClientConnection {
         self.logger = logger
     }
 
-    /// Connects to `address`, sets the session up (greeting, EHLO, STARTTLS, AUTH), runs
-    /// `body`, then says QUIT and closes.
+    /// Connects to `address`, directly or through `proxy`, sets the session up (greeting,
+    /// EHLO, STARTTLS, AUTH), runs `body`, then says QUIT and closes.
     ///
-    /// - Throws: a `ClientError` when the session cannot be set up; what `body` throws.
+    /// - Throws: a `ClientError` when the session cannot be set up (step `.proxy` when the
+    ///   proxy cannot be reached or does not connect); what `body` throws.
     public static func withConnection<Value: Sendable>(
-        to address: IPAddress, port: Int, configuration: ClientConfiguration,
+        to address: IPAddress, port: Int, through proxy: SOCKS5Proxy? = nil, configuration: ClientConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "smtpclient"),
         _ body: (ClientConnection) async throws -> Value
     ) async throws -> Value {
         var logger = logger
         logger[metadataKey: "remote"] = "\(address):\(port)"
-        let asyncChannel: NIOAsyncChannel<ClientInput, ByteBuffer>
-        do {
-            let socketAddress = try SocketAddress(ipAddress: address.description, port: port)
-            asyncChannel = try await ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(configuration.timeouts.connect))
-                .connect(to: socketAddress) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ClientInputHandler())
-                        return try NIOAsyncChannel<ClientInput, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            logger.info("connecting failed", metadata: ["error": "\(error)"])
-            // RFC 3463 §3.5 X.4.1: no answer from host.
-            throw ClientError(step: .connect, kind: .connection, enhanced: EnhancedStatus(4, 4, 1), text: "\(error)", isPermanent: false)
-        }
+        if let proxy { logger[metadataKey: "proxy"] = "\(proxy)" }
+        let (asyncChannel, tunnel) = try await open(
+            to: address, port: port, through: proxy, timeout: configuration.timeouts.connect, group: group, logger: logger)
         return try await asyncChannel.executeThenClose { inbound, outbound in
+            if let proxy, let tunnel {
+                do {
+                    try await tunnel.get()
+                } catch {
+                    let failure = proxyFailure(error, proxy: proxy)
+                    logger.info("connecting through the proxy failed", metadata: ["error": "\(failure)"])
+                    throw failure
+                }
+            }
             let connection = ClientConnection(
                 session: ClientSession(configuration: configuration), channel: asyncChannel.channel,
                 inbound: inbound.makeAsyncIterator(), outbound: outbound, logger: logger)
@@ -86,6 +83,76 @@ public final class ClientConnection {
             await connection.end()
             return value
         }
+    }
+
+    /// A connection to `address`, or to `proxy` with a SOCKS5 handshake for `address` on
+    /// it, whose outcome the returned future tells.
+    private static func open(
+        to address: IPAddress, port: Int, through proxy: SOCKS5Proxy?, timeout: Duration, group: any EventLoopGroup, logger: Logger
+    ) async throws(ClientError) -> (NIOAsyncChannel<ClientInput, ByteBuffer>, tunnel: EventLoopFuture<Void>?) {
+        guard let proxy else {
+            do {
+                return try await connect(to: address, port: port, handshake: nil, timeout: timeout, group: group)
+            } catch {
+                logger.info("connecting failed", metadata: ["error": "\(error)"])
+                // RFC 3463 §3.5 X.4.1: no answer from host.
+                throw ClientError(step: .connect, kind: .connection, enhanced: EnhancedStatus(4, 4, 1), text: "\(error)", isPermanent: false)
+            }
+        }
+        let handshake = SOCKS5Handshake(target: address, port: port, credentials: proxy.credentials)
+        var failures: [String] = []
+        for proxyAddress in proxy.addresses {
+            do {
+                return try await connect(to: proxyAddress, port: proxy.port, handshake: handshake, timeout: timeout, group: group)
+            } catch {
+                failures.append("\(proxyAddress): \(error)")
+            }
+        }
+        logger.info("connecting to the proxy failed", metadata: ["error": "\(failures)"])
+        throw ClientError(
+            step: .proxy, kind: .connection, enhanced: EnhancedStatus(4, 4, 1),
+            text: "cannot reach \(proxy): \(failures.isEmpty ? "it has no address" : failures.joined(separator: "; "))", isPermanent: false)
+    }
+
+    private static func connect(
+        to address: IPAddress, port: Int, handshake: SOCKS5Handshake?, timeout: Duration, group: any EventLoopGroup
+    ) async throws -> (NIOAsyncChannel<ClientInput, ByteBuffer>, tunnel: EventLoopFuture<Void>?) {
+        let socketAddress = try SocketAddress(ipAddress: address.description, port: port)
+        return try await ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(timeout))
+            .connect(to: socketAddress) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var tunnel: EventLoopFuture<Void>?
+                    if let handshake {
+                        let established = channel.eventLoop.makePromise(of: Void.self)
+                        // The proxy's connection to the target is a TCP connect too: the same limit.
+                        try channel.pipeline.syncOperations.addHandler(
+                            SOCKS5TunnelHandler(handshake: handshake, timeout: TimeAmount(timeout), established: established))
+                        tunnel = established.futureResult
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ClientInputHandler())
+                    return (try NIOAsyncChannel<ClientInput, ByteBuffer>(wrappingChannelSynchronously: channel), tunnel)
+                }
+            }
+    }
+
+    /// A failed SOCKS5 handshake as a session error: temporary, naming the proxy and what it
+    /// answered.
+    static func proxyFailure(_ error: any Error, proxy: SOCKS5Proxy) -> ClientError {
+        guard let socks = error as? SOCKS5Error else {
+            // RFC 3463 §3.5 X.4.2: bad connection.
+            return ClientError(
+                step: .proxy, kind: .connection, enhanced: EnhancedStatus(4, 4, 2), text: "\(proxy) failed during the SOCKS5 handshake: \(error)",
+                isPermanent: false)
+        }
+        let kind: ClientError.Kind
+        switch socks.kind {
+        case .protocolViolation: kind = .protocolViolation
+        case .timedOut: kind = .timeout
+        case .noAcceptableMethod, .authenticationFailed, .unsendableCredentials: kind = .authentication
+        case .connectFailed, .closed: kind = .connection
+        }
+        return ClientError(step: .proxy, kind: kind, enhanced: socks.enhanced, text: "\(proxy) \(socks)", isPermanent: false)
     }
 
     /// The server's greeting.

@@ -8,6 +8,8 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The command whose reply failed, or the stage without a command.
     public enum Step: String, Hashable, Sendable {
         case connect = "connect"
+        /// Connecting through a SOCKS5 proxy (RFC 1928): reaching it, or its handshake.
+        case proxy = "SOCKS5 proxy"
         case tlsHandshake = "TLS handshake"
         case greeting = "greeting"
         case ehlo = "EHLO"

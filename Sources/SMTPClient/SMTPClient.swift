@@ -4,7 +4,9 @@
 //
 // Flow of one connection (`ClientConnection.withConnection`):
 //
-//   connect ─▶ [implicit TLS, RFC 8314] ─▶ 220 greeting (RFC 5321 §4.3.1)
+//   connect, directly or through a SOCKS5 proxy (RFC 1928 CONNECT, with RFC 1929
+//   username/password when configured)
+//     ─▶ [implicit TLS, RFC 8314] ─▶ 220 greeting (RFC 5321 §4.3.1)
 //     ─▶ EHLO, or HELO when EHLO gets 5xx (§4.1.1.1, §3.2)
 //     ─▶ [STARTTLS (RFC 3207) ─▶ TLS handshake with the caller's verification: PKIX
 //         (RFC 5280, RFC 6125) and/or DANE (RFC 7672) through a hook ─▶ EHLO again]
@@ -19,8 +21,11 @@
 //
 // The protocol is `ClientSession`, a state machine that takes the server's octets and
 // events and returns actions; `ClientConnection` runs it over a NIO channel and does
-// nothing but I/O. Reply parsing, extension keywords, command encoding and dot-stuffing
-// are the SMTP module's shared vocabulary.
+// nothing but I/O. The proxy's handshake is a state machine of its own too
+// (`SOCKS5Handshake`), run by `SOCKS5TunnelHandler` before the session starts; its
+// failures are temporary errors of step "SOCKS5 proxy" naming the proxy and its reply.
+// Reply parsing, extension keywords, command encoding and dot-stuffing are the SMTP
+// module's shared vocabulary.
 //
 // Before anything is sent the session checks what the message needs: a message larger
 // than the server's SIZE fails permanently; 8-bit, binary or UTF-8 content to a server

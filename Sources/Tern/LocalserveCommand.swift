@@ -84,6 +84,7 @@ struct LocalserveCommand: AsyncParsableCommand {
             loopbackTransport: .relay(RelayTransport(host: "127.0.0.1", port: port, security: .opportunisticSTARTTLS, ignoreVerificationErrors: true))
         ]
         settings.routes = [Route(transport: loopbackTransport)]
+        settings.localRoutes = .none
         for keyPath: WritableKeyPath<SMTPClient.Timeouts, Duration> in [\.greeting, \.command, \.mail, \.rcpt, \.dataInitiation, \.dataBlock, \.dataTermination] {
             settings.timeouts[keyPath: keyPath] = .seconds(30)
         }

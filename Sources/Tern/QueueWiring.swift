@@ -18,7 +18,7 @@ struct QueueRelayer: MessageRelayer {
 
     func relay(messageFile: String, envelope: Envelope, recipients: [Mailbox]) async -> Session.DeliveryResult {
         let submission = Queue.Submission(
-            sender: envelope.sender, recipients: recipients, content: .file(messageFile),
+            sender: envelope.sender, account: envelope.authenticatedAccount, recipients: recipients, content: .file(messageFile),
             body: envelope.parameters.body ?? .sevenBit, utf8Header: envelope.parameters.smtputf8,
             // RFC 8689 §4.2: REQUIRETLS stays with the message to every next hop.
             requireTLS: envelope.parameters.requireTLS,
@@ -34,24 +34,21 @@ struct QueueRelayer: MessageRelayer {
 }
 
 extension QueueSettings {
-    /// The queue's settings from tern.yaml's Queue section.
+    /// The queue's settings from tern.yaml's Queue section. The routes of domains and
+    /// accounts are not in it: they come from the domains file in effect (`LocalRoutes`).
     init(_ config: QueueConfig, hostname: String) {
         var transports: [String: Transport] = [:]
         for transport in config.transports {
-            let security: RelayTransport.Security
-            switch transport.security {
-            case .startTLS: security = .requireSTARTTLS
-            case .implicitTLS: security = .implicitTLS
-            case .opportunistic: security = .opportunisticSTARTTLS
+            switch transport.kind {
+            case let .relay(relay):
+                transports[transport.name] = .relay(RelayTransport(relay))
+            case let .socks(socks):
+                // Direct delivery through the proxy: the MX hosts' port is Queue.DirectPort.
+                transports[transport.name] = .socks(SOCKSTransport(
+                    proxyHost: socks.host, proxyPort: socks.port,
+                    credentials: socks.auth.map { SOCKS5Credentials(username: $0.username, password: $0.password) },
+                    remoteIPs: socks.remoteIPs, hostname: socks.hostname.ascii, port: config.directPort))
             }
-            transports[transport.name] = .relay(RelayTransport(
-                host: transport.host, port: transport.port, security: security,
-                authentication: transport.auth.map {
-                    ClientAuthentication(
-                        credentials: SASLClientCredentials(username: $0.username, password: $0.password),
-                        allowedMechanisms: $0.mechanisms.isEmpty ? Set(SASLMechanism.allCases) : Set($0.mechanisms))
-                },
-                ignoreVerificationErrors: transport.ignoreVerificationErrors))
         }
         // Direct delivery on another port than 25 (tests, private networks): the queue takes
         // a transport named "direct" as the default; the config refuses that name otherwise.
@@ -61,16 +58,51 @@ extension QueueSettings {
         let retry = RetryPolicy(
             firstDelay: Self.seconds(config.firstRetryInterval), maximumAge: Self.seconds(config.maximumAge),
             delayedDSNAfterAttempts: config.delayedDSNAfterAttempts)
-        self.init(
-            hostname: hostname, retry: retry,
-            routes: config.routes.map {
-                Route(senderDomains: $0.senderDomains, recipientDomains: $0.recipientDomains, minimumAttempt: $0.minimumAttempt, transport: $0.transport)
-            },
-            transports: transports, concurrency: config.concurrency)
+        self.init(hostname: hostname, retry: retry, routes: config.routes.map(Route.init), transports: transports, concurrency: config.concurrency)
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {
         TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension RelayTransport {
+    init(_ config: RelayConfig) {
+        let security: RelayTransport.Security
+        switch config.security {
+        case .startTLS: security = .requireSTARTTLS
+        case .implicitTLS: security = .implicitTLS
+        case .opportunistic: security = .opportunisticSTARTTLS
+        }
+        self.init(
+            host: config.host, port: config.port, security: security,
+            authentication: config.auth.map {
+                ClientAuthentication(
+                    credentials: SASLClientCredentials(username: $0.username, password: $0.password),
+                    allowedMechanisms: $0.mechanisms.isEmpty ? Set(SASLMechanism.allCases) : Set($0.mechanisms))
+            },
+            ignoreVerificationErrors: config.ignoreVerificationErrors)
+    }
+}
+
+extension Route {
+    init(_ config: RouteConfig) {
+        self.init(
+            senderDomains: config.senderDomains, recipientDomains: config.recipientDomains, minimumAttempt: config.minimumAttempt,
+            transport: config.transport)
+    }
+}
+
+extension LocalRoutes {
+    /// The routes of accounts and domains in the domains file in effect when asked, so a
+    /// reload applies from the next attempt on.
+    init(_ domains: DomainsHolder) {
+        self.init(
+            account: { name in domains.domains.account(named: name)?.routes.map(Route.init) ?? [] },
+            domain: { name in
+                guard let domain = try? Domain(name) else { return [] }
+                return domains.domains.settings(for: domain)?.routes.map(Route.init) ?? []
+            })
     }
 }
 

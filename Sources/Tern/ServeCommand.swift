@@ -84,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
         let queueStore = try await QueueStore.open(directory: settings.dataDir + "/queue", now: Date())
         defer { queueStore.close() }
         var queueSettings = QueueSettings(settings.queue, hostname: settings.hostname.ascii)
+        queueSettings.localRoutes = LocalRoutes(domains)
         variant.queue(&queueSettings)
         let queue = OutboundQueue(
             store: queueStore, settings: queueSettings,

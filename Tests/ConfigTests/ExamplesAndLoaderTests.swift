@@ -66,7 +66,7 @@ struct ExamplesAndLoaderTests {
         try directory.write("tern.yaml", badStatic)
         #expect(ConfigLoader.check(staticPath: staticPath, domainsPath: domainsPath).map(\.description) == [
             "\(staticPath):10:13: Listeners.public.IMAPS.Enabled: IMAPS starts with TLS (RFC 8314), but this listener has no TLS section",
-            "\(domainsPath):35:5: Accounts.bob.Extra: unknown key 'Extra'; known keys here: Domain, FullName, Destinations, Passwords, CRAMMD5Secret, QuotaBytes",
+            "\(domainsPath):35:5: Accounts.bob.Extra: unknown key 'Extra'; known keys here: Domain, FullName, Destinations, Passwords, CRAMMD5Secret, QuotaBytes, Routes",
         ])
     }
 

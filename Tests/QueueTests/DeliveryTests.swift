@@ -40,7 +40,7 @@ struct QueueFixture {
     let queue: OutboundQueue
 
     init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
-         transports: [String: Transport] = [:], routes: [Route] = [], concurrency: Int = 2,
+         transports: [String: Transport] = [:], routes: [Route] = [], localRoutes: LocalRoutes = .none, concurrency: Int = 2,
          metrics: QueueMetrics = QueueMetrics()) async throws {
         directory = try TemporaryDirectory()
         try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
@@ -54,7 +54,9 @@ struct QueueFixture {
         let clock = clock
         queue = OutboundQueue(
             store: store,
-            settings: QueueSettings(hostname: "mail.example.com", retry: retry, routes: routes, transports: transports, concurrency: concurrency, timeouts: timeouts),
+            settings: QueueSettings(
+                hostname: "mail.example.com", retry: retry, routes: routes, localRoutes: localRoutes, transports: transports, concurrency: concurrency,
+                timeouts: timeouts),
             environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, localDelivery: local.delivery),
             metrics: metrics)
     }

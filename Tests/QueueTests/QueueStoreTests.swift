@@ -1,7 +1,9 @@
 import Foundation
-import Queue
+import GRDB
 import SMTP
 import Testing
+
+@testable import Queue
 
 @Suite struct QueueStoreTests {
     let clock = TestClock()
@@ -72,5 +74,33 @@ import Testing
         #expect(due.first?.attempts == 1)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         reopened.close()
+    }
+
+    /// The submitting account is kept with the record; a queue made before the account
+    /// column existed opens, migrated, and its records have none.
+    @Test func accountAndMigrationOfAnOlderQueue() async throws {
+        let directory = try TemporaryDirectory()
+        let pool = try DatabasePool(path: directory.path + "/index.db")
+        try QueueStore.migrator.migrate(pool, upTo: "v1")
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO message (fileID, senderLocalPart, senderDomain, domain, size, body, utf8Header, requireTLS, created, nextAttempt)
+                VALUES (1, 'a', 'example.com', 'example.net', 5, '7BIT', 0, 0, 0, 0)
+                """)
+            try db.execute(sql: "INSERT INTO recipient (messageID, localPart, domain, state) VALUES (1, 'x', 'example.net', 'pending')")
+        }
+        try pool.close()
+        try FileManager.default.createDirectory(atPath: directory.path + "/msg", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: directory.path + "/msg/1", contents: Data("hello".utf8))
+
+        let store = try await QueueStore.open(directory: directory.path, now: clock.now)
+        let old = try #require(try await store.list().first)
+        #expect(old.account == nil && old.sender.mailbox?.domain == "example.com" && old.pending.count == 1)
+        var fromAlice = submission(to: ["y@example.org"])
+        fromAlice.account = "alice"
+        let queued = try await store.enqueue(fromAlice, now: clock.now)
+        #expect(queued.map(\.account) == ["alice"])
+        #expect(try await store.list().map(\.account) == [nil, "alice"])
+        store.close()
     }
 }

@@ -128,4 +128,32 @@ import Testing
         #expect(Route.select(routes, senderDomain: "other.org", recipientDomain: "anything.net", attempt: 1) == "c")
         #expect(Route.select(routes, senderDomain: nil, recipientDomain: "anything.net", attempt: 9) == nil)
     }
+
+    /// At each attempt: the operator's transport, else the routes of the submitting account,
+    /// then of the sender's domain, then the global ones, each with its minimum attempt;
+    /// else direct delivery.
+    @Test func accountRoutesThenDomainRoutesThenGlobal() {
+        let local = LocalRoutes(
+            account: { $0 == "alice" ? [Route(minimumAttempt: 2, transport: "account")] : [] },
+            domain: { domain in
+                domain == "example.com" ? [Route(recipientDomains: ["example.net"], transport: "domain"), Route(minimumAttempt: 3, transport: "late")] : []
+            })
+        let settings = QueueSettings(hostname: "mail.example.com", routes: [Route(transport: "global")], localRoutes: local)
+        var message = Self.message()
+        message.account = "alice"
+        #expect(settings.transportName(for: message, attempt: 1) == "domain")
+        #expect(settings.transportName(for: message, attempt: 2) == "account")
+        message.account = "bob"
+        #expect(settings.transportName(for: message, attempt: 2) == "domain")
+        message.domain = "example.org"
+        #expect(settings.transportName(for: message, attempt: 2) == "global")
+        #expect(settings.transportName(for: message, attempt: 3) == "late")
+        message.sender = .null
+        message.account = nil
+        #expect(settings.transportName(for: message, attempt: 3) == "global")
+        message.transport = "operator"
+        #expect(settings.transportName(for: message, attempt: 3) == "operator")
+        #expect(QueueSettings(hostname: "mail.example.com", localRoutes: local).transportName(for: Self.message(), attempt: 1) == "domain")
+        #expect(QueueSettings(hostname: "mail.example.com").transportName(for: Self.message(), attempt: 1) == "direct")
+    }
 }

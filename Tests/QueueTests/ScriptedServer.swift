@@ -5,7 +5,8 @@ import Synchronization
 import TestSupport
 
 /// A small SMTP server on loopback whose answers depend on the recipient's local part:
-/// "temp…" gets 451, "perm…" gets 550, others 250. It keeps what it received.
+/// "temp…" gets 451, "perm…" gets 550, others 250. It keeps what it received and the names
+/// clients gave in EHLO.
 final class ScriptedServer: Sendable {
     struct Received: Sendable {
         var sender: String
@@ -14,7 +15,7 @@ final class ScriptedServer: Sendable {
     }
 
     final class Recorder: Sendable {
-        let state = Mutex<(connections: Int, messages: [Received])>((0, []))
+        let state = Mutex<(connections: Int, messages: [Received], clientNames: [String])>((0, [], []))
     }
 
     private let recorder = Recorder()
@@ -23,6 +24,7 @@ final class ScriptedServer: Sendable {
 
     var connections: Int { recorder.state.withLock { $0.connections } }
     var messages: [Received] { recorder.state.withLock { $0.messages } }
+    var clientNames: [String] { recorder.state.withLock { $0.clientNames } }
 
     init() async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -65,6 +67,7 @@ final class ScriptedServer: Sendable {
         while let command = try await line() {
             let upper = command.uppercased()
             if upper.hasPrefix("EHLO") {
+                recorder.state.withLock { $0.clientNames.append(String(command.dropFirst(5))) }
                 try await send("250-mx.example.net\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n")
             } else if upper.hasPrefix("MAIL FROM:") {
                 sender = String(command.dropFirst(10))
