@@ -73,8 +73,11 @@ enum Attempt {
                 state.failOpen(DeliveryFailure(error))
                 continue
             }
-            for requireTLS in [false, true] {
-                let request = TLSPolicyRequest(domain: domain, destinations: destinations, host: addresses, requireTLS: requireTLS)
+            for requireTLS in [false, true] where state.hasOpen(requireTLS: requireTLS) {
+                // One batch shares the flag: OutboundQueue groups messages by it.
+                let request = TLSPolicyRequest(
+                    domain: domain, destinations: destinations, host: addresses, requireTLS: requireTLS,
+                    ignorePolicy: state.messages.first?.ignoreTLSPolicy ?? false)
                 let tls = await context.tlsPolicy.settings(request)
                 for address in addresses.addresses where state.hasOpen(requireTLS: requireTLS) {
                     let configuration = ClientConfiguration(localHostname: hostname, tls: tls, timeouts: context.timeouts, now: context.now)

@@ -10,6 +10,7 @@ import SMTP
 public struct QueueControlRequest: Codable, Sendable, Hashable {
     public enum Operation: String, Codable, Sendable, Hashable, CaseIterable {
         case list, hold, release, kick, drop, transport, dump
+        case requireTLS = "requiretls"
     }
 
     public var operation: Operation
@@ -19,13 +20,19 @@ public struct QueueControlRequest: Codable, Sendable, Hashable {
     public var senderDomain: String?
     /// For `transport`: the name to use; nil returns the messages to the routes.
     public var transport: String?
+    /// For `requiretls`.
+    public var tlsRequirement: TLSRequirement?
 
-    public init(operation: Operation, ids: [Int64]? = nil, domain: String? = nil, senderDomain: String? = nil, transport: String? = nil) {
+    public init(
+        operation: Operation, ids: [Int64]? = nil, domain: String? = nil, senderDomain: String? = nil, transport: String? = nil,
+        tlsRequirement: TLSRequirement? = nil
+    ) {
         self.operation = operation
         self.ids = ids
         self.domain = domain
         self.senderDomain = senderDomain
         self.transport = transport
+        self.tlsRequirement = tlsRequirement
     }
 
     public var filter: QueueFilter {
@@ -62,7 +69,7 @@ public struct QueueListing: Codable, Sendable, Hashable {
     public var releaseAt: Date?
     public var held: Bool
     public var transport: String?
-    public var requireTLS: Bool
+    public var tlsRequirement: TLSRequirement
 
     public init(_ message: QueuedMessage) {
         id = message.id
@@ -78,7 +85,7 @@ public struct QueueListing: Codable, Sendable, Hashable {
         releaseAt = message.releaseAt
         held = message.held
         transport = message.transport
-        requireTLS = message.requireTLS
+        tlsRequirement = message.tlsRequirement
     }
 }
 
@@ -159,6 +166,9 @@ extension OutboundQueue {
             case .kick: count = try await kick(filter)
             case .drop: count = try await drop(filter)
             case .transport: count = try await changeTransport(filter, to: request.transport)
+            case .requireTLS:
+                guard let requirement = request.tlsRequirement else { return QueueControlResponse(error: "requiretls needs yes, no or default") }
+                count = try await changeTLSRequirement(filter, to: requirement)
             }
             logger.info("queue operation", metadata: ["operation": "\(request.operation.rawValue)", "count": "\(count)"])
             guard count > 0 else { return QueueControlResponse(error: Self.noMatchText(request)) }

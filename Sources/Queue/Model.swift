@@ -23,6 +23,9 @@ public struct QueuedMessage: Sendable, Hashable {
     public var utf8Header: Bool
     /// RFC 8689: deliver only over verified TLS to a server that offers REQUIRETLS.
     public var requireTLS: Bool
+    /// "TLS-Required: No" (RFC 8689 §5): deliver even where the recipient domain's TLS
+    /// policy (MTA-STS, DANE) is not met, still trying TLS first.
+    public var ignoreTLSPolicy: Bool
     /// The ENVID of the submission (RFC 3461 §4.4), returned in DSNs.
     public var envelopeID: String?
     public var created: Date
@@ -43,7 +46,7 @@ public struct QueuedMessage: Sendable, Hashable {
 
     public init(
         id: Int64, fileID: Int64, sender: ReversePath, account: String? = nil, domain: String, recipients: [QueuedRecipient], size: Int,
-        body: MailParameters.Body = .sevenBit, utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil,
+        body: MailParameters.Body = .sevenBit, utf8Header: Bool = false, requireTLS: Bool = false, ignoreTLSPolicy: Bool = false, envelopeID: String? = nil,
         created: Date, attempts: Int = 0, nextAttempt: Date, lastAttempt: Date? = nil, held: Bool = false, transport: String? = nil,
         delayedDSNSent: Bool = false, releaseAt: Date? = nil, futureReleaseRequest: String? = nil
     ) {
@@ -57,6 +60,7 @@ public struct QueuedMessage: Sendable, Hashable {
         self.body = body
         self.utf8Header = utf8Header
         self.requireTLS = requireTLS
+        self.ignoreTLSPolicy = ignoreTLSPolicy
         self.envelopeID = envelopeID
         self.created = created
         self.attempts = attempts
@@ -70,6 +74,20 @@ public struct QueuedMessage: Sendable, Hashable {
     }
 
     public var pending: [QueuedRecipient] { recipients.filter { $0.state == .pending } }
+
+    public var tlsRequirement: TLSRequirement {
+        requireTLS ? .requireTLS : ignoreTLSPolicy ? .ignorePolicy : .policy
+    }
+}
+
+/// What a message asks of TLS on its way (RFC 8689), as the operator can change it.
+public enum TLSRequirement: String, Codable, Sendable, Hashable, CaseIterable {
+    /// REQUIRETLS (RFC 8689 §4): only over verified TLS to next hops offering REQUIRETLS.
+    case requireTLS = "yes"
+    /// The recipient domain's TLS policy (MTA-STS, DANE) decides; otherwise opportunistic.
+    case policy = "default"
+    /// "TLS-Required: No" (RFC 8689 §5): TLS is tried, but policies are not enforced.
+    case ignorePolicy = "no"
 }
 
 public struct QueuedRecipient: Sendable, Hashable {

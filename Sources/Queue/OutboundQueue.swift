@@ -216,6 +216,12 @@ public final class OutboundQueue: Sendable {
         return try await store.changeTransport(filter, to: transport)
     }
 
+    /// REQUIRETLS on or off, or the recipients' TLS policies ignored, from the next attempt on.
+    @discardableResult
+    public func changeTLSRequirement(_ filter: QueueFilter, to requirement: TLSRequirement) async throws -> Int {
+        try await store.changeTLSRequirement(filter, to: requirement)
+    }
+
     /// The transports an operator may name: the configured ones and "direct".
     public var transportNames: [String] {
         Set(settings.transports.keys).union([QueueSettings.directTransportName]).sorted()
@@ -245,8 +251,8 @@ public final class OutboundQueue: Sendable {
         for message in due {
             let local = environment.localDelivery.servesDomain(message.domain)
             let name = local ? Self.localTransportName : settings.transportName(for: message, attempt: message.attempts + 1)
-            // Two words for local batches, three for the others: the kinds never share a key.
-            let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.requireTLS)"
+            // Two words for local batches, four for the others: the kinds never share a key.
+            let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.requireTLS) \(message.ignoreTLSPolicy)"
             if var batch = groups[key] {
                 guard batch.messages.count < settings.messagesPerConnection else { continue }
                 batch.messages.append(message)

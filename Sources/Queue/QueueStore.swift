@@ -20,6 +20,8 @@ public struct Submission: Sendable {
     public var body: MailParameters.Body
     public var utf8Header: Bool
     public var requireTLS: Bool
+    /// "TLS-Required: No" (RFC 8689 §5): the recipients' TLS policies are not enforced.
+    public var ignoreTLSPolicy: Bool
     public var envelopeID: String?
     /// The transport to use instead of the routes' choice.
     public var transport: String?
@@ -29,7 +31,7 @@ public struct Submission: Sendable {
 
     public init(
         sender: ReversePath, account: String? = nil, recipients: [Mailbox], content: Content, body: MailParameters.Body = .sevenBit,
-        utf8Header: Bool = false, requireTLS: Bool = false, envelopeID: String? = nil, transport: String? = nil, releaseAt: Date? = nil,
+        utf8Header: Bool = false, requireTLS: Bool = false, ignoreTLSPolicy: Bool = false, envelopeID: String? = nil, transport: String? = nil, releaseAt: Date? = nil,
         futureReleaseRequest: String? = nil
     ) {
         self.sender = sender
@@ -39,6 +41,7 @@ public struct Submission: Sendable {
         self.body = body
         self.utf8Header = utf8Header
         self.requireTLS = requireTLS
+        self.ignoreTLSPolicy = ignoreTLSPolicy
         self.envelopeID = envelopeID
         self.transport = transport
         self.releaseAt = releaseAt
@@ -203,6 +206,9 @@ public final class QueueStore: Sendable {
                 ALTER TABLE message ADD COLUMN futureReleaseRequest TEXT;
                 """)
         }
+        migrator.registerMigration("ignoreTLSPolicy") { db in
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN ignoreTLSPolicy INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -252,14 +258,14 @@ public final class QueueStore: Sendable {
                     try db.execute(
                         sql: """
                             INSERT INTO message (fileID, senderLocalPart, senderDomain, account, domain, size, body, utf8Header, requireTLS,
-                                envelopeID, created, nextAttempt, transport, releaseAt, futureReleaseRequest)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                envelopeID, created, nextAttempt, transport, releaseAt, futureReleaseRequest, ignoreTLSPolicy)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             fileID, submission.sender.mailbox?.localPart, submission.sender.mailbox?.domain, submission.account, domain, size,
                             submission.body.rawValue, submission.utf8Header, submission.requireTLS, submission.envelopeID,
                             now.timeIntervalSince1970, due.timeIntervalSince1970, submission.transport,
-                            submission.releaseAt?.timeIntervalSince1970, submission.futureReleaseRequest,
+                            submission.releaseAt?.timeIntervalSince1970, submission.futureReleaseRequest, submission.ignoreTLSPolicy,
                         ])
                     let messageID = db.lastInsertedRowID
                     var recipients: [QueuedRecipient] = []
@@ -272,7 +278,7 @@ public final class QueueStore: Sendable {
                     records.append(QueuedMessage(
                         id: messageID, fileID: fileID, sender: submission.sender, account: submission.account, domain: domain, recipients: recipients,
                         size: Int(size), body: submission.body, utf8Header: submission.utf8Header, requireTLS: submission.requireTLS,
-                        envelopeID: submission.envelopeID, created: now, nextAttempt: due, transport: submission.transport,
+                        ignoreTLSPolicy: submission.ignoreTLSPolicy, envelopeID: submission.envelopeID, created: now, nextAttempt: due, transport: submission.transport,
                         releaseAt: submission.releaseAt, futureReleaseRequest: submission.futureReleaseRequest))
                 }
                 return records
@@ -343,7 +349,8 @@ public final class QueueStore: Sendable {
             let releaseAt: Double? = row["releaseAt"]
             return QueuedMessage(
                 id: id, fileID: row["fileID"], sender: sender, account: row["account"], domain: row["domain"], recipients: recipients,
-                size: row["size"], body: body, utf8Header: row["utf8Header"], requireTLS: row["requireTLS"], envelopeID: row["envelopeID"],
+                size: row["size"], body: body, utf8Header: row["utf8Header"], requireTLS: row["requireTLS"],
+                ignoreTLSPolicy: row["ignoreTLSPolicy"], envelopeID: row["envelopeID"],
                 created: Date(timeIntervalSince1970: row["created"]), attempts: row["attempts"],
                 nextAttempt: Date(timeIntervalSince1970: row["nextAttempt"]), lastAttempt: lastAttempt.map { Date(timeIntervalSince1970: $0) },
                 held: row["held"], transport: row["transport"], delayedDSNSent: row["delayedDSNSent"],
@@ -425,6 +432,14 @@ public final class QueueStore: Sendable {
     @discardableResult
     public func changeTransport(_ filter: QueueFilter, to transport: String?) async throws -> Int {
         try await update(filter, sql: "UPDATE message SET transport = ? WHERE id = ?", leading: [transport.databaseValue])
+    }
+
+    /// Sets the TLS requirement of the matching records, from their next attempt on.
+    @discardableResult
+    public func changeTLSRequirement(_ filter: QueueFilter, to requirement: TLSRequirement) async throws -> Int {
+        try await update(
+            filter, sql: "UPDATE message SET requireTLS = ?, ignoreTLSPolicy = ? WHERE id = ?",
+            leading: [(requirement == .requireTLS).databaseValue, (requirement == .ignorePolicy).databaseValue])
     }
 
     /// Removes the matching records without delivering or reporting them. Records in

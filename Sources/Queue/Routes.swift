@@ -162,12 +162,16 @@ public struct TLSPolicyRequest: Sendable {
     public var host: HostAddresses
     /// The message requires verified TLS (RFC 8689).
     public var requireTLS: Bool
+    /// The message says "TLS-Required: No" (RFC 8689 §5): the domain's policy is not
+    /// enforced (TLS is still tried first).
+    public var ignorePolicy: Bool
 
-    public init(domain: String, destinations: Destinations, host: HostAddresses, requireTLS: Bool) {
+    public init(domain: String, destinations: Destinations, host: HostAddresses, requireTLS: Bool, ignorePolicy: Bool = false) {
         self.domain = domain
         self.destinations = destinations
         self.host = host
         self.requireTLS = requireTLS
+        self.ignorePolicy = ignorePolicy
     }
 }
 

@@ -164,12 +164,20 @@ struct Connection {
                 }
                 connection.transport.messageFile = nil
                 file.close()
+                var envelope = envelope
                 if envelope.kind == .submission, let account = envelope.authenticatedAccount {
-                    let refusal: Reply?
+                    var refusal: Reply?
                     do {
-                        refusal = try Submission.prepare(
+                        switch try Submission.prepare(
                             path: file.path, traceLength: connection.transport.traceLength, account: account, policy: policy,
                             hostname: settings.session.hostname, now: now(), makeID: makeID)
+                        {
+                        case let .accepted(ignoreTLSPolicy):
+                            // RFC 8689 §5: with REQUIRETLS the header field is ignored.
+                            envelope.ignoreTLSPolicy = ignoreTLSPolicy && !envelope.parameters.requireTLS
+                        case let .refused(reply):
+                            refusal = reply
+                        }
                     } catch {
                         logger.error("preparing a submitted message failed", metadata: ["error": "\(error)"])
                         refusal = Reply(451, .systemError, "temporary failure: the message could not be read back")

@@ -596,6 +596,9 @@ public struct Envelope: Sendable, Hashable {
     public var remoteRecipients: [Mailbox] = []
     /// Submission only: the message waits in the outbound queue until then (RFC 4865).
     public var futureRelease: FutureRelease?
+    /// Submission only: the message says "TLS-Required: No" (RFC 8689 §5), so the queue
+    /// delivers it even where the recipients' TLS policies (MTA-STS, DANE) would refuse.
+    public var ignoreTLSPolicy = false
 
     public init(
         clientName: String, sender: ReversePath, recipients: [Recipient], parameters: MailParameters = MailParameters(), size: Int, tls: Bool,

@@ -12,30 +12,40 @@ import SMTP
 /// (§8.1 allows refusing others, and it keeps accounts from sending as each other), and a
 /// missing Date (§8.2) or Message-ID (§8.3) is added.
 enum Submission {
-    /// Checks the message file and completes its header. Returns nil to accept (the file may
-    /// have been rewritten), or the reply that refuses it. `traceLength` is how many octets
+    enum Outcome: Equatable {
+        /// Accepted (the file may have been rewritten). `ignoreTLSPolicy`: the message says
+        /// "TLS-Required: No" (RFC 8689 §5).
+        case accepted(ignoreTLSPolicy: Bool)
+        case refused(Reply)
+    }
+
+    /// Checks the message file and completes its header. `traceLength` is how many octets
     /// of trace fields this server put in front of the client's message.
     static func prepare(
         path: String, traceLength: Int, account: String, policy: any SessionPolicy, hostname: String, now: Date,
         makeID: () -> String
-    ) throws -> Reply? {
+    ) throws -> Outcome {
         let source = try FileSource(path: path)
         let header = try ParsedMessage.parse(source).header
         let fromFields = header.all("From")
         // RFC 5322 §3.6: exactly one From field.
         guard fromFields.count == 1, let from = fromFields.first else {
-            return Reply(550, .mediaError, fromFields.isEmpty ? "message has no From field (RFC 5322 §3.6.2)" : "message has more than one From field (RFC 5322 §3.6)")
+            return .refused(Reply(
+                550, .mediaError, fromFields.isEmpty ? "message has no From field (RFC 5322 §3.6.2)" : "message has more than one From field (RFC 5322 §3.6)"))
         }
         let authors = AddressList.mailboxes(AddressList.parseLenient(from))
-        guard !authors.isEmpty else { return Reply(550, .mediaError, "the From field has no address") }
+        guard !authors.isEmpty else { return .refused(Reply(550, .mediaError, "the From field has no address")) }
         for author in authors where !policy.mayUseSender(.mailbox(Mailbox(localPart: author.localPart, domain: author.domain)), account: account) {
-            return Reply(550, .notAuthorized, "From address \(author.addrSpec) does not belong to your account")
+            return .refused(Reply(550, .notAuthorized, "From address \(author.addrSpec) does not belong to your account"))
         }
         var added = ""
         if header.first("Date") == nil { added += "Date: \(MessageDate.format(now))\r\n" }
         if header.first("Message-ID") == nil { added += "Message-ID: <\(makeID())@\(hostname)>\r\n" }
         if !added.isEmpty { try insert(Array(added.utf8), after: traceLength, in: path, source: source) }
-        return nil
+        // RFC 8689 §5: "TLS-Required: No" (case-insensitive) asks that the recipients' TLS
+        // policies be ignored.
+        let tlsRequired = header.first("TLS-Required").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        return .accepted(ignoreTLSPolicy: tlsRequired == "no")
     }
 
     /// Rewrites the file as: trace fields, the added fields, the rest; then renames it into

@@ -19,7 +19,7 @@ struct QueueCommand: AsyncParsableCommand {
             """,
         subcommands: [
             QueueListCommand.self, QueueHoldCommand.self, QueueReleaseCommand.self, QueueKickCommand.self, QueueDropCommand.self,
-            QueueTransportCommand.self, QueueDumpCommand.self,
+            QueueTransportCommand.self, QueueRequireTLSCommand.self, QueueDumpCommand.self,
         ]
     )
 
@@ -82,8 +82,10 @@ struct QueueFilterOptions: ParsableArguments {
 
     var isEmpty: Bool { ids.isEmpty && domain == nil && senderDomain == nil }
 
-    func request(_ operation: QueueControlRequest.Operation, transport: String? = nil) -> QueueControlRequest {
-        QueueControlRequest(operation: operation, ids: ids.isEmpty ? nil : ids, domain: domain, senderDomain: senderDomain, transport: transport)
+    func request(_ operation: QueueControlRequest.Operation, transport: String? = nil, tlsRequirement: TLSRequirement? = nil) -> QueueControlRequest {
+        QueueControlRequest(
+            operation: operation, ids: ids.isEmpty ? nil : ids, domain: domain, senderDomain: senderDomain, transport: transport,
+            tlsRequirement: tlsRequirement)
     }
 }
 
@@ -103,8 +105,8 @@ extension QueueMutationCommand {
         if !filter.isEmpty && all { throw ValidationError("--all cannot be combined with a filter") }
     }
 
-    func perform(transport: String? = nil) async throws {
-        let response = try await target.send(filter.request(Self.operation, transport: transport))
+    func perform(transport: String? = nil, tlsRequirement: TLSRequirement? = nil) async throws {
+        let response = try await target.send(filter.request(Self.operation, transport: transport, tlsRequirement: tlsRequirement))
         let count = response.count ?? 0
         print("\(count) message\(count == 1 ? "" : "s") \(Self.verb)")
     }
@@ -139,7 +141,7 @@ struct QueueListCommand: AsyncParsableCommand {
         let rows = messages.map {
             [
                 "\($0.id)", $0.sender.isEmpty ? "<>" : $0.sender, $0.domain, "\($0.size)", "\($0.attempts)", formatter.string(from: $0.created),
-                formatter.string(from: $0.nextAttempt), $0.releaseAt.map { formatter.string(from: $0) } ?? "-", $0.held ? "yes" : "no", $0.transport ?? "-", $0.requireTLS ? "yes" : "no",
+                formatter.string(from: $0.nextAttempt), $0.releaseAt.map { formatter.string(from: $0) } ?? "-", $0.held ? "yes" : "no", $0.transport ?? "-", $0.tlsRequirement.rawValue,
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -214,6 +216,27 @@ struct QueueTransportCommand: QueueMutationCommand {
     }
 
     func run() async throws { try await perform(transport: name) }
+}
+
+extension TLSRequirement: ExpressibleByArgument {}
+
+struct QueueRequireTLSCommand: QueueMutationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requiretls",
+        abstract: "Change what messages ask of TLS, from their next attempt on.",
+        discussion: """
+            yes: REQUIRETLS (RFC 8689): only over verified TLS to servers that offer REQUIRETLS. \
+            no: as with "TLS-Required: No" (RFC 8689 §5): TLS is tried, but the recipient domain's \
+            MTA-STS or DANE policy is not enforced. default: the policy decides.
+            """)
+    static let operation = QueueControlRequest.Operation.requireTLS
+    static let verb = "changed"
+    @Argument(help: "yes, no or default.") var requirement: TLSRequirement
+    @OptionGroup var target: QueueTargetOptions
+    @OptionGroup var filter: QueueFilterOptions
+    @Flag(help: "Every message.") var all = false
+
+    func run() async throws { try await perform(tlsRequirement: requirement) }
 }
 
 struct QueueDumpCommand: AsyncParsableCommand {

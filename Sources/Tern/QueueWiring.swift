@@ -21,7 +21,7 @@ struct QueueRelayer: MessageRelayer {
             sender: envelope.sender, account: envelope.authenticatedAccount, recipients: recipients, content: .file(messageFile),
             body: envelope.parameters.body ?? .sevenBit, utf8Header: envelope.parameters.smtputf8,
             // RFC 8689 §4.2: REQUIRETLS stays with the message to every next hop.
-            requireTLS: envelope.parameters.requireTLS,
+            requireTLS: envelope.parameters.requireTLS, ignoreTLSPolicy: envelope.ignoreTLSPolicy,
             releaseAt: envelope.futureRelease?.releaseAt, futureReleaseRequest: envelope.futureRelease?.request)
         do {
             let records = try await queue.enqueue(submission)

@@ -51,7 +51,7 @@ import Testing
         #expect(first.recipients.map(\.address) == ["b@example.net", "c@example.net"])
         #expect(first.recipients.map(\.state) == ["pending", "pending"])
         #expect(first.size == records[0].size && first.size > 0)
-        #expect(first.attempts == 0 && !first.held && first.transport == nil && !first.requireTLS)
+        #expect(first.attempts == 0 && !first.held && first.transport == nil && first.tlsRequirement == .policy)
         #expect(first.created == clock.now && first.nextAttempt == clock.now)
 
         let byDomain = try await request(QueueControlRequest(operation: .list, domain: "EXAMPLE.net")).messages ?? []

@@ -41,7 +41,7 @@ struct QueueFixture {
 
     init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
          transports: [String: Transport] = [:], routes: [Route] = [], localRoutes: LocalRoutes = .none, concurrency: Int = 2,
-         metrics: QueueMetrics = QueueMetrics()) async throws {
+         metrics: QueueMetrics = QueueMetrics(), tlsPolicy: TLSPolicy = .opportunistic) async throws {
         directory = try TemporaryDirectory()
         try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
         try resolver.add("mx.example.net", .a(try #require(IPAddress("127.0.0.1"))))
@@ -57,7 +57,8 @@ struct QueueFixture {
             settings: QueueSettings(
                 hostname: "mail.example.com", retry: retry, routes: routes, localRoutes: localRoutes, transports: transports, concurrency: concurrency,
                 timeouts: timeouts),
-            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, localDelivery: local.delivery),
+            environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, tlsPolicy: tlsPolicy,
+                localDelivery: local.delivery),
             metrics: metrics)
     }
 }

@@ -161,6 +161,25 @@ extension TestClient {
         }
     }
 
+    /// RFC 8689 §5: "TLS-Required: No" in a submitted message asks the queue to ignore the
+    /// recipients' TLS policies; any other value, or none, does not.
+    @Test func tlsRequiredNoReachesTheQueue() async throws {
+        let relayer = MemoryRelayer()
+        try await withRelayingListener(relayer: relayer) { port, _ in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                try await client.logIn()
+                for value in ["No", " no ", "yes"] {
+                    #expect(try await client.command("MAIL FROM:<alice@example.org>") == 250)
+                    #expect(try await client.command("RCPT TO:<friend@elsewhere.example>") == 250)
+                    #expect(try await client.command("DATA") == 354)
+                    #expect(try await client.command("From: alice@example.org\r\nTLS-Required:\(value)\r\nSubject: t\r\n\r\nhello\r\n.") == 250)
+                }
+                #expect(try await client.submit(to: ["friend@elsewhere.example"]) == 250)
+            }
+            #expect(relayer.queued.map(\.envelope.ignoreTLSPolicy) == [true, true, false, false])
+        }
+    }
+
     /// Port 25 never relays, whatever the server can queue.
     @Test func incomingStillRefusesRelaying() async throws {
         let relayer = MemoryRelayer()

@@ -12,6 +12,7 @@ import Glibc
         var id: Int64
         var held: Bool
         var domain: String
+        var tlsRequirement: String
         var recipients: [Recipient]
         struct Recipient: Decodable { var address: String }
     }
@@ -53,6 +54,15 @@ import Glibc
 
         let kick = try await TernRun.run(["queue", "kick"] + id + data)
         #expect(kick.status == 0 && kick.stdout == "1 message kicked\n", "\(kick.stderr)")
+
+        // RFC 8689: the operator turns REQUIRETLS on, or the TLS policies off ("no").
+        #expect(message.tlsRequirement == "default")
+        let requireTLS = try await TernRun.run(["queue", "requiretls", "no"] + id + data)
+        #expect(requireTLS.status == 0 && requireTLS.stdout == "1 message changed\n", "\(requireTLS.stderr)")
+        let afterRequireTLS = try JSONDecoder().decode([Listing].self, from: Data(try await TernRun.run(["queue", "list", "--json"] + data).stdout.utf8))
+        #expect(afterRequireTLS.first?.tlsRequirement == "no")
+        let badRequirement = try await TernRun.run(["queue", "requiretls", "maybe", "--all"] + data)
+        #expect(badRequirement.status == 64)
 
         let dump = try await TernRun.run(["queue", "dump", "\(message.id)"] + data)
         #expect(dump.status == 0 && dump.stdout.contains("Subject: queued \(marker)\r\n") && dump.stdout.hasSuffix("body of queued \(marker)\r\n"))
