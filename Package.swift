@@ -64,6 +64,12 @@ let package = Package(
         ),
         // The fsync'd file operations of the durability rule, shared by Store and Queue.
         .target(name: "DurableFiles"),
+        // DEFLATE and gzip from the system's zlib (IMAP COMPRESS, TLS and DMARC reports).
+        .target(name: "Zlib"),
+        // SMTP TLS Reporting (RFC 8460): report and result types, JSON and gzip.
+        .target(name: "TLSRPT", dependencies: ["Zlib"]),
+        // TLS results of outgoing deliveries per day and policy domain, for the reports.
+        .target(name: "TLSRPTStore", dependencies: ["TLSRPT", .product(name: "GRDB", package: "GRDB.swift")]),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
             name: "Store",
@@ -133,7 +139,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "IMAP", "Message", "SASL", "Store", "ServerSupport",
+                "IMAP", "Message", "SASL", "Store", "ServerSupport", "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -226,6 +232,9 @@ let package = Package(
         ),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
+        .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
+        .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
+        .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT"]),
         .testTarget(
             name: "CertificatesTests",
             dependencies: [
@@ -262,7 +271,7 @@ let package = Package(
         .testTarget(
             name: "IMAPServerTests",
             dependencies: [
-                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates", "TestSupport",
+                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates", "TestSupport", "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -3,6 +3,7 @@ import NIOCore
 import NIOSSL
 import ServerSupport
 import Store
+import Zlib
 
 /// The session's output on a channel.
 final class ChannelOutput: IMAPOutput {

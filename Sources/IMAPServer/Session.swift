@@ -4,6 +4,7 @@ import Logging
 import SASL
 import ServerSupport
 import Store
+import Zlib
 
 /// Where a session's response octets go: the connection, or a test's buffer.
 public protocol IMAPOutput: AnyObject {
