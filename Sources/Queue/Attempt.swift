@@ -42,6 +42,7 @@ enum Attempt {
         case let .socks(socks):
             await runSOCKS(socks, state: &state, context: context)
         }
+        state.failRequireTLS()
         return state.results
     }
 
@@ -179,7 +180,7 @@ enum Attempt {
             }
         } catch let error as ClientError {
             // The session could not be set up: the next address or host gets its chance.
-            state.failOpen(DeliveryFailure(error, remoteMTA: remoteMTA), requireTLS: requireTLS)
+            state.failOpen(DeliveryFailure(error, remoteMTA: remoteMTA), requireTLS: requireTLS, error: error)
         } catch {
             state.failOpen(DeliveryFailure(status: "4.4.0", isPermanent: false, diagnostic: "\(error)", remoteMTA: remoteMTA), requireTLS: requireTLS)
         }
@@ -198,6 +199,9 @@ struct AttemptState {
     /// Recipients with a final answer for this attempt: a reply (positive or negative) or a
     /// permanent failure. The rest may still be tried at another address.
     private var settled: Set<Int64> = []
+    /// Recipients of REQUIRETLS messages whose latest failure is that a host could not meet
+    /// REQUIRETLS: no verified TLS (5.7.10) or no REQUIRETLS offered (5.7.30).
+    private var requireTLSUnmet: [Int64: EnhancedStatus] = [:]
 
     init(messages: [QueuedMessage]) {
         self.messages = messages
@@ -208,15 +212,18 @@ struct AttemptState {
 
     func hasOpen(requireTLS: Bool) -> Bool { !openMessages(requireTLS: requireTLS).isEmpty }
 
+    /// `requireTLS`: the messages that demand verified TLS (`demandsVerifiedTLS`), or the others.
     func openMessages(requireTLS: Bool) -> [(QueuedMessage, [QueuedRecipient])] {
-        messages.filter { $0.requireTLS == requireTLS }.compactMap { message in
+        messages.filter { $0.demandsVerifiedTLS == requireTLS }.compactMap { message in
             let open = message.pending.filter { !settled.contains($0.id) }
             return open.isEmpty ? nil : (message, open)
         }
     }
 
     mutating func record(message id: Int64, recipients: [QueuedRecipient], result: TransactionResult, remoteMTA: String) {
+        let demandsVerifiedTLS = messages.first { $0.id == id }?.demandsVerifiedTLS ?? false
         for (recipient, outcome) in zip(recipients, result.recipients) {
+            requireTLSUnmet[recipient.id] = nil
             switch outcome.outcome {
             case .delivered:
                 results[id, default: MessageAttemptResult()].outcomes[recipient.id] = .delivered
@@ -224,6 +231,12 @@ struct AttemptState {
             case let .failed(error):
                 let failure = DeliveryFailure(error, remoteMTA: remoteMTA)
                 results[id, default: MessageAttemptResult()].outcomes[recipient.id] = .failed(failure)
+                if demandsVerifiedTLS, let unmet = Self.unmetRequireTLS(error) {
+                    // RFC 8689 §4.2.1: the next MX host may meet it; only when none does,
+                    // the message fails (`failRequireTLS`).
+                    requireTLSUnmet[recipient.id] = unmet
+                    continue
+                }
                 // A server's answer, or a decision that will not change, ends the attempt for
                 // this recipient; a broken connection lets the next address try.
                 if error.kind == .reply || error.isPermanent { settled.insert(recipient.id) }
@@ -232,14 +245,38 @@ struct AttemptState {
     }
 
     /// Gives the open recipients of the matching messages `failure` as their latest reason;
-    /// a permanent failure settles them.
-    mutating func failOpen(_ failure: DeliveryFailure, requireTLS: Bool? = nil) {
+    /// a permanent failure settles them. `error` is the client's error behind it, if any.
+    mutating func failOpen(_ failure: DeliveryFailure, requireTLS: Bool? = nil, error: ClientError? = nil) {
+        let unmet = error.flatMap(Self.unmetRequireTLS)
         for flag in [false, true] where requireTLS == nil || requireTLS == flag {
             for (message, recipients) in openMessages(requireTLS: flag) {
                 for recipient in recipients {
                     results[message.id, default: MessageAttemptResult()].outcomes[recipient.id] = .failed(failure)
+                    requireTLSUnmet[recipient.id] = flag ? unmet : nil
                     if failure.isPermanent { settled.insert(recipient.id) }
                 }
+            }
+        }
+    }
+
+    /// Whether `error` means a host cannot meet REQUIRETLS (RFC 8689 §4.2.1 steps 4 and 5),
+    /// with the status code the RFC gives for it.
+    static func unmetRequireTLS(_ error: ClientError) -> EnhancedStatus? {
+        if error.enhanced == .requireTLSRequired { return .requireTLSRequired }
+        // A server's negative reply is about the message, not about TLS.
+        return error.kind == .tls ? EnhancedStatus(5, 7, 10) : nil
+    }
+
+    /// RFC 8689 §4.2.1: when no MX host could meet REQUIRETLS, the message must not go to the
+    /// domain at all, and the sender gets a DSN: the recipients' last failures become
+    /// permanent, with 5.7.30 (REQUIRETLS not offered) or 5.7.10 (encryption needed).
+    mutating func failRequireTLS() {
+        for message in messages where message.demandsVerifiedTLS {
+            for recipient in message.pending {
+                guard let status = requireTLSUnmet[recipient.id], case let .failed(last)? = results[message.id]?.outcomes[recipient.id] else { continue }
+                results[message.id]?.outcomes[recipient.id] = .failed(DeliveryFailure(
+                    status: status.description, isPermanent: true, diagnostic: "REQUIRETLS (RFC 8689) could not be met: \(last.diagnostic)",
+                    isSMTPReply: false, remoteMTA: last.remoteMTA))
             }
         }
     }

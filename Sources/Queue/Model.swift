@@ -75,6 +75,11 @@ public struct QueuedMessage: Sendable, Hashable {
 
     public var pending: [QueuedRecipient] { recipients.filter { $0.state == .pending } }
 
+    /// RFC 8689 §4.2.1 applies: REQUIRETLS with a non-null reverse-path. A bounce keeps the
+    /// REQUIRETLS parameter but not its demands (§4.2.1 names non-empty return paths; §5:
+    /// a bounce is not discarded for a next hop without REQUIRETLS).
+    public var demandsVerifiedTLS: Bool { requireTLS && sender != .null }
+
     public var tlsRequirement: TLSRequirement {
         requireTLS ? .requireTLS : ignoreTLSPolicy ? .ignorePolicy : .policy
     }

@@ -252,7 +252,7 @@ public final class OutboundQueue: Sendable {
             let local = environment.localDelivery.servesDomain(message.domain)
             let name = local ? Self.localTransportName : settings.transportName(for: message, attempt: message.attempts + 1)
             // Two words for local batches, four for the others: the kinds never share a key.
-            let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.requireTLS) \(message.ignoreTLSPolicy)"
+            let key = local ? "\(message.domain) local" : "\(message.domain) \(name) \(message.demandsVerifiedTLS) \(message.ignoreTLSPolicy)"
             if var batch = groups[key] {
                 guard batch.messages.count < settings.messagesPerConnection else { continue }
                 batch.messages.append(message)
@@ -347,7 +347,9 @@ public final class OutboundQueue: Sendable {
         }
         var random = InjectedRandom(next: environment.random)
         let bytes = try Notifications.compose(plan, message: message, original: original, reportingMTA: settings.hostname, now: now, using: &random)
-        try await enqueue(Submission(sender: .null, recipients: [plan.recipient], content: .bytes(bytes), utf8Header: message.utf8Header))
+        // RFC 8689 §5: the bounce of a REQUIRETLS message asks for REQUIRETLS too.
+        try await enqueue(Submission(
+            sender: .null, recipients: [plan.recipient], content: .bytes(bytes), utf8Header: message.utf8Header, requireTLS: message.requireTLS))
         logger.info("DSN sent", metadata: ["msgid": "\(message.id)", "to": "\(plan.recipient)", "entries": "\(plan.entries.count)"])
     }
 

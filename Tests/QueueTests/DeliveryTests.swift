@@ -199,7 +199,9 @@ struct QueueFixture {
         #expect(bounce.data.contains("multipart/report"))
     }
 
-    /// RFC 8689 §4: a REQUIRETLS message is not sent to a server without verified TLS.
+    /// RFC 8689 §4.2.1: a REQUIRETLS message is not sent to a server without verified TLS;
+    /// when no MX host can take it so, it fails with 5.7.10 and the sender gets a DSN, which
+    /// asks for REQUIRETLS itself (§5).
     @Test func requireTLSIsNotSentInPlaintext() async throws {
         let server = try await ScriptedServer()
         defer { server.stop() }
@@ -209,10 +211,26 @@ struct QueueFixture {
         try await fixture.queue.enqueue(message)
         try await fixture.queue.runDue()
         #expect(server.messages.isEmpty)
-        let queued = try #require(try await fixture.queue.list().first)
-        #expect(queued.recipients.first?.state == .pending)
-        #expect(queued.recipients.first?.lastFailure?.diagnostic.contains("TLS is required") == true)
-        #expect(fixture.local.dsns.isEmpty)
+        #expect(try await fixture.queue.list().isEmpty)
+        let dsn = try #require(fixture.local.dsns.first)
+        #expect(dsn.text.contains("Status: 5.7.10"))
+        #expect(dsn.text.contains("REQUIRETLS (RFC 8689) could not be met"))
+        #expect(dsn.text.contains("TLS is required and the server does not offer STARTTLS"))
+    }
+
+    /// A bounce of a REQUIRETLS message keeps the parameter but not its demands (RFC 8689
+    /// §5): it goes to a server without TLS rather than being lost.
+    @Test func requireTLSBounceIsDelivered() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let fixture = try await QueueFixture(port: server.port)
+        var bounce = submission(from: "", to: ["bob@example.net"])
+        bounce.requireTLS = true
+        let records = try await fixture.queue.enqueue(bounce)
+        #expect(records.first?.demandsVerifiedTLS == false)
+        try await fixture.queue.runDue()
+        #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
+        #expect(try await fixture.queue.list().isEmpty)
     }
 
     @Test func serviceDeliversOnEnqueueAndStops() async throws {
