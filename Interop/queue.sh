@@ -11,6 +11,8 @@
 #     diagnostic), tempfail@ is retried (several 450s in Postfix's log, "delivery
 #     deferred" in Tern's), gets a delayed DSN and, after Queue: MaximumAge, a failure DSN
 #     (Status 5.4.7 with Postfix's 450 as the diagnostic);
+#   - a REQUIRETLS message (RFC 8689) is not sent to Postfix, whose certificate does not
+#     verify: the sender gets a failure DSN with Status 5.7.10;
 #   - the queue survives kill -9: with Postfix stopped, N messages are submitted (250s),
 #     tern is killed, restarted, Postfix started: all N arrive (duplicates are counted and
 #     printed: a kill between the remote 250 and the local commit may cause one);
@@ -325,6 +327,22 @@ pass "tempfail@dest.test retried $tempfails times, then a failure DSN (Action: f
 inbox_dump
 [ "$(grep -l "multipart/report" "$TMP"/inbox/* | wc -l)" -eq 3 ] || fail "expected 3 DSNs in the Inbox, found $(grep -l "multipart/report" "$TMP"/inbox/* | wc -l)"
 pass "exactly 3 DSNs (reject failed, tempfail delayed and failed); ok2 delivered once"
+
+# --- 2b. REQUIRETLS (RFC 8689) to Postfix, whose certificate does not verify (and which
+# does not offer REQUIRETLS): nothing is sent, the sender gets a DSN with 5.7.10 ---
+timeout 30 python3 - "$SUBMISSION" <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting with REQUIRETLS"; }
+import smtplib, ssl, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+    s.starttls(context=ssl._create_unverified_context())
+    s.login("alice@tern.test", "queue-secret")
+    assert s.has_extn("requiretls"), s.esmtp_features
+    body = b"From: alice@tern.test\r\nTo: secure@dest.test\r\nSubject: requiretls\r\n\r\nend-of-requiretls\r\n"
+    assert s.sendmail("alice@tern.test", ["secure@dest.test"], body, mail_options=["REQUIRETLS"]) == {}
+PY
+wait_for 30 dsn_with "Action: failed" "secure@dest.test" "Status: 5.7.10" "REQUIRETLS (RFC 8689) could not be met" \
+    || { tail -20 "$TMP/err" >&2; fail "no 5.7.10 DSN for the REQUIRETLS message"; }
+[ "$(maildir_with "end-of-requiretls")" -eq 0 ] || fail "the REQUIRETLS message reached postfix"
+pass "REQUIRETLS to an MX without verified TLS: not sent, DSN with Status 5.7.10"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""
