@@ -29,8 +29,7 @@ install_pebble
 apt_install dnsmasq dnsmasq-base
 HOST=mail.tern-acme.test
 
-USED=""
-DNS_PORT=$(free_port); TLS_PORT=$(free_port); SUBMISSIONS=$(free_port); IMAPS=$(free_port)
+free_port DNS_PORT TLS_PORT SUBMISSIONS IMAPS
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
     --conf-file=/dev/null --user=root --address="/tern-acme.test/127.0.0.1" >"$TMP/dnsmasq.log" 2>&1 &
 DNS_PID=$!

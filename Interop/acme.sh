@@ -41,8 +41,7 @@ trap cleanup EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/pebble.bash"
 install_pebble
 
-USED=""
-TLS_PORT=$(free_port)
+free_port TLS_PORT
 prepare_pebble
 NAMES=(mail.tern-interop.test imap.tern-interop.test)
 

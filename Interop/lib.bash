@@ -12,6 +12,22 @@ port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>
 # port_listening PORT: something listens on PORT (state 0A), unlike port_used, which also sees
 # the TIME_WAIT entries a server leaves behind for a while after closing connections.
 port_listening() { grep -qi ":$(printf '%04X' "$1") [0-9A-F]*:0000 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+# free_port NAME...: sets each variable NAME to a free loopback port in 20000-39999, none
+# handed out twice in this run (a variable, not $(...): a subshell could not remember).
+free_port() {
+    local name port
+    for name in "$@"; do
+        for _ in $(seq 1 50); do
+            port=$((20000 + RANDOM % 20000))
+            port_used "$port" || [[ " ${USED_PORTS:-} " == *" $port "* ]] || break
+            port=""
+        done
+        [ -n "$port" ] || fail "no free port"
+        USED_PORTS="${USED_PORTS:-} $port"
+        printf -v "$name" '%s' "$port"
+    done
+}
+
 pick_base_port() {
     for _ in $(seq 1 20); do
         BASE=$((20000 + RANDOM % 9000))

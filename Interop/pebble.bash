@@ -5,25 +5,14 @@
 #     ACME_PORT, MGMT_PORT and DIRECTORY (the ACME directory URL).
 #   start_pebble DNSPORT TLSPORT: starts pebble resolving through 127.0.0.1:DNSPORT and
 #     validating tls-alpn-01 on TLSPORT; sets PEBBLE_PID.
-# Needs TMP, USED (ports taken so far), and lib.bash's log/fail/port_used/apt_install.
+# Needs TMP, and lib.bash's log/fail/free_port/apt_install.
 install_pebble() {
     apt_install pebble pebble
     command -v openssl >/dev/null || fail "openssl missing"
 }
 
-free_port() {  # a free TCP port in 20000-29999 not in $USED
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 10000))
-        if ! port_used "$port" && [[ " $USED " != *" $port "* ]]; then USED="$USED $port"; echo "$port"; return 0; fi
-    done
-    fail "no free port"
-}
-
 prepare_pebble() {
-    ACME_PORT=$(free_port); USED="$USED $ACME_PORT"
-    MGMT_PORT=$(free_port); USED="$USED $MGMT_PORT"
-    PEBBLE_HTTP_PORT=$(free_port); USED="$USED $PEBBLE_HTTP_PORT"
+    free_port ACME_PORT MGMT_PORT PEBBLE_HTTP_PORT
     DIRECTORY="https://localhost:$ACME_PORT/dir"
     {
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/https-ca.key" \

@@ -57,17 +57,7 @@ apt_install microsocks microsocks
 # read it even when given another directory; an empty one means all defaults.
 [ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
 
-free_port() {  # a free loopback port not handed out before in this run
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 20000))
-        port_used "$port" || [[ " $USED " == *" $port "* ]] || { USED="$USED $port"; echo "$port"; return 0; }
-    done
-    fail "no free port"
-}
-USED=""
-DNS_PORT=$(free_port); MX_PORT=$(free_port); SUBMISSION=$(free_port); IMAP=$(free_port); SMTP=$(free_port)
-SOCKS=$(free_port); SOCKS_AUTH=$(free_port)
+free_port DNS_PORT MX_PORT SUBMISSION IMAP SMTP SOCKS SOCKS_AUTH
 
 # --- DNS: dest.test's MX on loopback ---
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \

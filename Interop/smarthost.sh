@@ -38,16 +38,7 @@ apt_install postfix postfix
 apt_install dovecot dovecot-core
 [ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
 
-free_port() {  # a free loopback port not handed out before in this run
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 20000))
-        port_used "$port" || [[ " $USED " == *" $port "* ]] || { USED="$USED $port"; echo "$port"; return 0; }
-    done
-    fail "no free port"
-}
-USED=""
-AUTH_PORT=$(free_port); RELAY_PORT=$(free_port); SUBMISSION=$(free_port); IMAP=$(free_port)
+free_port AUTH_PORT RELAY_PORT SUBMISSION IMAP
 MECHANISMS="PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256"
 
 # --- Dovecot: only its auth service, for Postfix ---
