@@ -82,6 +82,60 @@ stop_cleanly() {
     CHECKS=$((CHECKS + 1))
 }
 
+# postfix_install: Postfix from Debian without a system configuration ("No configuration").
+postfix_install() {
+    command -v postfix >/dev/null || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt_install postfix postfix
+    # That install leaves no /etc/postfix/main.cf, and Postfix's tools read it even when
+    # given another directory; an empty one means all defaults.
+    [ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
+}
+
+# postfix_main_cf DIR HOSTNAME [LINE...]: DIR/main.cf of a private test instance: spool,
+# data and log (postfix.log) under $TMP, loopback IPv4 only, no DNS, no aliases, no local
+# domains; then the LINEs. Creates the directories it names.
+postfix_main_cf() {
+    local dir=$1 hostname=$2
+    shift 2
+    mkdir -p "$dir" "$TMP/spool" "$TMP/pfdata"
+    chown postfix "$TMP/pfdata"
+    touch "$TMP/postfix.log"
+    {
+        cat <<CF
+compatibility_level = 3.6
+myhostname = $hostname
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+queue_directory = $TMP/spool
+data_directory = $TMP/pfdata
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $TMP/postfix.log
+maillog_file_prefixes = $TMP
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+biff = no
+append_dot_mydomain = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+CF
+        printf '%s\n' "$@"
+    } >"$dir/main.cf"
+}
+
+# postfix_start DIR PORT: checks the instance's configuration, starts it and waits until it
+# listens on PORT.
+postfix_start() {
+    local dir=$1 port=$2
+    postfix -c "$dir" set-permissions create-missing >/dev/null 2>&1 || true
+    postfix -c "$dir" check >"$TMP/postfix-check" 2>&1 || { cat "$TMP/postfix-check" >&2; fail "postfix check"; }
+    postfix -c "$dir" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
+    for _ in $(seq 1 100); do port_used "$port" && return 0; sleep 0.1; done
+    fail "postfix did not open 127.0.0.1:$port"
+}
+
 # postfix_master_cf FILE LISTEN [EXTRA_LINE...]: a Postfix master.cf for a test instance,
 # smtpd on LISTEN (address:port) and the daemons a queue needs, plus EXTRA_LINEs.
 postfix_master_cf() {

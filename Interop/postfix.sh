@@ -22,20 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v postfix >/dev/null; then
-    log "installing postfix"
-    policy_created=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_created=1; fi
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null 2>&1; } \
-        || fail "apt-get install postfix failed"
-    [ "$policy_created" = 1 ] && rm -f /usr/sbin/policy-rc.d
-fi
-
-# Debian's "No configuration" install leaves no /etc/postfix/main.cf, and Postfix's tools
-# read it even when given another directory; an empty one means all defaults.
-[ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
+postfix_install
 
 pick_base_port
 TERN_SMTP=$((BASE + 25)); RELAY=$((BASE + 26))
@@ -45,42 +32,16 @@ PID=$!
 for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^password:' "$TMP/out" || { tail -20 "$TMP/err" >&2; fail "localserve did not start"; }
 
-mkdir -p "$PFCONF" "$TMP/spool" "$TMP/data"
-chown postfix "$TMP/data"
-cat >"$PFCONF/main.cf" <<CF
-compatibility_level = 3.6
-myhostname = relay.postfix.test
-mydomain = postfix.test
-myorigin = \$mydomain
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-queue_directory = $TMP/spool
-data_directory = $TMP/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $TMP/postfix.log
-maillog_file_prefixes = $TMP
-relayhost = [127.0.0.1]:$TERN_SMTP
-smtp_tls_security_level = may
-smtp_tls_loglevel = 1
-smtputf8_enable = yes
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-biff = no
-append_dot_mydomain = no
-alias_maps =
-alias_database =
-local_recipient_maps =
-CF
+postfix_main_cf "$PFCONF" relay.postfix.test \
+    "mydomain = postfix.test" \
+    "myorigin = \$mydomain" \
+    "mynetworks = 127.0.0.0/8" \
+    "relayhost = [127.0.0.1]:$TERN_SMTP" \
+    "smtp_tls_security_level = may" \
+    "smtp_tls_loglevel = 1" \
+    "smtputf8_enable = yes"
 postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$RELAY"
-touch "$TMP/postfix.log"
-postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
-postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }
-postfix -c "$PFCONF" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
-for _ in $(seq 1 100); do port_used "$RELAY" && break; sleep 0.1; done
-port_used "$RELAY" || fail "postfix did not open 127.0.0.1:$RELAY"
+postfix_start "$PFCONF" "$RELAY"
 pass "postfix relay running"
 
 timeout 60 python3 - "$RELAY" <<'PY' >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "handing mail to postfix"; }

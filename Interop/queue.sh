@@ -47,15 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v postfix >/dev/null; then
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-fi
-apt_install postfix postfix
+postfix_install
 apt_install dnsmasq dnsmasq-base
 apt_install microsocks microsocks
-# Debian's "No configuration" install leaves no /etc/postfix/main.cf, and Postfix's tools
-# read it even when given another directory; an empty one means all defaults.
-[ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
 
 free_port DNS_PORT MX_PORT SUBMISSION IMAP SMTP SOCKS SOCKS_AUTH
 
@@ -71,8 +65,7 @@ grep -q "MX	10 mx.dest.test." "$TMP/mx" || { cat "$TMP/mx" "$TMP/dnsmasq.out" >&
 pass "dnsmasq answers MX dest.test → mx.dest.test → 127.0.0.1"
 
 # --- Postfix: the MX of dest.test, STARTTLS, a 550 and a 450 recipient ---
-mkdir -p "$PFCONF" "$TMP/spool" "$TMP/pfdata" "$TMP/vmail"
-chown postfix "$TMP/pfdata"
+mkdir -p "$PFCONF" "$TMP/vmail"
 chown nobody:nogroup "$TMP/vmail"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.dest.test -addext subjectAltName=DNS:mx.dest.test \
     -keyout "$PFCONF/key.pem" -out "$PFCONF/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a test certificate"
@@ -80,50 +73,26 @@ cat >"$PFCONF/access" <<'ACCESS'
 reject@dest.test 550 5.1.1 no such user here
 tempfail@dest.test 450 4.2.0 try again later
 ACCESS
-cat >"$PFCONF/main.cf" <<CF
-compatibility_level = 3.6
-myhostname = mx.dest.test
-mydomain = dest.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-queue_directory = $TMP/spool
-data_directory = $TMP/pfdata
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $TMP/postfix.log
-maillog_file_prefixes = $TMP
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-biff = no
-append_dot_mydomain = no
-alias_maps =
-alias_database =
-local_recipient_maps =
-smtputf8_enable = yes
-virtual_mailbox_domains = dest.test
-virtual_mailbox_base = $TMP/vmail
-virtual_mailbox_maps = static:maildir/
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-smtpd_recipient_restrictions = check_recipient_access texthash:$PFCONF/access, permit_mynetworks, reject_unauth_destination
-smtpd_tls_security_level = may
-smtpd_tls_cert_file = $PFCONF/cert.pem
-smtpd_tls_key_file = $PFCONF/key.pem
-smtpd_tls_loglevel = 1
-smtpd_tls_received_header = yes
-CF
+postfix_main_cf "$PFCONF" mx.dest.test \
+    "mydomain = dest.test" \
+    "mynetworks = 127.0.0.0/8" \
+    "smtputf8_enable = yes" \
+    "virtual_mailbox_domains = dest.test" \
+    "virtual_mailbox_base = $TMP/vmail" \
+    "virtual_mailbox_maps = static:maildir/" \
+    "virtual_uid_maps = static:65534" \
+    "virtual_gid_maps = static:65534" \
+    "smtpd_recipient_restrictions = check_recipient_access texthash:$PFCONF/access, permit_mynetworks, reject_unauth_destination" \
+    "smtpd_tls_security_level = may" \
+    "smtpd_tls_cert_file = $PFCONF/cert.pem" \
+    "smtpd_tls_key_file = $PFCONF/key.pem" \
+    "smtpd_tls_loglevel = 1" \
+    "smtpd_tls_received_header = yes"
 postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$MX_PORT" \
     "virtual   unix  -       n       n       -       -       virtual"
-touch "$TMP/postfix.log"
-postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
-postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }
 start_postfix() {
-    postfix -c "$PFCONF" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
     POSTFIX_UP=1
-    for _ in $(seq 1 100); do port_used "$MX_PORT" && return 0; sleep 0.1; done
-    fail "postfix did not open 127.0.0.1:$MX_PORT"
+    postfix_start "$PFCONF" "$MX_PORT"
 }
 stop_postfix() {
     postfix -c "$PFCONF" stop >/dev/null 2>&1 || fail "postfix did not stop"

@@ -31,12 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v postfix >/dev/null; then
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-fi
-apt_install postfix postfix
+postfix_install
 apt_install dovecot dovecot-core
-[ -e /etc/postfix/main.cf ] || touch /etc/postfix/main.cf
 
 free_port AUTH_PORT RELAY_PORT SUBMISSION IMAP
 MECHANISMS="PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256"
@@ -75,55 +71,31 @@ port_used "$AUTH_PORT" || { cat "$TMP/dovecot.log" >&2 2>/dev/null; fail "doveco
 pass "dovecot's auth service listens on 127.0.0.1:$AUTH_PORT"
 
 # --- Postfix: the smarthost, STARTTLS and AUTH required to relay ---
-mkdir -p "$PFCONF" "$TMP/spool" "$TMP/pfdata" "$TMP/vmail"
-chown postfix "$TMP/pfdata"
+mkdir -p "$PFCONF" "$TMP/vmail"
 chown nobody:nogroup "$TMP/vmail"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=smarthost.test -addext subjectAltName=DNS:smarthost.test \
     -keyout "$PFCONF/key.pem" -out "$PFCONF/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a test certificate"
 DOMAINS="plain.test login.test cram.test scram1.test scram256.test strongest.test wrong.test"
-cat >"$PFCONF/main.cf" <<CF
-compatibility_level = 3.6
-myhostname = smarthost.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks =
-queue_directory = $TMP/spool
-data_directory = $TMP/pfdata
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $TMP/postfix.log
-maillog_file_prefixes = $TMP
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-biff = no
-alias_maps =
-alias_database =
-local_recipient_maps =
-virtual_mailbox_domains = $DOMAINS
-virtual_mailbox_base = $TMP/vmail
-virtual_mailbox_maps = static:maildir/
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-smtpd_tls_security_level = encrypt
-smtpd_tls_auth_only = yes
-smtpd_tls_cert_file = $PFCONF/cert.pem
-smtpd_tls_key_file = $PFCONF/key.pem
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = inet:127.0.0.1:$AUTH_PORT
-smtpd_relay_restrictions = permit_sasl_authenticated, reject
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
-CF
+postfix_main_cf "$PFCONF" smarthost.test \
+    "mynetworks =" \
+    "virtual_mailbox_domains = $DOMAINS" \
+    "virtual_mailbox_base = $TMP/vmail" \
+    "virtual_mailbox_maps = static:maildir/" \
+    "virtual_uid_maps = static:65534" \
+    "virtual_gid_maps = static:65534" \
+    "smtpd_tls_security_level = encrypt" \
+    "smtpd_tls_auth_only = yes" \
+    "smtpd_tls_cert_file = $PFCONF/cert.pem" \
+    "smtpd_tls_key_file = $PFCONF/key.pem" \
+    "smtpd_sasl_auth_enable = yes" \
+    "smtpd_sasl_type = dovecot" \
+    "smtpd_sasl_path = inet:127.0.0.1:$AUTH_PORT" \
+    "smtpd_relay_restrictions = permit_sasl_authenticated, reject" \
+    "smtpd_recipient_restrictions = permit_sasl_authenticated, reject"
 postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$RELAY_PORT" \
     "virtual   unix  -       n       n       -       -       virtual"
-touch "$TMP/postfix.log"
-postfix -c "$PFCONF" set-permissions create-missing >/dev/null 2>&1 || true
-postfix -c "$PFCONF" check >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "postfix check"; }
-postfix -c "$PFCONF" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
 POSTFIX_UP=1
-for _ in $(seq 1 100); do port_used "$RELAY_PORT" && break; sleep 0.1; done
-port_used "$RELAY_PORT" || fail "postfix did not open 127.0.0.1:$RELAY_PORT"
+postfix_start "$PFCONF" "$RELAY_PORT"
 timeout 20 python3 - "$RELAY_PORT" "$MECHANISMS" <<'PY' >"$TMP/ehlo" 2>&1 || { cat "$TMP/ehlo" >&2; tail -20 "$TMP/postfix.log" >&2; fail "postfix does not offer the mechanisms after STARTTLS"; }
 import smtplib, ssl, sys
 port, wanted = int(sys.argv[1]), set(sys.argv[2].split())
