@@ -85,16 +85,22 @@ assert s.sendmail("tern@localhost", ["a@example.net"], b"From: tern@localhost\r\
 s.quit()
 PY
 
+stored_count() { find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l; }
+# wait_stored N: until N messages are stored, for at most 30 s. Submitted mail to other
+# domains goes through localserve's outbound queue and loops back to its SMTP port after
+# the 250, so it is waited for rather than counted at once.
+wait_stored() {
+    local stored
+    for _ in $(seq 1 300); do
+        stored=$(stored_count)
+        [ "$stored" -ge "$1" ] && break
+        sleep 0.1
+    done
+    [ "$stored" -eq "$1" ] || fail "expected $1 stored messages, found $stored"
+}
+
 log "check: all 6 messages stored, 8-bit body intact"
-# Submitted mail to other domains goes through localserve's outbound queue and loops back
-# to its SMTP port, after the 250: wait for it (with a deadline) instead of counting at once.
-stored=0
-for _ in $(seq 1 300); do
-    stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
-    [ "$stored" -ge 6 ] && break
-    sleep 0.1
-done
-[ "$stored" -eq 6 ] || fail "expected 6 stored messages, found $stored"
+wait_stored 6
 grep -rlq "Grüße aus München" "$TMP/ls/data/accounts/tern/msg" || fail "8-bit body not stored intact"
 grep -rlq "^tls TLS_\|	tls TLS_" "$TMP/ls/data/accounts/tern/msg" || fail "no Received tls clause in a message over TLS"
 CHECKS=$((CHECKS + 1))
@@ -121,14 +127,8 @@ s.quit()
 PY
 log "check: the held message arrives, but not before its release time"
 sleep 1.5
-stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
-[ "$stored" -eq 6 ] || fail "the held message arrived early ($stored stored)"
-for _ in $(seq 1 150); do
-    stored=$(find "$TMP/ls/data/accounts/tern/msg" -type f | wc -l)
-    [ "$stored" -ge 8 ] && break
-    sleep 0.1
-done
-[ "$stored" -eq 8 ] || fail "expected 8 stored messages after the release, found $stored"
+[ "$(stored_count)" -eq 6 ] || fail "the held message arrived early ($(stored_count) stored)"
+wait_stored 8
 CHECKS=$((CHECKS + 1))
 
 stop_cleanly "$PID" "$TMP/err"
