@@ -59,6 +59,8 @@ public struct QueueListing: Codable, Sendable, Hashable {
     public var id: Int64
     /// The reverse-path, "" for the null sender (a DSN).
     public var sender: String
+    /// The account that submitted it (its routes apply); nil for the server's own mail.
+    public var account: String?
     public var domain: String
     public var recipients: [Recipient]
     public var size: Int
@@ -74,6 +76,7 @@ public struct QueueListing: Codable, Sendable, Hashable {
     public init(_ message: QueuedMessage) {
         id = message.id
         sender = message.sender.mailbox.map { "\($0)" } ?? ""
+        account = message.account
         domain = message.domain
         recipients = message.recipients.map {
             Recipient(address: "\($0.address)", state: $0.state.rawValue, lastFailure: $0.lastFailure.map { "\($0.status) \($0.diagnostic)" })

@@ -137,10 +137,10 @@ struct QueueListCommand: AsyncParsableCommand {
     static func table(_ messages: [QueueListing]) -> String {
         guard !messages.isEmpty else { return "no messages queued\n" }
         let formatter = ISO8601DateFormatter()
-        let header = ["ID", "SENDER", "DOMAIN", "SIZE", "ATTEMPTS", "CREATED", "NEXT ATTEMPT", "RELEASE", "HELD", "TRANSPORT", "REQUIRETLS"]
+        let header = ["ID", "SENDER", "ACCOUNT", "DOMAIN", "SIZE", "ATTEMPTS", "CREATED", "NEXT ATTEMPT", "RELEASE", "HELD", "TRANSPORT", "REQUIRETLS"]
         let rows = messages.map {
             [
-                "\($0.id)", $0.sender.isEmpty ? "<>" : $0.sender, $0.domain, "\($0.size)", "\($0.attempts)", formatter.string(from: $0.created),
+                "\($0.id)", $0.sender.isEmpty ? "<>" : $0.sender, $0.account ?? "-", $0.domain, "\($0.size)", "\($0.attempts)", formatter.string(from: $0.created),
                 formatter.string(from: $0.nextAttempt), $0.releaseAt.map { formatter.string(from: $0) } ?? "-", $0.held ? "yes" : "no", $0.transport ?? "-", $0.tlsRequirement.rawValue,
             ]
         }

@@ -38,7 +38,7 @@ import Glibc
         let table = try await TernRun.run(["queue", "list"] + config)
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.hasPrefix("ID  SENDER"))
-        #expect(table.stdout.contains("tern@localhost  example.com"))
+        #expect(table.stdout.contains("tern@localhost  tern     example.com"), "\(table.stdout)")
         #expect(table.stdout.contains("    someone-temperror@example.com pending"))
 
         let json = try await TernRun.run(["queue", "list", "--json", "--domain", "example.com"] + data)
