@@ -47,12 +47,22 @@ let package = Package(
             ]
         ),
         .target(name: "SASL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // What swift-nio-ssl does not tell about a handshake (channel binding, cipher suite),
+        // recorded in front of the TLS handler; shared by servers and the SMTP client.
+        .target(
+            name: "TLSHandshakeCapture",
+            dependencies: [
+                "SASL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // One SMTP client session (a state machine and its NIO adapter) and the dialing
         // helpers the outbound queue uses.
         .target(
             name: "SMTPClient",
             dependencies: [
-                "SMTP", "SASL", "DNS",
+                "SMTP", "SASL", "DNS", "TLSHandshakeCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -113,7 +123,7 @@ let package = Package(
         .target(
             name: "ServerSupport",
             dependencies: [
-                "SASL",
+                "SASL", "TLSHandshakeCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -164,7 +174,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient",
+                "Queue", "SMTPClient", "TLSHandshakeCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -220,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
-                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport", "TestSupport",
+                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -231,6 +241,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "TLSHandshakeCaptureTests",
+            dependencies: [
+                "TLSHandshakeCapture", "SASL", "Certificates",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
@@ -246,7 +265,8 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: [
-                "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TestSupport",
+                "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture",
+                "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -261,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "ServerSupport", "SMTP", "Message", "Certificates", "SASL", "Store",
+                "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "SMTP", "Message", "Certificates", "SASL", "Store",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -271,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "IMAPServerTests",
             dependencies: [
-                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "Certificates", "TestSupport", "Zlib",
+                "IMAPServer", "IMAP", "Store", "Message", "SASL", "ServerSupport", "TLSHandshakeCapture", "Certificates", "TestSupport", "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

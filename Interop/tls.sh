@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Interop test: TLS of `tern localserve` against OpenSSL's s_client.
-#   - SCRAM-SHA-256-PLUS with tls-exporter channel binding (RFC 9266, RFC 5802 §6): OpenSSL
-#     computes the binding itself (-keymatexport EXPORTER-Channel-Binding), a Python SCRAM
-#     client (hashlib/hmac, written from RFC 5802 §3) authenticates with it through
-#     s_client's STARTTLS session; a binding with one bit flipped must be refused.
+# Interop test: TLS of `tern localserve` against OpenSSL's s_client and Python's ssl module.
+#   - SCRAM-SHA-256-PLUS with channel binding (RFC 5802 §6), the binding computed by OpenSSL,
+#     a Python SCRAM client (Interop/scram_plus.py, hashlib/hmac, written from RFC 5802 §3)
+#     authenticating with it: tls-exporter (RFC 9266) on TLS 1.3 through s_client's STARTTLS
+#     session (-keymatexport EXPORTER-Channel-Binding); tls-unique (RFC 5929 §3.1) on TLS 1.2
+#     through Python's ssl (get_channel_binding), after a full handshake and on a resumed
+#     session. A binding with one bit flipped, or under the other cb-name, must be refused;
+#     TLS 1.2 without extended master secret (RFC 7627) must get no -PLUS (RFC 9266 §1).
 #   - TLS 1.0 and 1.1 are refused (RFC 8996), TLS 1.2 and 1.3 accepted, on STARTTLS and on
 #     implicit TLS (RFC 8314).
 #
@@ -28,90 +31,27 @@ for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; 
 grep -q '^password:' "$TMP/out" || { tail -20 "$TMP/err" >&2; fail "localserve did not start"; }
 PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
 
-cat >"$TMP/scram_plus.py" <<'PY'
-# SCRAM-SHA-256-PLUS over `openssl s_client -starttls smtp`, binding from OpenSSL's exporter.
-import base64, hashlib, hmac, os, subprocess, sys
-
-port, user, password, tamper = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "tamper"
-proc = subprocess.Popen(
-    ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-starttls", "smtp", "-tls1_3",
-     "-keymatexport", "EXPORTER-Channel-Binding", "-keymatexportlen", "32", "-nocommands", "-ign_eof"],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
-
-def line():
-    text = proc.stdout.readline()
-    if not text:
-        sys.exit("s_client ended")
-    return text.rstrip("\r\n")
-
-def send(text):
-    proc.stdin.write(text + "\r\n")
-    proc.stdin.flush()
-
-def reply():
-    while True:
-        text = line()
-        if len(text) >= 4 and text[:3].isdigit() and text[3] in " -":
-            lines = [text]
-            while lines[-1][3] == "-":
-                lines.append(line())
-            return int(text[:3]), [l[4:] for l in lines]
-
-binding = None
-while binding is None:
-    text = line().strip()
-    if text.startswith("Keying material:"):
-        binding = bytes.fromhex(text.split(":", 1)[1].strip())
-if tamper:
-    binding = bytes([binding[0] ^ 1]) + binding[1:]
-send("EHLO interop.example")
-code, lines = reply()
-auth = next((l for l in lines if l.startswith("AUTH ")), "")
-if "SCRAM-SHA-256-PLUS" not in auth.split():
-    sys.exit(f"no SCRAM-SHA-256-PLUS in {auth!r}")
-
-gs2 = b"p=tls-exporter,,"
-nonce = base64.b64encode(os.urandom(18)).decode()
-first_bare = f"n={user},r={nonce}"
-send("AUTH SCRAM-SHA-256-PLUS " + base64.b64encode(gs2 + first_bare.encode()).decode())
-code, lines = reply()
-if code != 334:
-    sys.exit(f"server-first: {code} {lines}")
-server_first = base64.b64decode(lines[0]).decode()
-fields = dict(item.split("=", 1) for item in server_first.split(","))
-if not fields["r"].startswith(nonce):
-    sys.exit("server nonce does not extend ours")
-salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
-client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-stored_key = hashlib.sha256(client_key).digest()
-final_bare = "c=" + base64.b64encode(gs2 + binding).decode() + ",r=" + fields["r"]
-message = f"{first_bare},{server_first},{final_bare}".encode()
-signature = hmac.new(stored_key, message, hashlib.sha256).digest()
-proof = bytes(a ^ b for a, b in zip(client_key, signature))
-send(base64.b64encode(f"{final_bare},p={base64.b64encode(proof).decode()}".encode()).decode())
-code, lines = reply()
-if code == 334:
-    server_final = base64.b64decode(lines[0]).decode()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    expected = base64.b64encode(hmac.new(server_key, message, hashlib.sha256).digest()).decode()
-    if server_final != "v=" + expected:
-        sys.exit("server signature wrong")
-    send("")
-    code, lines = reply()
-send("QUIT")
-proc.stdin.close()
-proc.wait(timeout=10)
-print(code)
-PY
-
-scram() {  # scram MODE -> the final reply code
-    timeout 30 python3 "$TMP/scram_plus.py" "$SUBMISSION" tern@localhost "$PASSWORD" "$1" 2>"$TMP/scram.err" || { cat "$TMP/scram.err" >&2; echo error; }
+scram() {  # scram MODE [VARIANT] -> the final reply code (Interop/scram_plus.py)
+    timeout 30 python3 "$ROOT/Interop/scram_plus.py" "$1" "$SUBMISSION" tern@localhost "$PASSWORD" "${2:-}" 2>"$TMP/scram.err" \
+        || { cat "$TMP/scram.err" >&2; echo error; }
 }
-log "check: SCRAM-SHA-256-PLUS with OpenSSL's tls-exporter"
-[ "$(scram ok)" = 235 ] || fail "SCRAM-SHA-256-PLUS with the right binding was not accepted"
-pass "SCRAM-SHA-256-PLUS authenticated with OpenSSL's binding (235)"
-[ "$(scram tamper)" = 535 ] || fail "SCRAM-SHA-256-PLUS with a wrong binding was not refused with 535"
-pass "a wrong binding is refused (535)"
+log "check: SCRAM-SHA-256-PLUS with OpenSSL's tls-exporter (TLS 1.3)"
+[ "$(scram exporter)" = 235 ] || fail "SCRAM-SHA-256-PLUS with the right tls-exporter binding was not accepted"
+pass "SCRAM-SHA-256-PLUS authenticated with OpenSSL's tls-exporter (235)"
+[ "$(scram exporter tamper)" = 535 ] || fail "SCRAM-SHA-256-PLUS with a wrong tls-exporter binding was not refused with 535"
+pass "a wrong tls-exporter binding is refused (535)"
+
+log "check: SCRAM-SHA-256-PLUS with OpenSSL's tls-unique (TLS 1.2)"
+[ "$(scram unique)" = 235 ] || fail "SCRAM-SHA-256-PLUS with the right tls-unique binding was not accepted"
+pass "-PLUS offered on TLS 1.2, SCRAM-SHA-256-PLUS authenticated with Python's tls-unique (235)"
+[ "$(scram unique tamper)" = 535 ] || fail "SCRAM-SHA-256-PLUS with a wrong tls-unique binding was not refused with 535"
+pass "a wrong tls-unique binding is refused (535)"
+[ "$(scram unique exporter-name)" = 535 ] || fail "the tls-unique data under the name tls-exporter was not refused with 535"
+pass "the binding under the wrong cb-name (p=tls-exporter on TLS 1.2) is refused (535)"
+[ "$(scram resumed)" = 235 ] || fail "SCRAM-SHA-256-PLUS on a resumed TLS 1.2 session was not accepted"
+pass "tls-unique of an abbreviated handshake (resumed session, the server's Finished) accepted (235)"
+[ "$(scram no-ems)" = not-offered ] || fail "-PLUS offered on TLS 1.2 without extended master secret"
+pass "no -PLUS on TLS 1.2 without extended master secret (RFC 9266 §1)"
 
 handshake() {  # handshake VERSIONFLAG PORT [starttls]
     local extra=()

@@ -89,8 +89,14 @@ struct Connection {
         let channel = accepted.channel.channel
         var epoch = 0
         var timeout = settings.limits.unauthenticatedTimeout
-        if settings.implicitTLS { gate.setTimeout(settings.limits.tlsHandshakeTimeout, on: channel) }
-        try await session.start()
+        // With implicit TLS the greeting waits for the handshake (it could not go out before
+        // anyway): its capabilities name the -PLUS mechanisms only once the channel binding
+        // is known.
+        if settings.implicitTLS {
+            gate.setTimeout(settings.limits.tlsHandshakeTimeout, on: channel)
+        } else {
+            try await session.start()
+        }
         var awaitingHandshake = false
         var inflater: DeflateCodec?
 
@@ -117,9 +123,13 @@ struct Connection {
                     signal = try await inShortLivedTask(session) { try await $0.receive(bytes) }
                 }
             case .input(.tlsEstablished):
+                let channelBinding = try await gate.channelBinding(on: channel).get()
                 if awaitingHandshake {
                     awaitingHandshake = false
-                    session.tlsEstablished()
+                    session.tlsEstablished(channelBinding: channelBinding)
+                } else if settings.implicitTLS {
+                    session.tlsEstablished(channelBinding: channelBinding)
+                    try await session.start()
                 }
                 gate.setTimeout(timeout, on: channel)
             case .input(.idleTimeout):

@@ -15,7 +15,8 @@ public protocol IMAPOutput: AnyObject {
 public enum SessionSignal: Hashable, Sendable {
     /// The OK to STARTTLS is buffered, not written: take it with `takeOutput()` and write it
     /// in the step that starts TLS (ConnectionGate), drop everything read so far (the session
-    /// already dropped what its parser held), and call `tlsEstablished()` after the handshake.
+    /// already dropped what its parser held), and call `tlsEstablished(channelBinding:)` after
+    /// the handshake.
     case startTLS
     /// Flush and close the connection.
     case close
@@ -79,6 +80,8 @@ public final class IMAPSession {
     public internal(set) var state: State = .notAuthenticated
     var tlsActive: Bool
     var startTLSAvailable: Bool
+    /// The TLS layer's binding for SCRAM-*-PLUS (RFC 5802 §6), when it has one.
+    var channelBinding: ChannelBinding?
 
     /// After login.
     var account: Account?
@@ -194,10 +197,12 @@ public final class IMAPSession {
         return state == .logout ? .close : nil
     }
 
-    /// The TLS handshake after STARTTLS completed.
-    public func tlsEstablished() {
+    /// The TLS handshake completed (after STARTTLS, or on implicit TLS before `start()`),
+    /// with the connection's channel binding if the TLS layer has one.
+    public func tlsEstablished(channelBinding: ChannelBinding?) {
         tlsActive = true
         startTLSAvailable = false
+        self.channelBinding = channelBinding
     }
 
     /// A change in the account (the Store feed). During IDLE the selected mailbox is brought

@@ -54,8 +54,10 @@ extension IMAPSession {
 
     func saslConfiguration() -> SASLServerConfiguration {
         let authentication = settings.authentication
+        // RFC 5802 §6: the -PLUS mechanisms are advertised and accepted only with a binding.
         return SASLServerConfiguration(
             serverSecret: authentication.serverSecret, hostname: settings.hostname, tlsActive: tlsActive,
+            channelBindings: channelBinding.map { [$0] } ?? [],
             enabledMechanisms: Set(authentication.mechanisms), allowPlaintextWithoutTLS: settings.plaintextLoginAllowed)
     }
 

@@ -36,7 +36,8 @@ public struct SASLClientCredentials: Sendable, Hashable, CustomStringConvertible
 public struct SASLClientOptions: Sendable, Hashable {
     /// Whether the connection runs over TLS.
     public var tlsActive: Bool
-    /// The TLS layer's channel binding, when it has one (tls-exporter on TLS 1.3).
+    /// The TLS layer's channel binding, when it has one (tls-exporter on TLS 1.3,
+    /// tls-unique on TLS 1.2).
     public var channelBinding: ChannelBinding?
     /// Use PLAIN and LOGIN without TLS (RFC 4616 §6 advises against it).
     public var allowPlaintextWithoutTLS: Bool

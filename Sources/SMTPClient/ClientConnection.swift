@@ -7,6 +7,7 @@ import NIOTLS
 import SASL
 import SMTP
 import Synchronization
+import TLSHandshakeCapture
 
 /// One SMTP connection: the network adapter that runs a `ClientSession` over a NIO
 /// channel. It writes what the session says, reads what the server sends and feeds it
@@ -217,7 +218,11 @@ public final class ClientConnection {
                 let channel = self.channel
                 let tlsLayer = self.tlsLayer
                 try await channel.eventLoop.submit {
-                    try channel.pipeline.syncOperations.addHandler(tlsLayer.makeHandler(), position: .first)
+                    // The recorder first: the TLS handler writes its ClientHello as it is added.
+                    let recorder = TLSHandshakeRecorder(role: .client)
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(recorder, position: .first)
+                    try operations.addHandler(tlsLayer.makeHandler(), position: .after(recorder))
                 }.get()
                 return []
             } catch {
@@ -252,8 +257,8 @@ public final class ClientConnection {
             switch input {
             case let .bytes(buffer)?:
                 return session.received(buffer.readableBytesView)
-            case let .tlsEstablished(version)?:
-                let state = tlsLayer.connectionState(version: version)
+            case let .tlsEstablished(version, channelBinding)?:
+                let state = tlsLayer.connectionState(version: version, channelBinding: channelBinding)
                 if session.discardedPlaintextOctets > 0 {
                     // RFC 3207 §6: someone put plaintext behind the 220 to STARTTLS.
                     logger.warning("plaintext after STARTTLS discarded", metadata: ["octets": "\(session.discardedPlaintextOctets)"])
@@ -361,14 +366,15 @@ final class TimeoutFlag: Sendable {
 /// happened, so octets from before the handshake are never taken for TLS data.
 enum ClientInput: Sendable {
     case bytes(ByteBuffer)
-    /// With the negotiated version, read when the handshake completed: a server that
-    /// rejects us (an alert right after the handshake) may have closed the channel, and so
-    /// removed the TLS handler, before the connection loop gets to this event.
-    case tlsEstablished(TLSVersion?)
+    /// With the negotiated version and the channel binding, read when the handshake
+    /// completed: a server that rejects us (an alert right after the handshake) may have
+    /// closed the channel, and so removed the TLS handler, before the connection loop gets to
+    /// this event.
+    case tlsEstablished(TLSVersion?, ChannelBinding?)
 }
 
 /// Turns reads and the TLS handshake event into `ClientInput`. The TLS handler, when
-/// added, goes in front of it.
+/// added, goes in front of it, and its `TLSHandshakeRecorder` in front of that.
 final class ClientInputHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ClientInput
@@ -379,8 +385,10 @@ final class ClientInputHandler: ChannelInboundHandler, Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
-            let version = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
-            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version ?? nil)))
+            let operations = context.pipeline.syncOperations
+            let version = (try? operations.handler(type: NIOSSLClientHandler.self).tlsVersion) ?? nil
+            let binding = (try? operations.handler(type: TLSHandshakeRecorder.self))?.handshakeCompleted(version: version)
+            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version, binding)))
             // The async channel hands reads on at read-complete.
             context.fireChannelReadComplete()
         }

@@ -4,6 +4,7 @@ import NIOSSL
 import SASL
 import Synchronization
 import SwiftASN1
+import TLSHandshakeCapture
 // The SPI gives RFC5280Policy a validation time from the injected clock (DESIGN.md: time
 // is injected); the public initializer that takes a time is deprecated in favour of it.
 @_spi(FixedExpiryValidationTime) import X509
@@ -19,8 +20,6 @@ final class ConnectionTLS: Sendable {
         var chain = PeerCertificateChain(der: [])
         var pkix: VerificationOutcome?
         var dane: VerificationOutcome?
-        /// RFC 8446 §7.1 exporter_master_secret, from the key log, for tls-exporter.
-        var exporterSecret: [UInt8]?
     }
 
     let settings: TLSSettings
@@ -32,18 +31,15 @@ final class ConnectionTLS: Sendable {
         self.now = now
     }
 
-    /// A client handler for this connection. The context is per connection: its key-log
-    /// callback hands over this connection's exporter secret and nothing else's.
+    /// A client handler for this connection. Its key log goes to the `TLSHandshakeRecorder`
+    /// in front of it, for channel binding.
     func makeHandler() throws -> NIOSSLClientHandler {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = settings.minimumVersion
         // With .none the custom callback would not run; hostname checks are PKIX's part.
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .certificates([])
-        configuration.keyLogCallback = { [self] line in
-            guard let secret = Self.exporterSecret(fromKeyLogLine: line) else { return }
-            observed.withLock { $0.exporterSecret = secret }
-        }
+        TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .client)
         let context = try NIOSSLContext(configuration: configuration)
         let serverName = settings.serverName.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
         return try NIOSSLClientHandler(context: context, serverHostname: serverName) { [self] certificates, promise in
@@ -107,17 +103,13 @@ final class ConnectionTLS: Sendable {
         }
     }
 
-    /// What the handshake showed, once it completed.
-    func connectionState(version: TLSVersion?) -> TLSConnectionState {
+    /// What the handshake showed, once it completed, with the channel binding its recorder
+    /// computed.
+    func connectionState(version: TLSVersion?, channelBinding: ChannelBinding?) -> TLSConnectionState {
         let state = observed.withLock { $0 }
-        var binding: ChannelBinding?
-        // RFC 9266: tls-exporter is defined for TLS 1.3 only.
-        if version == .tlsv13, let secret = state.exporterSecret, let hash = TLSExporter.Hash(secretLength: secret.count) {
-            binding = try? ChannelBinding.tlsExporter(exporterSecret: secret, hash: hash)
-        }
         return TLSConnectionState(
             version: version, serverName: settings.serverName, peerCertificates: state.chain, pkix: state.pkix, dane: state.dane,
-            channelBinding: binding)
+            channelBinding: channelBinding)
     }
 
     /// The failure as the session reports it: the verification that failed when one did,
@@ -137,20 +129,6 @@ final class ConnectionTLS: Sendable {
     /// Whether `error` comes from TLS rather than the socket.
     static func isTLSError(_ error: any Error) -> Bool {
         error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
-    }
-
-    /// "EXPORTER_SECRET <client random> <secret>" in hex (NSS key log format).
-    static func exporterSecret(fromKeyLogLine line: ByteBuffer) -> [UInt8]? {
-        let fields = String(decoding: line.readableBytesView, as: UTF8.self).split(whereSeparator: { $0 == " " || $0.isNewline })
-        guard fields.count == 3, fields[0] == "EXPORTER_SECRET" else { return nil }
-        let digits = Array(fields[2].utf8)
-        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
     }
 }
 

@@ -11,7 +11,8 @@
 //     ─▶ [STARTTLS (RFC 3207) ─▶ TLS handshake with the caller's verification: PKIX
 //         (RFC 5280, RFC 6125) and/or DANE (RFC 7672) through a hook ─▶ EHLO again]
 //     ─▶ [AUTH with the SASL module's client (RFC 4954): the configured mechanism, or the
-//         strongest offered; SCRAM-*-PLUS with tls-exporter (RFC 9266) on TLS 1.3]
+//         strongest offered; SCRAM-*-PLUS with tls-exporter (RFC 9266) on TLS 1.3,
+//         tls-unique (RFC 5929) on TLS 1.2]
 //     ─▶ transactions, as many as the caller has (RSET before each after the first):
 //         MAIL FROM (SIZE RFC 1870, BODY RFC 6152/3030, SMTPUTF8 RFC 6531, REQUIRETLS
 //         RFC 8689) ─▶ RCPT TO each ─▶ DATA with dot-stuffing (§4.5.2), or BDAT when

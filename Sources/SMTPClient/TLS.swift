@@ -104,7 +104,8 @@ public struct TLSConnectionState: Sendable, Hashable {
     public var pkix: VerificationOutcome?
     /// Nil when DANE verification was not asked for.
     public var dane: VerificationOutcome?
-    /// tls-exporter (RFC 9266) on TLS 1.3, for SCRAM-*-PLUS.
+    /// For SCRAM-*-PLUS: tls-exporter (RFC 9266) on TLS 1.3, tls-unique (RFC 5929) on TLS
+    /// 1.2.
     public var channelBinding: ChannelBinding?
 
     public init(

@@ -113,7 +113,8 @@ struct Connection {
     struct TransportState {
         var tlsVersion: String?
         var cipher: String?
-        /// tls-exporter (RFC 9266) for SCRAM-*-PLUS, when TLS 1.3 and the context capture it.
+        /// For SCRAM-*-PLUS, when the context captures the key log: tls-exporter (RFC 9266)
+        /// on TLS 1.3, tls-unique (RFC 5929) on TLS 1.2.
         var channelBinding: ChannelBinding?
         var messageFile: MessageFile?
         /// Octets of trace fields at the start of `messageFile`.

@@ -107,8 +107,9 @@ public struct Session: Sendable {
     private var clientName: String?
     private var extended = false
     public private(set) var tls: Bool
-    /// Whether the TLS layer gives this connection a channel binding (tls-exporter), which
-    /// SCRAM-*-PLUS needs; without it the -PLUS mechanisms are neither offered nor accepted.
+    /// Whether the TLS layer gives this connection a channel binding (tls-exporter or
+    /// tls-unique), which SCRAM-*-PLUS needs; without it the -PLUS mechanisms are neither
+    /// offered nor accepted.
     public private(set) var channelBindingAvailable = false
     public private(set) var authenticatedAccount: String?
     private var sender: ReversePath?

@@ -10,8 +10,8 @@ public struct Authentication: Sendable {
     public var failureLimiter: AuthFailureLimiter
 
     /// Mechanisms offered when none are configured, strongest first. The -PLUS variants
-    /// are offered only on connections with a channel binding (TLS 1.3 with the capture of
-    /// `TLSChannelBinding` in the TLS context).
+    /// are offered only on connections with a channel binding (TLS 1.2 or 1.3 with the
+    /// key-log capture of `TLSHandshakeRecorder` in the TLS context).
     public static let defaultMechanisms: [SASLMechanism] = [.scramSHA256Plus, .scramSHA1Plus, .scramSHA256, .scramSHA1, .plain, .login]
 
     public init(

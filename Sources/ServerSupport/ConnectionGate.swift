@@ -2,6 +2,7 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 import SASL
+import TLSHandshakeCapture
 
 /// What the connection loop reads: octets stamped with the TLS epoch they arrived in, the
 /// end of a TLS handshake, or an idle timeout.
@@ -30,10 +31,11 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     private var timer: Scheduled<Void>?
     /// Kept while the handler is in the pipeline, to re-arm the timer when it changes.
     private var context: ChannelHandlerContext?
-    public let cipherSniffer = ServerHelloSniffer()
-    /// Receives the TLS 1.3 exporter secret for SCRAM-*-PLUS (`TLSChannelBinding`).
-    public let keyLogScope = KeyLogScope()
-    /// tls-exporter of this connection once TLS 1.3 is up, when the context captures it.
+    /// Goes in front of the TLS handler: the cipher suite for the Received field (RFC 8314
+    /// §4.3) and the channel binding for SCRAM-*-PLUS.
+    public let handshakeRecorder = TLSHandshakeRecorder(role: .server)
+    /// tls-exporter (TLS 1.3) or tls-unique (TLS 1.2) of this connection once TLS is up,
+    /// when the context captures the key log.
     private var channelBinding: ChannelBinding?
 
     public init(timeout: TimeAmount) {
@@ -70,8 +72,9 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         if case TLSUserEvent.handshakeCompleted = event {
             let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
             let version = handler?.tlsVersion.map(Self.name) ?? "TLS"
-            channelBinding = keyLogScope.channelBinding(version: handler?.tlsVersion)
-            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version, cipher: cipherSniffer.cipherName)))
+            channelBinding = handshakeRecorder.handshakeCompleted(version: handler?.tlsVersion)
+            let cipher = handshakeRecorder.cipherSuite.map(TLSCipherSuite.name(of:))
+            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version, cipher: cipher)))
             context.fireChannelReadComplete()
         }
         context.fireUserInboundEventTriggered(event)
@@ -93,13 +96,12 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
             self.epoch += 1
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
-            try operations.addHandler(self.cipherSniffer, position: .first)
-            try operations.addHandler(self.keyLogScope, position: .first)
+            try operations.addHandler(self.handshakeRecorder, position: .first)
         }
     }
 
     /// The connection's channel binding, once the TLS handshake has completed (nil without
-    /// TLS 1.3 or without capture in the TLS context).
+    /// capture in the TLS context, or when the handshake could not be followed).
     public func channelBinding(on channel: any Channel) -> EventLoopFuture<ChannelBinding?> {
         channel.eventLoop.submit { self.channelBinding }
     }
@@ -148,62 +150,5 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
         case .tlsv12: return "TLS1.2"
         case .tlsv13: return "TLS1.3"
         }
-    }
-}
-
-/// swift-nio-ssl does not say which cipher suite was negotiated, which RFC 8314 §4.3 wants in
-/// the Received field. The server sends it itself, in clear, in its ServerHello (RFC 8446
-/// §4.1.3, RFC 5246 §7.4.1.3); this outbound handler, placed between the TLS handler and
-/// the socket, reads it from the first handshake record and then steps aside.
-public final class ServerHelloSniffer: ChannelOutboundHandler, @unchecked Sendable {
-    // @unchecked: used on the channel's event loop only.
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
-
-    public private(set) var cipherName: String?
-    private var seen: [UInt8] = []
-    private var done = false
-
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if !done {
-            let buffer = unwrapOutboundIn(data)
-            seen += buffer.readableBytesView.prefix(max(0, 512 - seen.count))
-            if let suite = Self.cipherSuite(in: seen) {
-                cipherName = Self.names[suite] ?? String(suite, radix: 16, uppercase: true).leftPadded(4)
-                done = true
-            } else if seen.count >= 512 {
-                done = true
-            }
-        }
-        context.write(data, promise: promise)
-    }
-
-    /// Record: type 22 (handshake), version, length; handshake: type 2 (server_hello), length
-    /// (3), legacy_version (2), random (32), session id (1 + n), cipher_suite (2).
-    static func cipherSuite(in bytes: [UInt8]) -> UInt16? {
-        guard bytes.count >= 5 + 4 + 2 + 32 + 1, bytes[0] == 22, bytes[5] == 2 else { return nil }
-        let sessionIDLength = Int(bytes[5 + 4 + 2 + 32])
-        let at = 5 + 4 + 2 + 32 + 1 + sessionIDLength
-        guard bytes.count >= at + 2 else { return nil }
-        return UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
-    }
-
-    /// IANA "TLS Cipher Suites" names of the suites BoringSSL negotiates.
-    static let names: [UInt16: String] = [
-        0x1301: "TLS_AES_128_GCM_SHA256",
-        0x1302: "TLS_AES_256_GCM_SHA384",
-        0x1303: "TLS_CHACHA20_POLY1305_SHA256",
-        0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-        0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-        0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-        0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    ]
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

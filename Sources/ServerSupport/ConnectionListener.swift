@@ -75,8 +75,7 @@ public struct ConnectionListener: Sendable {
                         try operations.addHandler(NIOSSLServerHandler(context: implicitTLS))
                     }
                     if implicitTLS != nil {
-                        try operations.addHandler(gate.cipherSniffer, position: .first)
-                        try operations.addHandler(gate.keyLogScope, position: .first)
+                        try operations.addHandler(gate.handshakeRecorder, position: .first)
                     }
                     try operations.addHandler(gate)
                     let connection = try NIOAsyncChannel<ConnectionInput, ByteBuffer>(wrappingChannelSynchronously: child)

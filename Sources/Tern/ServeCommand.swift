@@ -16,6 +16,7 @@ import ServiceLifecycle
 import Store
 import Synchronization
 import TernLog
+import TLSHandshakeCapture
 
 /// `tern serve`: the mail server, as the configuration files describe it. This is the
 /// wiring: each component gets the values it needs from the config (DESIGN.md).
@@ -181,12 +182,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Every listener's TLS: 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1;
-    /// swift-nio-ssl would allow them), with the exporter secret captured for SCRAM-*-PLUS
-    /// channel binding.
+    /// swift-nio-ssl would allow them), with the key log captured for SCRAM-*-PLUS channel
+    /// binding (tls-exporter on TLS 1.3, tls-unique on TLS 1.2).
     static func serverContext(_ configuration: TLSConfiguration) throws -> NIOSSLContext {
         var configuration = configuration
         configuration.minimumTLSVersion = .tlsv12
-        TLSChannelBinding.enable(on: &configuration)
+        TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .server)
         return try NIOSSLContext(configuration: configuration)
     }
 

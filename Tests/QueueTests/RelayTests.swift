@@ -10,6 +10,7 @@ import SMTPServer
 import ServerSupport
 import Synchronization
 import Testing
+import TLSHandshakeCapture
 
 /// example.org has alice, who may send as alice@example.org, and bob.
 struct RelayPolicy: SessionPolicy {
@@ -61,7 +62,7 @@ struct RelayCredentials: CredentialSource {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(try NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der)))
-        TLSChannelBinding.enable(on: &tls)
+        TLSHandshakeRecorder.captureKeyLog(on: &tls, as: .server)
         let temporary = try TemporaryDirectory()
         var settings = ConnectionSettings(session: Session.Settings(kind: .submission, hostname: "smtp.example.org"), temporaryDirectory: temporary.path)
         settings.tls = try NIOSSLContext(configuration: tls)

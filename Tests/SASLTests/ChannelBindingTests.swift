@@ -1,3 +1,4 @@
+import Crypto
 import Testing
 @testable import SASL
 
@@ -16,7 +17,7 @@ import Testing
 ///     conn.export_keying_material(b"EXPORTER-Tern-Test", 48, b"context")
 @Suite struct ChannelBindingTests {
     struct Vector: Sendable {
-        var hash: TLSExporter.Hash
+        var hash: TLSHash
         var secret: String
         var channelBinding: String
         var extra: String
@@ -83,6 +84,45 @@ import Testing
         let binding = ChannelBinding.tlsUnique([1, 2, 3])
         #expect(binding.type == "tls-unique")
         #expect(binding.data == [1, 2, 3])
+    }
+
+    /// The TLS 1.2 PRF test vectors posted to the IETF TLS list
+    /// (https://www.ietf.org/mail-archive/web/tls/current/msg03416.html), which OpenSSL's
+    /// TLS1-PRF (`openssl kdf ... TLS1-PRF`) reproduces.
+    @Test(arguments: [
+        (
+            TLSHash.sha256, "9bbe436ba940f017b17652849a71db35", "a0ba9f936cda311827a6f796ffd5198c",
+            "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66"
+        ),
+        (
+            TLSHash.sha384, "b80b733d6ceefcdc71566ea48e5567df", "cd665cf6a8447dd6ff8b27555edb7465",
+            "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d9184259b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee691c8f3a26854308d5eaa3be85e0990703d73e56f"
+        ),
+    ])
+    func tls12PRF(_ hash: TLSHash, _ secret: String, _ seed: String, _ output: String) {
+        let computed = TLS12PRF.output(hash: hash, secret: Self.hex(secret), label: bytes("test label"), seed: Self.hex(seed), length: output.count / 2)
+        #expect(Bytes.hex(computed) == output)
+        // A prefix is the same computation cut shorter.
+        #expect(TLS12PRF.output(hash: hash, secret: Self.hex(secret), label: bytes("test label"), seed: Self.hex(seed), length: 12) == Array(computed.prefix(12)))
+    }
+
+    /// RFC 5246 §7.4.9: the client's and the server's Finished differ only by the label; the
+    /// hash covers the messages and the PRF.
+    @Test func tls12FinishedDependsOnEveryInput() {
+        let secret = Array(repeating: UInt8(7), count: 48)
+        let messages = bytes("handshake messages")
+        let client = ChannelBinding.tlsUnique(masterSecret: secret, prfHash: .sha256, firstFinishedBy: .client, handshakeMessages: messages)
+        #expect(client.type == "tls-unique")
+        #expect(client.data.count == 12)
+        #expect(client.isWellFormed)
+        let label = TLS12PRF.output(hash: .sha256, secret: secret, label: bytes("client finished"), seed: Array(SHA256.hash(data: messages)), length: 12)
+        #expect(client.data == label)
+        let others = [
+            ChannelBinding.tlsUnique(masterSecret: secret, prfHash: .sha256, firstFinishedBy: .server, handshakeMessages: messages),
+            ChannelBinding.tlsUnique(masterSecret: secret, prfHash: .sha384, firstFinishedBy: .client, handshakeMessages: messages),
+            ChannelBinding.tlsUnique(masterSecret: secret, prfHash: .sha256, firstFinishedBy: .client, handshakeMessages: messages + [0]),
+        ]
+        for other in others { #expect(other.data != client.data) }
     }
 }
 

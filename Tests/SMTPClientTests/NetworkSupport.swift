@@ -12,6 +12,7 @@ import SwiftASN1
 import ServerSupport
 import Synchronization
 import Testing
+import TLSHandshakeCapture
 import X509
 
 @testable import SMTPClient
@@ -131,14 +132,15 @@ enum TestTLS {
     }
 
     /// Tern's listener context, with the channel binding capture for SCRAM-*-PLUS; the
-    /// self-signed certificate, or one from `TestCA`.
-    static func serverContext(issuedBy ca: TestCA? = nil) throws -> NIOSSLContext {
+    /// self-signed certificate, or one from `TestCA`; TLS up to `maximumVersion`.
+    static func serverContext(issuedBy ca: TestCA? = nil, maximumVersion: TLSVersion = .tlsv13) throws -> NIOSSLContext {
         var configuration = try serverConfiguration()
+        configuration.maximumTLSVersion = maximumVersion
         if let ca {
             configuration.certificateChain = [.certificate(try NIOSSLCertificate(bytes: ca.leafDER, format: .der))]
             configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: ca.leafKeyDER, format: .der))
         }
-        TLSChannelBinding.enable(on: &configuration)
+        TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .server)
         return try NIOSSLContext(configuration: configuration)
     }
 }

@@ -261,6 +261,26 @@ final class Received: Sendable {
         }
     }
 
+    /// TLS 1.2: the client computes tls-unique (RFC 5929 §3.1) with its own recorder and
+    /// authenticates with SCRAM-SHA-256-PLUS, which Tern accepts only if its own tls-unique
+    /// is the same.
+    @Test func scramPlusOverTLS12() async throws {
+        try await withTernServer(kind: .submission, tls: try TestTLS.serverContext(maximumVersion: .tlsv12), authentication: true) { port, _ in
+            let config = configuration {
+                $0.tls.required = true
+                $0.tls.ignoreVerificationErrors = true
+                $0.authentication = ClientAuthentication(credentials: SASLClientCredentials(username: "alice@example.org", password: "secret"))
+            }
+            let state = try await ClientConnection.withConnection(to: loopback, port: port, configuration: config) { connection in
+                #expect(connection.authenticatedMechanism == .scramSHA256Plus)
+                return connection.tls
+            }
+            #expect(state?.version == .tlsv12)
+            #expect(state?.channelBinding?.type == "tls-unique")
+            #expect(state?.channelBinding?.data.count == 12)
+        }
+    }
+
     /// PKIX against the system roots: a self-signed certificate fails with a clear
     /// error; ignored, or not checked, the connection works and says what it saw.
     @Test func selfSignedCertificate() async throws {

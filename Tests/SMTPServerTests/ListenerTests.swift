@@ -7,6 +7,7 @@ import SASL
 import SMTP
 import Synchronization
 import Testing
+import TLSHandshakeCapture
 
 @testable import SMTPServer
 import ServerSupport
@@ -45,12 +46,30 @@ struct TestClient {
         }
     }
 
-    /// Starts TLS on this connection (after the server's 220 to STARTTLS).
-    func startTLS(_ configuration: TLSConfiguration = TLSTestSupport.clientConfiguration) async throws {
+    /// Starts TLS on this connection (after the server's 220 to STARTTLS), with `recorder`
+    /// in front of the TLS handler if given.
+    func startTLS(_ configuration: TLSConfiguration = TLSTestSupport.clientConfiguration, recorder: TLSHandshakeRecorder? = nil) async throws {
         let context = try NIOSSLContext(configuration: configuration)
         let channel = self.channel
         try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil), position: .first)
+            let operations = channel.pipeline.syncOperations
+            let tls = try NIOSSLClientHandler(context: context, serverHostname: nil)
+            // The recorder first: the TLS handler writes its ClientHello as it is added.
+            if let recorder {
+                try operations.addHandler(recorder, position: .first)
+                try operations.addHandler(tls, position: .after(recorder))
+            } else {
+                try operations.addHandler(tls, position: .first)
+            }
+        }.get()
+    }
+
+    /// The client's own channel binding, from its recorder, once the handshake is done.
+    func channelBinding(from recorder: TLSHandshakeRecorder) async throws -> ChannelBinding? {
+        let channel = self.channel
+        return try await channel.eventLoop.submit {
+            let version = try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
+            return recorder.handshakeCompleted(version: version)
         }.get()
     }
 
@@ -211,7 +230,7 @@ enum TLSTestSupport {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(try NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der)))
-        if channelBinding { TLSChannelBinding.enable(on: &configuration) }
+        if channelBinding { TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .server) }
         return try NIOSSLContext(configuration: configuration)
     }
 
@@ -221,9 +240,8 @@ enum TLSTestSupport {
         let value = Mutex<[UInt8]?>(nil)
     }
 
-    static func clientConfiguration(capturing secret: Secret, maximumVersion: TLSVersion? = nil) -> TLSConfiguration {
+    static func clientConfiguration(capturing secret: Secret) -> TLSConfiguration {
         var configuration = clientConfiguration
-        if let maximumVersion { configuration.maximumTLSVersion = maximumVersion }
         configuration.keyLogCallback = { line in
             let fields = String(decoding: line.readableBytesView, as: UTF8.self).split(separator: " ")
             guard fields.count == 3, fields[0] == "EXPORTER_SECRET" else { return }
@@ -412,7 +430,8 @@ struct TestCredentials: CredentialSource {
     }
 }
 
-/// SCRAM-*-PLUS with tls-exporter (RFC 9266) over STARTTLS.
+/// SCRAM-*-PLUS over STARTTLS: tls-exporter (RFC 9266) on TLS 1.3, tls-unique (RFC 5929)
+/// on TLS 1.2.
 @Suite struct ChannelBindingTests {
     let authentication = AuthenticationTests().authentication
 
@@ -435,11 +454,13 @@ struct TestCredentials: CredentialSource {
 
     /// Connects, says EHLO, does STARTTLS with `configuration`, says EHLO again and returns
     /// the AUTH line.
-    static func startTLS(_ client: inout TestClient, _ configuration: TLSConfiguration) async throws -> String? {
+    static func startTLS(
+        _ client: inout TestClient, _ configuration: TLSConfiguration, recorder: TLSHandshakeRecorder? = nil
+    ) async throws -> String? {
         _ = try await client.reply()
         _ = try await client.command("EHLO c")
         #expect(try await client.command("STARTTLS") == 220)
-        try await client.startTLS(configuration)
+        try await client.startTLS(configuration, recorder: recorder)
         try await client.send("EHLO c\r\n")
         return try await client.reply()?.lines.first { $0.hasPrefix("AUTH ") }
     }
@@ -452,7 +473,7 @@ struct TestCredentials: CredentialSource {
                     let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration(capturing: secret))
                     #expect(auth == "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
                     let exporterSecret = try #require(secret.value.withLock { $0 })
-                    let hash = try #require(TLSExporter.Hash(secretLength: exporterSecret.count))
+                    let hash = try #require(TLSHash(secretLength: exporterSecret.count))
                     var binding = try ChannelBinding.tlsExporter(exporterSecret: exporterSecret, hash: hash)
                     if tamper { binding.data[0] ^= 1 }
                     var sasl = try SASLClient(
@@ -465,23 +486,48 @@ struct TestCredentials: CredentialSource {
         }
     }
 
-    /// No binding, no -PLUS: TLS 1.2 (no tls-exporter without extended master secret here),
-    /// or a TLS context without the capture. Asking for it anyway is refused, not attempted.
-    @Test func noPlusWithoutBinding() async throws {
+    /// tls-unique (RFC 5929 §3.1) on TLS 1.2: the server offers -PLUS, the client's own
+    /// recorder computes the binding its side sees, the GS2 header names it, and the server
+    /// accepts it only unaltered: both ends computed the same first Finished.
+    @Test func plusOverTLS12WithTheRightBindingOnly() async throws {
         try await withListener(kind: .submission, tls: try TLSTestSupport.serverContext(), authentication: authentication) { port, _ in
-            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
-                let secret = TLSTestSupport.Secret()
-                let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration(capturing: secret, maximumVersion: .tlsv12))
-                #expect(auth == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
-                #expect(try await client.command("AUTH SCRAM-SHA-256-PLUS") == 504)
+            for tamper in [false, true] {
+                try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                    var configuration = TLSTestSupport.clientConfiguration
+                    configuration.maximumTLSVersion = .tlsv12
+                    TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .client)
+                    let recorder = TLSHandshakeRecorder(role: .client)
+                    let auth = try await Self.startTLS(&client, configuration, recorder: recorder)
+                    #expect(auth == "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
+                    var binding = try #require(try await client.channelBinding(from: recorder))
+                    #expect(binding.type == "tls-unique" && binding.data.count == 12)
+                    if tamper { binding.data[0] ^= 1 }
+                    var sasl = try SASLClient(
+                        mechanism: .scramSHA256Plus, credentials: SASLClientCredentials(username: "alice@example.org", password: "secret"),
+                        channelBinding: binding, serverOffersChannelBinding: true)
+                    var probe = sasl
+                    #expect(String(decoding: probe.start(initialResponseAllowed: true) ?? [], as: UTF8.self).hasPrefix("p=tls-unique,,n="))
+                    let code = try await Self.authenticate(&client, &sasl, mechanism: "SCRAM-SHA-256-PLUS")
+                    #expect(code == (tamper ? 535 : 235), "tampered: \(tamper)")
+                }
             }
         }
+    }
+
+    /// No binding, no -PLUS: a TLS context without the capture. Asking for it anyway is
+    /// refused, not attempted.
+    @Test func noPlusWithoutBinding() async throws {
         try await withListener(
             kind: .submission, tls: try TLSTestSupport.serverContext(channelBinding: false), authentication: authentication
         ) { port, _ in
-            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
-                let auth = try await Self.startTLS(&client, TLSTestSupport.clientConfiguration)
-                #expect(auth == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
+            for maximumVersion in [TLSVersion.tlsv12, .tlsv13] {
+                try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                    var configuration = TLSTestSupport.clientConfiguration
+                    configuration.maximumTLSVersion = maximumVersion
+                    let auth = try await Self.startTLS(&client, configuration)
+                    #expect(auth == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN")
+                    #expect(try await client.command("AUTH SCRAM-SHA-256-PLUS") == 504)
+                }
             }
         }
     }
