@@ -72,6 +72,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // MTA-STS (RFC 8461): the _mta-sts TXT record, the policy and its MX patterns, and
+        // fetching the policy over HTTPS.
+        .target(
+            name: "MTASTS",
+            dependencies: [
+                "DNS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The fsync'd file operations of the durability rule, shared by Store and Queue.
         .target(name: "DurableFiles"),
         // DEFLATE and gzip from the system's zlib (IMAP COMPRESS, TLS and DMARC reports).
@@ -98,6 +110,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The MTA-STS policy cache (<data>/mtasts.db): what the queue asks before delivering,
+        // and the service that renews policies before they expire.
+        .target(
+            name: "MTASTSCache",
+            dependencies: [
+                "MTASTS", "DNS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -275,6 +298,27 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "MTASTSTests",
+            dependencies: [
+                "MTASTS", "DNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "MTASTSCacheTests",
+            dependencies: [
+                "MTASTSCache", "MTASTS", "DNS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Message"]),

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
-# one of dns-message, mime-message, imap-command. The files under test import nothing but Foundation and
-# the C library, so they are compiled here directly with the fuzzer and AddressSanitizer
-# instrumentation, without SwiftPM.
+# one of dns-message, mime-message, imap-command, mtasts. The files under test import nothing but Foundation,
+# the C library and (for mtasts) the pure part of the DNS module, so they are compiled here directly with
+# the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command [SECONDS]}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
@@ -27,6 +27,19 @@ imap-command)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name IMAPFuzz \
         Fuzz/IMAPCommandFuzzer.swift Sources/IMAP/*.swift -o "$out/$target"
     cp Fuzz/seeds/imap-command/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
+mtasts)
+    # The MTA-STS record and policy parsers, on the DNS module's name types compiled first as a
+    # module of their own (the MTASTS files import DNS). Seeds: RFC 8461 examples.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DNS -emit-module -emit-module-path "$out/DNS.swiftmodule" \
+        -emit-library -static -o "$out/libDNS.a" \
+        Sources/DNS/Domain.swift Sources/DNS/Punycode.swift Sources/DNS/DNSName.swift Sources/DNS/Resolver.swift \
+        Sources/DNS/DNSMessage.swift Sources/DNS/RecordData.swift Sources/DNS/RecordType.swift Sources/DNS/IPAddress.swift \
+        Sources/DNS/ExtendedDNSError.swift
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MTASTSFuzz -I "$out" -L "$out" -lDNS \
+        Fuzz/MTASTSFuzzer.swift Sources/MTASTS/STSRecord.swift Sources/MTASTS/STSPolicy.swift Sources/MTASTS/MXPattern.swift \
+        Sources/MTASTS/PolicyFetcher.swift -o "$out/$target"
+    cp Fuzz/seeds/mtasts/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 *)
     echo "unknown fuzz target $target" >&2
