@@ -57,12 +57,23 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // DANE (RFC 6698, RFC 7671, RFC 7672): TLSA records sorted into usable and unusable for
+        // SMTP, and a server's certificate chain verified against the usable ones.
+        .target(
+            name: "DANE",
+            dependencies: [
+                "DNS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // One SMTP client session (a state machine and its NIO adapter) and the dialing
         // helpers the outbound queue uses.
         .target(
             name: "SMTPClient",
             dependencies: [
-                "SMTP", "SASL", "DNS", "TLSHandshakeCapture",
+                "SMTP", "SASL", "DNS", "TLSHandshakeCapture", "DANE",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -253,7 +264,7 @@ let package = Package(
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
-                "SMTPClient", "SMTP", "SASL", "DNS", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "TestSupport",
+                "SMTPClient", "SMTP", "SASL", "DNS", "DANE", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -261,6 +272,15 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DANETests",
+            dependencies: [
+                "DANE", "DNS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

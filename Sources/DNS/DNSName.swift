@@ -109,6 +109,13 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
+    /// The name as people write it in messages and certificates: the presentation form
+    /// without the root's final dot ("mx.example.com"); the root stays ".".
+    public var withoutFinalDot: String {
+        let text = description
+        return labels.isEmpty ? text : String(text.dropLast())
+    }
+
     /// The name in lowercase, for comparison and cache keys.
     public var lowercased: DNSName {
         DNSName(uncheckedLabels: labels.map { $0.map(Self.lowercase) })

@@ -28,7 +28,7 @@ public enum Dialing {
                 // RFC 5321 §5.1: no MX records; the domain is its own mail host.
                 return Destinations(domain: domain, expandedDomain: domain, authentic: error.authentic, implicitMX: true, hosts: [domain])
             case .nameNotFound:
-                throw DialingError(kind: .domainNotFound, name: domain, enhanced: .badSystem, text: "domain \(display(domain)) does not exist", isPermanent: true)
+                throw DialingError(kind: .domainNotFound, name: domain, enhanced: .badSystem, text: "domain \(domain.withoutFinalDot) does not exist", isPermanent: true)
             default:
                 throw DialingError(dns: error)
             }
@@ -41,7 +41,7 @@ public enum Dialing {
         let usable = records.filter { $0.exchange != .root }
         if usable.isEmpty, !records.isEmpty {
             throw DialingError(
-                kind: .nullMX, name: domain, enhanced: EnhancedStatus(5, 1, 10), text: "domain \(display(domain)) accepts no mail (null MX, RFC 7505)",
+                kind: .nullMX, name: domain, enhanced: EnhancedStatus(5, 1, 10), text: "domain \(domain.withoutFinalDot) accepts no mail (null MX, RFC 7505)",
                 isPermanent: true)
         }
         guard !usable.isEmpty else {
@@ -110,7 +110,7 @@ public enum Dialing {
         if let temporary = errors.first(where: \.isTemporary) { throw DialingError(dns: temporary) }
         throw DialingError(
             kind: .hostNotFound, name: host, enhanced: EnhancedStatus(5, 4, 4),
-            text: "host \(display(host)) has no \(types.map(\.description).joined(separator: " or ")) records", isPermanent: true)
+            text: "host \(host.withoutFinalDot) has no \(types.map(\.description).joined(separator: " or ")) records", isPermanent: true)
     }
 
     /// The TLSA records that apply to a connection to `addresses` on `port` (RFC 7672
@@ -125,7 +125,7 @@ public enum Dialing {
     ) async throws(DialingError) -> TLSADiscovery {
         var candidates: [DNSName]
         if addresses.expandedHost == addresses.host {
-            guard addresses.authentic else { return .notApplicable("the address records of \(display(addresses.host)) are not DNSSEC-validated") }
+            guard addresses.authentic else { return .notApplicable("the address records of \(addresses.host.withoutFinalDot) are not DNSSEC-validated") }
             candidates = [addresses.host]
         } else if addresses.authentic {
             candidates = [addresses.expandedHost, addresses.host]
@@ -134,11 +134,11 @@ public enum Dialing {
             // validated (RFC 7672 §2.2.2), which only a CNAME query tells.
             do {
                 guard try await resolver.lookupCNAME(addresses.host).authentic else {
-                    return .notApplicable("the CNAME of \(display(addresses.host)) is not DNSSEC-validated")
+                    return .notApplicable("the CNAME of \(addresses.host.withoutFinalDot) is not DNSSEC-validated")
                 }
             } catch {
                 if error.isTemporary { throw DialingError(dns: error) }
-                return .notApplicable("the address records of \(display(addresses.host)) are not DNSSEC-validated")
+                return .notApplicable("the address records of \(addresses.host.withoutFinalDot) are not DNSSEC-validated")
             }
             candidates = [addresses.host]
         }
@@ -152,14 +152,8 @@ public enum Dialing {
                 guard error.isNotFound else { throw DialingError(dns: error) }
             }
         }
-        return .notApplicable("no DNSSEC-validated TLSA records for \(candidates.map(display).joined(separator: " or "))")
+        return .notApplicable("no DNSSEC-validated TLSA records for \(candidates.map(\.withoutFinalDot).joined(separator: " or "))")
     }
-}
-
-/// A name as people write it in messages: without the root's final dot.
-private func display(_ name: DNSName) -> String {
-    let text = name.description
-    return text.count > 1 && text.hasSuffix(".") ? String(text.dropLast()) : text
 }
 
 public struct Destinations: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import DANE
 import Foundation
 import NIOSSL
 import SASL
@@ -53,14 +54,26 @@ public struct PKIXVerification: Sendable, Hashable {
 }
 
 /// The seam for DANE (RFC 7672, RFC 6698): a check of the server's certificate chain
-/// against TLSA records, supplied by the DANE module with the records and names of the
-/// destination already bound in. It runs during the handshake, so a failure can stop the
-/// handshake before anything is sent.
+/// against TLSA records, with the records and names of the destination already bound in
+/// (`init(_:now:)` with the DANE module's verifier). It runs during the handshake, so a
+/// failure can stop the handshake before anything is sent.
 public struct DANEVerification: Sendable {
     public var verify: @Sendable (PeerCertificateChain) async -> VerificationOutcome
 
     public init(verify: @escaping @Sendable (PeerCertificateChain) async -> VerificationOutcome) {
         self.verify = verify
+    }
+
+    /// Verification with `verifier` at the time `now` gives when the server's chain arrives.
+    public init(_ verifier: DANEVerifier, now: @escaping @Sendable () -> Date) {
+        self.init { chain in
+            do throws(DANEFailure) {
+                _ = try await verifier.verify(chain.der, at: now())
+                return .verified
+            } catch {
+                return VerificationOutcome(error)
+            }
+        }
     }
 }
 
@@ -82,6 +95,11 @@ public struct PeerCertificateChain: Sendable, Hashable {
 public enum VerificationOutcome: Sendable, Hashable, CustomStringConvertible {
     case verified
     case failed(String)
+
+    /// A DANE failure, e.g. from a hook that also records it for a TLS report (RFC 8460).
+    public init(_ failure: DANEFailure) {
+        self = .failed(failure.description)
+    }
 
     public var description: String {
         switch self {

@@ -182,6 +182,8 @@ import Testing
         #expect(try DNSName("a\\.b.example").labels == [Array("a.b".utf8), Array("example".utf8)])
         #expect(try DNSName("a\\032b.example").labels[0] == Array("a b".utf8))
         #expect(try DNSName("a\\032b\\.c.example").description == "a\\032b\\.c.example.")
+        #expect(try DNSName("mx.example.com.").withoutFinalDot == "mx.example.com")
+        #expect(DNSName.root.withoutFinalDot == ".")
     }
 
     @Test func errors() {

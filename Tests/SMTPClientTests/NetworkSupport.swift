@@ -132,12 +132,15 @@ enum TestTLS {
     }
 
     /// Tern's listener context, with the channel binding capture for SCRAM-*-PLUS; the
-    /// self-signed certificate, or one from `TestCA`; TLS up to `maximumVersion`.
-    static func serverContext(issuedBy ca: TestCA? = nil, maximumVersion: TLSVersion = .tlsv13) throws -> NIOSSLContext {
+    /// self-signed certificate, or one from `TestCA`, followed by the CA's own certificate
+    /// when `presentingRoot` (as DANE-TA needs, RFC 7672 §3.1.2); TLS up to `maximumVersion`.
+    static func serverContext(issuedBy ca: TestCA? = nil, presentingRoot: Bool = false, maximumVersion: TLSVersion = .tlsv13) throws -> NIOSSLContext {
         var configuration = try serverConfiguration()
         configuration.maximumTLSVersion = maximumVersion
         if let ca {
-            configuration.certificateChain = [.certificate(try NIOSSLCertificate(bytes: ca.leafDER, format: .der))]
+            configuration.certificateChain = try (presentingRoot ? [ca.leafDER, ca.rootDER] : [ca.leafDER]).map {
+                .certificate(try NIOSSLCertificate(bytes: $0, format: .der))
+            }
             configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: ca.leafKeyDER, format: .der))
         }
         TLSHandshakeRecorder.captureKeyLog(on: &configuration, as: .server)
@@ -149,6 +152,7 @@ enum TestTLS {
 /// a CA (RFC 5280 §6.1, §4.2.1.9), so a self-signed server certificate cannot be one.
 struct TestCA {
     let root: Certificate
+    let rootDER: [UInt8]
     let leafDER: [UInt8]
     let leafKeyDER: [UInt8]
 
@@ -180,6 +184,9 @@ struct TestCA {
         try serializer.serialize(leaf)
         leafDER = serializer.serializedBytes
         leafKeyDER = Array(leafKey.derRepresentation)
+        serializer = DER.Serializer()
+        try serializer.serialize(root)
+        rootDER = serializer.serializedBytes
     }
 }
 
