@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "Queue",
             dependencies: [
-                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles",
+                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles", "MTASTS", "DANE",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -207,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "Tern",
             dependencies: [
-                "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
+                "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
                 "Queue", "SMTPClient", "TLSHandshakeCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -309,7 +309,7 @@ let package = Package(
             name: "QueueTests",
             dependencies: [
                 "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture",
-                "TestSupport",
+                "TestSupport", "MTASTS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

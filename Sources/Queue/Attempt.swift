@@ -65,6 +65,7 @@ enum Attempt {
             state.failAll(DeliveryFailure(status: "5.1.2", isPermanent: true, diagnostic: "invalid domain \(domain): \(error)"))
             return
         }
+        let policy = await context.tlsPolicy.prepare(domain)
         // RFC 5321 §5.1: the hosts in preference order, each of a host's addresses in turn.
         for host in destinations.hosts where state.hasOpen {
             let addresses: HostAddresses
@@ -77,9 +78,16 @@ enum Attempt {
             for requireTLS in [false, true] where state.hasOpen(requireTLS: requireTLS) {
                 // One batch shares the flag: OutboundQueue groups messages by it.
                 let request = TLSPolicyRequest(
-                    domain: domain, destinations: destinations, host: addresses, requireTLS: requireTLS,
+                    domain: domain, destinations: destinations, host: addresses, port: port, requireTLS: requireTLS,
                     ignorePolicy: state.messages.first?.ignoreTLSPolicy ?? false)
-                let tls = await context.tlsPolicy.settings(request)
+                let tls: TLSSettings
+                switch await policy.decide(request) {
+                case let .connect(settings):
+                    tls = settings
+                case let .skip(failure, requireTLSUnmet):
+                    state.failOpen(failure, requireTLS: requireTLS, requireTLSUnmet: requireTLSUnmet)
+                    continue
+                }
                 for address in addresses.addresses where state.hasOpen(requireTLS: requireTLS) {
                     let configuration = ClientConfiguration(localHostname: hostname, tls: tls, timeouts: context.timeouts, now: context.now)
                     await connect(
@@ -201,7 +209,7 @@ struct AttemptState {
     private var settled: Set<Int64> = []
     /// Recipients of REQUIRETLS messages whose latest failure is that a host could not meet
     /// REQUIRETLS: no verified TLS (5.7.10) or no REQUIRETLS offered (5.7.30).
-    private var requireTLSUnmet: [Int64: EnhancedStatus] = [:]
+    private var unmetRequireTLSStatus: [Int64: EnhancedStatus] = [:]
 
     init(messages: [QueuedMessage]) {
         self.messages = messages
@@ -223,7 +231,7 @@ struct AttemptState {
     mutating func record(message id: Int64, recipients: [QueuedRecipient], result: TransactionResult, remoteMTA: String) {
         let demandsVerifiedTLS = messages.first { $0.id == id }?.demandsVerifiedTLS ?? false
         for (recipient, outcome) in zip(recipients, result.recipients) {
-            requireTLSUnmet[recipient.id] = nil
+            unmetRequireTLSStatus[recipient.id] = nil
             switch outcome.outcome {
             case .delivered:
                 results[id, default: MessageAttemptResult()].outcomes[recipient.id] = .delivered
@@ -234,7 +242,7 @@ struct AttemptState {
                 if demandsVerifiedTLS, let unmet = Self.unmetRequireTLS(error) {
                     // RFC 8689 §4.2.1: the next MX host may meet it; only when none does,
                     // the message fails (`failRequireTLS`).
-                    requireTLSUnmet[recipient.id] = unmet
+                    unmetRequireTLSStatus[recipient.id] = unmet
                     continue
                 }
                 // A server's answer, or a decision that will not change, ends the attempt for
@@ -246,13 +254,13 @@ struct AttemptState {
 
     /// Gives the open recipients of the matching messages `failure` as their latest reason;
     /// a permanent failure settles them. `error` is the client's error behind it, if any.
-    mutating func failOpen(_ failure: DeliveryFailure, requireTLS: Bool? = nil, error: ClientError? = nil) {
-        let unmet = error.flatMap(Self.unmetRequireTLS)
+    mutating func failOpen(_ failure: DeliveryFailure, requireTLS: Bool? = nil, error: ClientError? = nil, requireTLSUnmet: Bool = false) {
+        let unmet = requireTLSUnmet ? EnhancedStatus(5, 7, 10) : error.flatMap(Self.unmetRequireTLS)
         for flag in [false, true] where requireTLS == nil || requireTLS == flag {
             for (message, recipients) in openMessages(requireTLS: flag) {
                 for recipient in recipients {
                     results[message.id, default: MessageAttemptResult()].outcomes[recipient.id] = .failed(failure)
-                    requireTLSUnmet[recipient.id] = flag ? unmet : nil
+                    unmetRequireTLSStatus[recipient.id] = flag ? unmet : nil
                     if failure.isPermanent { settled.insert(recipient.id) }
                 }
             }
@@ -273,7 +281,7 @@ struct AttemptState {
     mutating func failRequireTLS() {
         for message in messages where message.demandsVerifiedTLS {
             for recipient in message.pending {
-                guard let status = requireTLSUnmet[recipient.id], case let .failed(last)? = results[message.id]?.outcomes[recipient.id] else { continue }
+                guard let status = unmetRequireTLSStatus[recipient.id], case let .failed(last)? = results[message.id]?.outcomes[recipient.id] else { continue }
                 results[message.id]?.outcomes[recipient.id] = .failed(DeliveryFailure(
                     status: status.description, isPermanent: true, diagnostic: "REQUIRETLS (RFC 8689) could not be met: \(last.diagnostic)",
                     isSMTPReply: false, remoteMTA: last.remoteMTA))

@@ -153,51 +153,76 @@ public struct LocalRoutes: Sendable {
     public static let none = LocalRoutes(account: { _ in [] }, domain: { _ in [] })
 }
 
-/// What the TLS policy is asked for one connection of direct delivery.
+/// What the TLS policy is asked for one MX host of direct delivery.
 public struct TLSPolicyRequest: Sendable {
     /// The recipient domain.
     public var domain: String
     public var destinations: Destinations
     /// The MX host being connected to, with its addresses.
     public var host: HostAddresses
+    /// The port connected to: 25, but for tests (TLSA records are named by it, RFC 6698 §3).
+    public var port: Int
     /// The message requires verified TLS (RFC 8689).
     public var requireTLS: Bool
     /// The message says "TLS-Required: No" (RFC 8689 §5): the domain's policy is not
     /// enforced (TLS is still tried first).
     public var ignorePolicy: Bool
 
-    public init(domain: String, destinations: Destinations, host: HostAddresses, requireTLS: Bool, ignorePolicy: Bool = false) {
+    public init(domain: String, destinations: Destinations, host: HostAddresses, port: Int = 25, requireTLS: Bool, ignorePolicy: Bool = false) {
         self.domain = domain
         self.destinations = destinations
         self.host = host
+        self.port = port
         self.requireTLS = requireTLS
         self.ignorePolicy = ignorePolicy
     }
+
+    /// The host name as certificates name it: without the final dot.
+    var hostName: String { host.host.withoutFinalDot }
 }
 
-/// The seam where MTA-STS (RFC 8461) and DANE (RFC 7672) will decide the TLS settings for
-/// each MX host. `opportunistic` is the policy until they exist.
-public struct TLSPolicy: Sendable {
-    public var settings: @Sendable (TLSPolicyRequest) async -> TLSSettings
+/// What the TLS policy decides for one MX host.
+public enum HostTLSDecision: Sendable {
+    case connect(TLSSettings)
+    /// Not this host, for this reason: an MX host outside an enforced MTA-STS policy (RFC
+    /// 8461 §4.1), a failed TLSA lookup of a DNSSEC-signed host (RFC 7672 §2.1.2), a host
+    /// that cannot meet REQUIRETLS (RFC 8689 §4.2.1; `requireTLSUnmet`).
+    case skip(DeliveryFailure, requireTLSUnmet: Bool)
+}
 
-    public init(settings: @escaping @Sendable (TLSPolicyRequest) async -> TLSSettings) {
-        self.settings = settings
+/// Decides the TLS of direct delivery: once per recipient domain and attempt, `prepare`
+/// (where MTA-STS looks up the domain's policy), then for each MX host.
+public struct TLSPolicy: Sendable {
+    public var prepare: @Sendable (_ domain: String) async -> DomainTLSPolicy
+
+    public init(prepare: @escaping @Sendable (_ domain: String) async -> DomainTLSPolicy) {
+        self.prepare = prepare
     }
 
     /// STARTTLS when offered, without verification, as RFC 3207 §4 permits for relaying
     /// between MTAs; except for a REQUIRETLS message, which RFC 8689 §4.2.1 lets go only
     /// over TLS whose certificate verifies against the MX host name (step 4) and so gets
     /// required STARTTLS with PKIX verification. (The session then also needs the server's
-    /// REQUIRETLS keyword; without either, the message is not sent in plaintext.)
-    public static let opportunistic = TLSPolicy { request in
-        var settings = TLSSettings()
-        let name = request.host.host.description
-        let hostName = name.hasSuffix(".") ? String(name.dropLast()) : name
-        settings.serverName = hostName
-        if request.requireTLS {
-            settings.required = true
-            settings.pkix = PKIXVerification(names: [hostName])
+    /// REQUIRETLS keyword; without either, the message is not sent in plaintext.) For
+    /// `localserve` and tests; `serve` uses `secure`.
+    public static let opportunistic = TLSPolicy { _ in
+        DomainTLSPolicy { request in
+            var settings = TLSSettings()
+            settings.serverName = request.hostName
+            if request.requireTLS {
+                settings.required = true
+                settings.pkix = PKIXVerification(names: [request.hostName])
+            }
+            return .connect(settings)
         }
-        return settings
+    }
+}
+
+/// The TLS policy of one recipient domain for this attempt.
+public struct DomainTLSPolicy: Sendable {
+    public var decide: @Sendable (TLSPolicyRequest) async -> HostTLSDecision
+
+    public init(decide: @escaping @Sendable (TLSPolicyRequest) async -> HostTLSDecision) {
+        self.decide = decide
     }
 }

@@ -2,6 +2,8 @@ import Config
 import DNS
 import Foundation
 import Logging
+import MTASTS
+import MTASTSCache
 import Message
 import Queue
 import SASL
@@ -177,4 +179,40 @@ func makeResolver(_ server: String?) throws -> StubResolver {
     }
     let text = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
     return StubResolver(configuration: StubResolverConfiguration.fromResolvConf(text))
+}
+
+/// What direct delivery's DANE and MTA-STS need on `serve`: the MTA-STS policy cache
+/// (DataDir/mtasts.db) with its HTTPS fetcher and refresher, and the TLS policy over them.
+struct TransportSecurityServices {
+    let tlsPolicy: TLSPolicy
+    let refresher: PolicyRefresher
+    private let cache: PolicyCache
+    private let fetcher: HTTPSPolicyFetcher
+
+    init(dataDir: String, resolver: any DNS.Resolver) throws {
+        let logger = Logger(label: "mtasts")
+        fetcher = try HTTPSPolicyFetcher()
+        cache = try PolicyCache(path: dataDir + "/mtasts.db", resolver: resolver, fetcher: fetcher, logger: logger)
+        refresher = PolicyRefresher(cache: cache)
+        let cache = cache
+        tlsPolicy = .secure(
+            stsPolicy: { domain in
+                guard let name = try? Domain(domain) else { return nil }
+                do {
+                    let lookup = try await cache.get(name)
+                    logger.debug("MTA-STS policy", metadata: ["domain": "\(domain)", "lookup": "\(lookup)"])
+                    return lookup.policy
+                } catch {
+                    // The cache's own database failed: deliver as without a policy, loudly.
+                    logger.error("MTA-STS policy cache failed", metadata: ["domain": "\(domain)", "error": "\(error)"])
+                    return nil
+                }
+            },
+            resolver: resolver, now: { Date() })
+    }
+
+    func shutdown() async {
+        try? await fetcher.shutdown()
+        cache.close()
+    }
 }

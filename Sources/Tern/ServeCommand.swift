@@ -87,10 +87,12 @@ struct ServeCommand: AsyncParsableCommand {
         var queueSettings = QueueSettings(settings.queue, hostname: settings.hostname.ascii)
         queueSettings.localRoutes = LocalRoutes(domains)
         variant.queue(&queueSettings)
+        let resolver = try makeResolver(settings.resolver)
+        let security = try variant.transportSecurity ? TransportSecurityServices(dataDir: settings.dataDir, resolver: resolver) : nil
         let queue = OutboundQueue(
             store: queueStore, settings: queueSettings,
             environment: QueueEnvironment(
-                resolver: try makeResolver(settings.resolver),
+                resolver: resolver, tlsPolicy: security?.tlsPolicy ?? .opportunistic,
                 localDelivery: .store(deliverer: deliverer, policy: policies.submission, temporaryDirectory: store.temporaryDirectory)),
             logger: Logger(label: "queue"))
         let relayer = QueueRelayer(queue: queue, logger: Logger(label: "smtpserver"))
@@ -104,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             oversizedResponse: QueueControl.oversizedResponse
         ) { await QueueControl.respond(to: $0, queue: queue) }.bind()
         var services: [any Service] = [queue, control]
+        if let security { services.append(security.refresher) }
         let acme = try ACMECertificates(providers: settings.acme, dataDir: settings.dataDir, logger: logger)
         for listener in settings.listeners {
             let hostname = listener.hostname?.ascii ?? settings.hostname.ascii
@@ -177,7 +180,13 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(DomainsReloadService(watcher: watcher, domains: domains, store: store, logger: logger))
 
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await security?.shutdown()
+            throw error
+        }
+        await security?.shutdown()
         logger.info("stopped")
     }
 
@@ -227,6 +236,8 @@ struct ServerVariant {
     var policy: (DomainsHolder, Postmaster, Session.Kind) -> any SessionPolicy
     /// Adjusts the queue settings made from tern.yaml.
     var queue: (inout QueueSettings) -> Void = { _ in }
+    /// Direct delivery follows DANE and MTA-STS; off where nothing is delivered directly.
+    var transportSecurity = true
 }
 
 /// Every account of the domains file has its store account, with the file's QuotaBytes.

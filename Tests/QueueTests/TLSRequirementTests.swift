@@ -12,9 +12,12 @@ import Testing
         let server = try await ScriptedServer()
         defer { server.stop() }
         let requests = Mutex<[Bool]>([])
-        let policy = TLSPolicy { request in
-            requests.withLock { $0.append(request.ignorePolicy) }
-            return await TLSPolicy.opportunistic.settings(request)
+        let policy = TLSPolicy { domain in
+            let opportunistic = await TLSPolicy.opportunistic.prepare(domain)
+            return DomainTLSPolicy { request in
+                requests.withLock { $0.append(request.ignorePolicy) }
+                return await opportunistic.decide(request)
+            }
         }
         let fixture = try await QueueFixture(port: server.port, tlsPolicy: policy)
         var optedOut = submission(to: ["bob@example.net"], subject: "opted out")

@@ -1,0 +1,109 @@
+// The TLS policy of direct delivery on `serve`: DANE (RFC 7672) and MTA-STS (RFC 8461),
+// with REQUIRETLS (RFC 8689) and "TLS-Required: No" on top. For each MX host, in order:
+//
+//   1. DANE, when the host's address records were DNSSEC-validated and it has validated
+//      TLSA records (Dialing.gatherTLSA): STARTTLS required, the certificate verified
+//      against the records with the names of RFC 7672 §3.2.3. DANE takes precedence over
+//      MTA-STS for that host (RFC 8461 §2). With no usable record, TLS is still required,
+//      unauthenticated (RFC 7672 §2.2). A failed TLSA lookup of such a host makes it
+//      unusable for now (§2.1.2), never a silent downgrade.
+//   2. MTA-STS, when the recipient domain has a policy of mode enforce or testing: enforce
+//      uses only MX hosts its patterns match (§4.1), with STARTTLS required and a PKIX
+//      certificate for the MX host name (§4.2); testing delivers as before and only
+//      records the certificate's verification (for TLS reports, RFC 8460).
+//   3. Otherwise opportunistic STARTTLS (RFC 3207 §4).
+//   REQUIRETLS (RFC 8689 §4.2.1): the MX host must be vouched for by DNSSEC or by an MTA-STS
+//   policy (step 2), and TLS verified by DANE or PKIX (step 4); a host that cannot be is
+//   skipped, and when none can, the message fails (Attempt, `requireTLSUnmet`).
+//   "TLS-Required: No" (§4.2.2): TLS is tried, verification failures are ignored, and no
+//   host is skipped for a policy.
+import DANE
+import DNS
+import Foundation
+import MTASTS
+import SMTP
+import SMTPClient
+
+extension TLSPolicy {
+    /// DANE and MTA-STS as above. `stsPolicy` gives the recipient domain's MTA-STS policy
+    /// (the cache's, `MTASTSCache`), nil without one; a policy of mode none counts as none.
+    public static func secure(
+        stsPolicy: @escaping @Sendable (String) async -> STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date
+    ) -> TLSPolicy {
+        TLSPolicy { domain in
+            let policy = await stsPolicy(domain)
+            let sts = policy?.mode == STSPolicy.Mode.none ? nil : policy
+            return DomainTLSPolicy { request in await TransportSecurity.decide(request, sts: sts, resolver: resolver, now: now) }
+        }
+    }
+}
+
+enum TransportSecurity {
+    static func decide(_ request: TLSPolicyRequest, sts: STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date) async -> HostTLSDecision {
+        var settings = TLSSettings()
+        settings.serverName = request.hostName
+        // 1. DANE.
+        do {
+            if case let .records(records, baseDomain) = try await Dialing.gatherTLSA(
+                for: request.host, port: UInt16(clamping: request.port), resolver: resolver)
+            {
+                settings.required = true
+                do throws(DANEFailure) {
+                    // RFC 7672 §3.2.3: the TLSA base domain and the MX host name.
+                    let names = baseDomain == request.host.host ? [baseDomain] : [baseDomain, request.host.host]
+                    settings.dane = DANEVerification(try DANEVerifier(records: records, referenceIdentifiers: names), now: now)
+                } catch {
+                    // RFC 7672 §2.2: no usable record: encrypted, but not authenticated.
+                }
+                if request.ignorePolicy { relax(&settings) }
+                return .connect(settings)
+            }
+        } catch {
+            if !request.ignorePolicy {
+                return .skip(DeliveryFailure(error), requireTLSUnmet: false)
+            }
+        }
+        // 2. MTA-STS.
+        let listed = sts?.allows(mxHost: request.host.host) ?? false
+        if let sts {
+            settings.pkix = PKIXVerification(names: [request.hostName])
+            if sts.mode == .enforce, !request.ignorePolicy {
+                guard listed else {
+                    // RFC 3463 X.7.5? No: the MX is not acceptable to the domain's policy,
+                    // a routing matter (X.4.4: unable to route) that may change.
+                    return .skip(
+                        DeliveryFailure(
+                            status: "4.4.4", isPermanent: false,
+                            diagnostic: "MX host \(request.hostName) is not allowed by the MTA-STS policy of \(request.domain) (RFC 8461 §4.1)",
+                            remoteMTA: request.hostName),
+                        requireTLSUnmet: request.requireTLS)
+                }
+                settings.required = true
+            } else {
+                // Testing (or "TLS-Required: No"): verified for the record, not enforced.
+                relax(&settings)
+            }
+        }
+        // REQUIRETLS.
+        if request.requireTLS {
+            guard request.destinations.authentic || listed else {
+                return .skip(
+                    DeliveryFailure(
+                        status: "5.7.10", isPermanent: false,
+                        diagnostic: "REQUIRETLS: MX host \(request.hostName) is vouched for neither by DNSSEC nor by an MTA-STS policy (RFC 8689 §4.2.1)",
+                        remoteMTA: request.hostName),
+                    requireTLSUnmet: true)
+            }
+            settings.required = true
+            settings.ignoreVerificationErrors = false
+            if settings.pkix == nil { settings.pkix = PKIXVerification(names: [request.hostName]) }
+        }
+        return .connect(settings)
+    }
+
+    /// TLS when offered, verification outcomes recorded but not enforced.
+    private static func relax(_ settings: inout TLSSettings) {
+        settings.required = false
+        settings.ignoreVerificationErrors = true
+    }
+}
