@@ -323,8 +323,17 @@ extension IMAPSession {
         case .body:
             try await forEachStoredMessage(view.uids, in: view.id, account: account) { evaluate($0.summary, stored: $0) }
         case .header:
+            // Decided where the database is read: only the matches come back.
             let names = HeaderNames(SearchEvaluator.headerFields(key))
-            try await forEachStoredHeader(view.uids, in: view.id, account: account, only: names) { evaluate($0.summary, header: $0.header) }
+            let matches = try await account.summaries(in: view.id, uids: UIDSet(view.uids), only: names) { summary, header in
+                guard let number = view.sequenceNumber(of: summary.uid) else { return false }
+                let candidate = SearchCandidate(
+                    number: number, summary: summary, recent: view.recent.contains(summary.uid), bodyLimit: limit, header: header, stored: nil)
+                return evaluator.matches(key, candidate)
+            }
+            for summary in matches {
+                if let number = view.sequenceNumber(of: summary.uid) { out.append((number, summary.uid, summary.modSeq)) }
+            }
         case .summary:
             for summary in try await account.messages(in: view.id) { evaluate(summary) }
         }

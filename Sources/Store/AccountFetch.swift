@@ -43,7 +43,7 @@ extension Account {
     /// SEARCH in bodies, read many messages in one database trip instead of one per
     /// message. The structures are decoded on the reader's thread.
     public func storedMessages(in mailbox: MailboxID, uids: UIDSet) async throws -> [StoredMessage] {
-        try await withStructures(in: mailbox, uids: uids) { row, structure, requireTLS, metadata in
+        try await withStructures(in: mailbox, uids: uids, metadata: true) { row, structure, requireTLS, metadata in
             StoredMessage(
                 mailbox: mailbox, summary: row.summary, parsed: try StoredStructure.decode(structure, fileID: row.contentID),
                 requireTLS: requireTLS, deliveryMetadata: metadata.map { [UInt8]($0) }, path: self.path(forFile: row.contentID))
@@ -59,10 +59,24 @@ extension Account {
         }
     }
 
+    /// The summaries of the messages of `uids` whose header fields named in `names` satisfy
+    /// `isMatch`, decided on the reader's thread in one trip: SEARCH on header fields keeps
+    /// nothing of a message that does not match.
+    public func summaries(
+        in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames,
+        where isMatch: @escaping @Sendable (MessageSummary, HeaderSection) -> Bool
+    ) async throws -> [MessageSummary] {
+        try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ -> MessageSummary? in
+            let summary = row.summary
+            return isMatch(summary, try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names)) ? summary : nil
+        }.compactMap { $0 }
+    }
+
     /// Reads the messages of `uids` with their content columns, one indexed range scan per
-    /// range of UIDs, and makes each into a `T` on the reader's thread.
+    /// range of UIDs, and makes each into a `T` on the reader's thread. The delivery
+    /// metadata is read only when asked for (`metadata`): it is copied out of SQLite.
     private func withStructures<T: Sendable>(
-        in mailbox: MailboxID, uids: UIDSet, _ make: @escaping @Sendable (MessageRow, Data, Bool, Data?) throws -> T
+        in mailbox: MailboxID, uids: UIDSet, metadata readMetadata: Bool = false, _ make: @escaping @Sendable (MessageRow, Data, Bool, Data?) throws -> T
     ) async throws -> [T] {
         try await pool.read { db -> [T] in
             _ = try MailboxRow.require(db, id: mailbox)
@@ -76,7 +90,7 @@ extension Account {
                     // read where SQLite holds it, not copied first.
                     let message = try MessageRow(row: row)
                     let requireTLS: Bool = try row.value(atIndex: 11)
-                    let metadata: Data? = try row.value(atIndex: 12)
+                    let metadata: Data? = readMetadata ? try row.value(atIndex: 12) : nil
                     out.append(try row.withUnsafeData(atIndex: 10) { structure in
                         guard let structure else { throw StoreError.corrupt("message file \(message.contentID) without structure") }
                         return try make(message, structure, requireTLS, metadata)
