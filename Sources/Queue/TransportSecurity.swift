@@ -69,8 +69,8 @@ enum TransportSecurity {
             settings.pkix = PKIXVerification(names: [request.hostName])
             if sts.mode == .enforce, !request.ignorePolicy {
                 guard listed else {
-                    // RFC 3463 X.7.5? No: the MX is not acceptable to the domain's policy,
-                    // a routing matter (X.4.4: unable to route) that may change.
+                    // RFC 3463 X.4.4, unable to route: no acceptable MX host, which the
+                    // domain may change, so temporary (RFC 8461 §5.1 defers, too).
                     return .skip(
                         DeliveryFailure(
                             status: "4.4.4", isPermanent: false,
