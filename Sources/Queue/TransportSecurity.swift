@@ -27,19 +27,27 @@ import SMTPClient
 extension TLSPolicy {
     /// DANE and MTA-STS as above. `stsPolicy` gives the recipient domain's MTA-STS policy
     /// (the cache's, `MTASTSCache`), nil without one; a policy of mode none counts as none.
+    /// `trustRoots` verify MX certificates under MTA-STS and REQUIRETLS: the system's, but
+    /// for tests.
     public static func secure(
-        stsPolicy: @escaping @Sendable (String) async -> STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date
+        stsPolicy: @escaping @Sendable (String) async -> STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
+        trustRoots: PKIXVerification.TrustRoots = .system
     ) -> TLSPolicy {
         TLSPolicy { domain in
             let policy = await stsPolicy(domain)
             let sts = policy?.mode == STSPolicy.Mode.none ? nil : policy
-            return DomainTLSPolicy { request in await TransportSecurity.decide(request, sts: sts, resolver: resolver, now: now) }
+            return DomainTLSPolicy { request in
+                await TransportSecurity.decide(request, sts: sts, resolver: resolver, now: now, trustRoots: trustRoots)
+            }
         }
     }
 }
 
 enum TransportSecurity {
-    static func decide(_ request: TLSPolicyRequest, sts: STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date) async -> HostTLSDecision {
+    static func decide(
+        _ request: TLSPolicyRequest, sts: STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
+        trustRoots: PKIXVerification.TrustRoots = .system
+    ) async -> HostTLSDecision {
         var settings = TLSSettings()
         settings.serverName = request.hostName
         // 1. DANE.
@@ -66,7 +74,7 @@ enum TransportSecurity {
         // 2. MTA-STS.
         let listed = sts?.allows(mxHost: request.host.host) ?? false
         if let sts {
-            settings.pkix = PKIXVerification(names: [request.hostName])
+            settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots)
             if sts.mode == .enforce, !request.ignorePolicy {
                 guard listed else {
                     // RFC 3463 X.4.4, unable to route: no acceptable MX host, which the
@@ -96,7 +104,7 @@ enum TransportSecurity {
             }
             settings.required = true
             settings.ignoreVerificationErrors = false
-            if settings.pkix == nil { settings.pkix = PKIXVerification(names: [request.hostName]) }
+            if settings.pkix == nil { settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots) }
         }
         return .connect(settings)
     }

@@ -5,12 +5,14 @@ import Logging
 import MTASTS
 import MTASTSCache
 import Message
+import NIOSSL
 import Queue
 import SASL
 import SMTP
 import SMTPClient
 import SMTPServer
 import Store
+import X509
 
 /// Submission's seam to the outbound queue: the 250 goes out only after `enqueue` returned,
 /// that is after the queue fsynced the file and committed its records.
@@ -189,9 +191,21 @@ struct TransportSecurityServices {
     private let cache: PolicyCache
     private let fetcher: HTTPSPolicyFetcher
 
+    /// Test only: `TERN_MTASTS_TRUST_ROOT`, a PEM CA certificate trusted, instead of the
+    /// system's roots, for MTA-STS policies' HTTPS and for MX certificates (a test's own CA).
+    static let testTrustRootVariable = "TERN_MTASTS_TRUST_ROOT"
+
     init(dataDir: String, resolver: any DNS.Resolver) throws {
         let logger = Logger(label: "mtasts")
-        fetcher = try HTTPSPolicyFetcher()
+        var configuration = HTTPSPolicyFetcher.Configuration()
+        var trustRoots = PKIXVerification.TrustRoots.system
+        if let path = ProcessInfo.processInfo.environment[Self.testTrustRootVariable] {
+            let pem = try String(contentsOfFile: path, encoding: .utf8)
+            configuration.additionalTrustRoots = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
+            trustRoots = .certificates([try Certificate(pemEncoded: pem)])
+            logger.warning("test trust root in use for MTA-STS", metadata: ["file": "\(path)"])
+        }
+        fetcher = try HTTPSPolicyFetcher(configuration: configuration)
         cache = try PolicyCache(path: dataDir + "/mtasts.db", resolver: resolver, fetcher: fetcher, logger: logger)
         refresher = PolicyRefresher(cache: cache)
         let cache = cache
@@ -208,7 +222,7 @@ struct TransportSecurityServices {
                     return nil
                 }
             },
-            resolver: resolver, now: { Date() })
+            resolver: resolver, now: { Date() }, trustRoots: trustRoots)
     }
 
     func shutdown() async {

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Interop test: MTA-STS (RFC 8461) on `tern serve`'s direct delivery. dest.test's MX is a
+# Postfix on loopback with a certificate from a test CA; dnsmasq answers its MX, A and
+# `_mta-sts` TXT records; its policy is served at https://mta-sts.dest.test/.well-known/
+# mta-sts.txt by Python's HTTPS server on 127.0.0.1:443 (the name in /etc/hosts while the
+# test runs), with a certificate from the same CA, which tern trusts through the test-only
+# TERN_MTASTS_TRUST_ROOT. Checked:
+#   - enforce, MX listed: delivered over TLS verified for mx.dest.test; the policy cached;
+#   - enforce, MX not listed (a new policy id): not delivered, deferred with the reason;
+#   - testing, MX not listed: delivered anyway (RFC 8461 §5);
+#   - enforce with the MX listed but Postfix's certificate from another CA: not delivered.
+#
+# Usage: TERN=/path/to/tern bash Interop/mtasts.sh (root: installs postfix and dnsmasq-base
+# when missing, binds port 443, edits /etc/hosts and restores it). Loopback only. The last
+# stdout line is `PASS mtasts (N checks)` or `FAIL mtasts: <reason>`.
+set -euo pipefail
+NAME=mtasts
+# shellcheck source=Interop/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+PID=""; DNS_PID=""; HTTPS_PID=""; POSTFIX_UP=0
+PFCONF="$TMP/postfix-etc"
+HOSTS_LINE="127.0.0.1 mta-sts.dest.test # tern Interop/mtasts.sh"
+cleanup() {
+    for pid in "$PID" "$DNS_PID" "$HTTPS_PID"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
+    [ "$POSTFIX_UP" = 1 ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
+    grep -vF "$HOSTS_LINE" /etc/hosts >"$TMP/hosts" 2>/dev/null && cat "$TMP/hosts" >/etc/hosts
+    [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+postfix_install
+apt_install dnsmasq dnsmasq-base
+port_used 443 && fail "port 443 is in use"
+free_port DNS_PORT MX_PORT SUBMISSION IMAP
+
+# --- a test CA and its certificates for the policy's web server and for the MX ---
+issue() {  # issue NAME: $TMP/NAME.key and $TMP/NAME.pem for DNS name NAME, by the test CA
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$TMP/$1.key" -out "$TMP/$1.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:%s\n' "$1" >"$TMP/$1.ext"
+    openssl x509 -req -in "$TMP/$1.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+        -extfile "$TMP/$1.ext" -out "$TMP/$1.pem" >/dev/null 2>&1 || fail "openssl could not issue a certificate for $1"
+}
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Tern MTA-STS test CA" -keyout "$TMP/ca.key" -out "$TMP/ca.pem" \
+    >/dev/null 2>&1 || fail "openssl could not make the test CA"
+issue mta-sts.dest.test
+issue mx.dest.test
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.dest.test -addext subjectAltName=DNS:mx.dest.test \
+    -keyout "$TMP/untrusted.key" -out "$TMP/untrusted.pem" >/dev/null 2>&1 || fail "openssl could not make a self-signed certificate"
+
+# --- DNS: MX and the _mta-sts record, restarted with a new policy id for each case ---
+start_dns() {  # start_dns POLICY_ID
+    [ -n "$DNS_PID" ] && { kill "$DNS_PID" 2>/dev/null; wait "$DNS_PID" 2>/dev/null || true; }
+    dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+        --conf-file=/dev/null --user=root --mx-host=dest.test,mx.dest.test,10 --host-record=mx.dest.test,127.0.0.1 \
+        --txt-record=_mta-sts.dest.test,"v=STSv1; id=$1" >"$TMP/dnsmasq.out" 2>&1 &
+    DNS_PID=$!
+    disown "$DNS_PID"
+    for _ in $(seq 1 50); do "$TERN" dns lookup --resolver "127.0.0.1:$DNS_PORT" TXT _mta-sts.dest.test 2>/dev/null | grep -q "id=$1" && return 0; sleep 0.1; done
+    fail "dnsmasq does not answer the _mta-sts record"
+}
+start_dns 1
+
+# --- the policy over HTTPS ---
+mkdir -p "$TMP/www/.well-known"
+policy() {  # policy MODE MX
+    printf 'version: STSv1\r\nmode: %s\r\nmx: %s\r\nmax_age: 86400\r\n' "$1" "$2" >"$TMP/www/.well-known/mta-sts.txt"
+}
+policy enforce mx.dest.test
+cat /etc/hosts >"$TMP/hosts.orig"
+echo "$HOSTS_LINE" >>/etc/hosts
+python3 - "$TMP/www" "$TMP/mta-sts.dest.test.pem" "$TMP/mta-sts.dest.test.key" >"$TMP/https.out" 2>&1 <<'PY' &
+import functools, http.server, ssl, sys
+root, cert, key = sys.argv[1:4]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 443), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
+HTTPS_PID=$!
+disown "$HTTPS_PID"
+for _ in $(seq 1 50); do port_used 443 && break; sleep 0.1; done
+python3 - "$TMP/ca.pem" <<'PY' >"$TMP/fetch" 2>&1 || { cat "$TMP/fetch" "$TMP/https.out" >&2; fail "the policy is not served at https://mta-sts.dest.test/.well-known/mta-sts.txt"; }
+import ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[1])
+with urllib.request.urlopen("https://mta-sts.dest.test/.well-known/mta-sts.txt", context=context, timeout=10) as response:
+    assert response.headers.get_content_type() == "text/plain", response.headers
+    assert b"mode: enforce" in response.read()
+PY
+pass "policy served over HTTPS with a certificate of the test CA; _mta-sts record in dnsmasq"
+
+# --- Postfix: the MX, STARTTLS with a certificate of the test CA ---
+mkdir -p "$PFCONF" "$TMP/vmail"
+chown nobody:nogroup "$TMP/vmail"
+cp "$TMP/mx.dest.test.pem" "$PFCONF/cert.pem"
+cp "$TMP/mx.dest.test.key" "$PFCONF/key.pem"
+postfix_main_cf "$PFCONF" mx.dest.test \
+    "mynetworks = 127.0.0.0/8" \
+    "virtual_mailbox_domains = dest.test" \
+    "virtual_mailbox_base = $TMP/vmail" \
+    "virtual_mailbox_maps = static:maildir/" \
+    "virtual_uid_maps = static:65534" \
+    "virtual_gid_maps = static:65534" \
+    "smtpd_tls_security_level = may" \
+    "smtpd_tls_cert_file = $PFCONF/cert.pem" \
+    "smtpd_tls_key_file = $PFCONF/key.pem" \
+    "smtpd_tls_loglevel = 1"
+postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$MX_PORT" \
+    "virtual   unix  -       n       n       -       -       virtual"
+POSTFIX_UP=1
+postfix_start "$PFCONF" "$MX_PORT"
+
+# --- tern serve ---
+mkdir -p "$TMP/config"
+PASSWORDS=$(printf 'sts-secret' | "$TERN" config password --iterations 4096)
+cat >"$TMP/config/tern.yaml" <<YAML
+DataDir: ../data
+Hostname: mail.tern.test
+Resolver: 127.0.0.1:$DNS_PORT
+Postmaster:
+  Account: alice
+  Mailbox: Inbox
+Listeners:
+  local:
+    IPs:
+      - 127.0.0.1
+    TLS:
+      SelfSigned: true
+    Submission:
+      Enabled: true
+      Port: $SUBMISSION
+      PlaintextAuthOnLoopback: true
+    IMAP:
+      Enabled: true
+      Port: $IMAP
+      NoRequireSTARTTLS: true
+Queue:
+  FirstRetryInterval: 1h
+  DirectPort: $MX_PORT
+YAML
+cat >"$TMP/config/domains.yaml" <<YAML
+Domains:
+  tern.test: {}
+Accounts:
+  alice:
+    Domain: tern.test
+    Destinations:
+      alice: {}
+$PASSWORDS
+YAML
+TERN_MTASTS_TRUST_ROOT="$TMP/ca.pem" "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
+PID=$!
+for _ in $(seq 1 150); do port_used "$SUBMISSION" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+port_used "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
+
+submit() {  # submit ID: one message to bob@dest.test
+    timeout 30 python3 - "$SUBMISSION" "$1" <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting $1"; }
+import smtplib, sys
+port, ident = int(sys.argv[1]), sys.argv[2]
+with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+    s.login("alice@tern.test", "sts-secret")
+    body = f"From: alice@tern.test\r\nTo: bob@dest.test\r\nSubject: {ident}\r\n\r\nend-of-{ident}\r\n"
+    assert s.sendmail("alice@tern.test", ["bob@dest.test"], body.encode()) == {}
+PY
+}
+wait_for() {  # wait_for SECONDS COMMAND...
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.2; done
+}
+arrived() { grep -rlqF -- "end-of-$1" "$TMP/vmail/maildir/new" 2>/dev/null; }
+deferred_with() {  # deferred_with TEXT: a queued message's last failure contains TEXT
+    "$TERN" queue list --config "$TMP/config/tern.yaml" >"$TMP/queue" 2>&1 && grep -qF -- "$1" "$TMP/queue"
+}
+drop_all() { "$TERN" queue drop --all --config "$TMP/config/tern.yaml" >/dev/null 2>&1 || true; }
+
+# 1. enforce, the MX listed: delivered over verified TLS.
+submit enforce-listed
+wait_for 30 arrived enforce-listed || { tail -20 "$TMP/err" >&2; fail "enforce with the MX listed: not delivered"; }
+grep -q "TLS connection established from" "$TMP/postfix.log" || fail "no TLS connection in postfix's log"
+[ -s "$TMP/data/mtasts.db" ] || fail "no MTA-STS policy cache"
+pass "enforce, MX listed: delivered over TLS verified for mx.dest.test, policy cached"
+
+# 2. enforce, the MX not listed (policy id 2): deferred, not delivered.
+policy enforce other.dest.test
+start_dns 2
+submit enforce-unlisted
+wait_for 30 deferred_with "not allowed by the MTA-STS policy of dest.test" \
+    || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with the MX not listed: no deferral naming the policy"; }
+arrived enforce-unlisted && fail "enforce with the MX not listed: delivered anyway"
+pass "enforce, MX not listed: deferred (4.4.4, not allowed by the policy), not delivered"
+drop_all
+
+# 3. testing, the MX not listed (policy id 3): delivered anyway.
+policy testing other.dest.test
+start_dns 3
+submit testing-unlisted
+wait_for 30 arrived testing-unlisted || { tail -20 "$TMP/err" >&2; fail "testing mode: not delivered"; }
+pass "testing, MX not listed: delivered (RFC 8461 §5)"
+
+# 4. enforce, the MX listed, but its certificate is not from a trusted CA: deferred.
+policy enforce mx.dest.test
+start_dns 4
+cp "$TMP/untrusted.pem" "$PFCONF/cert.pem"
+cp "$TMP/untrusted.key" "$PFCONF/key.pem"
+postfix -c "$PFCONF" reload >/dev/null 2>&1 || fail "postfix reload"
+sleep 1
+submit enforce-untrusted
+wait_for 30 deferred_with "certificate" \
+    || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with an untrusted certificate: no deferral naming the certificate"; }
+arrived enforce-untrusted && fail "enforce with an untrusted certificate: delivered anyway"
+pass "enforce, MX certificate not trusted: deferred, not delivered"
+
+stop_cleanly "$PID" "$TMP/err"
+PID=""
+echo "PASS $NAME ($CHECKS checks)"
