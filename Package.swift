@@ -99,6 +99,8 @@ let package = Package(
         .target(name: "DurableFiles"),
         // DEFLATE and gzip from the system's zlib (IMAP COMPRESS, TLS and DMARC reports).
         .target(name: "Zlib"),
+        // Sender Policy Framework (RFC 7208): records, macros, check_host() over a Resolver.
+        .target(name: "SPF", dependencies: ["DNS"]),
         // SMTP TLS Reporting (RFC 8460): report and result types, JSON and gzip.
         .target(name: "TLSRPT", dependencies: ["Zlib"]),
         // TLS results of outgoing deliveries per day and policy domain, for the reports.
@@ -208,7 +210,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -295,6 +297,7 @@ let package = Package(
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
+        .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
         .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT"]),
         .testTarget(
@@ -402,7 +405,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernTests",
-            dependencies: ["Tern", "DNS", "DNSTestSupport", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["Tern", "DNS", "DNSTestSupport", "SPF", .product(name: "Metrics", package: "swift-metrics")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
-# one of dns-message, mime-message, imap-command, mtasts. The files under test import nothing but Foundation,
-# the C library and (for mtasts) the pure part of the DNS module, so they are compiled here directly with
-# the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
+# one of dns-message, mime-message, imap-command, mtasts, spf-record. The files under test import nothing but
+# Foundation, the C library and (for mtasts and spf-record) the pure part of the DNS module, so they are compiled
+# here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts [SECONDS]}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts|spf-record [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
@@ -40,6 +40,16 @@ mtasts)
         Fuzz/MTASTSFuzzer.swift Sources/MTASTS/STSRecord.swift Sources/MTASTS/STSPolicy.swift Sources/MTASTS/MXPattern.swift \
         Sources/MTASTS/PolicyFetcher.swift -o "$out/$target"
     cp Fuzz/seeds/mtasts/* "Fuzz/corpus/$target/" 2>/dev/null || true
+spf-record)
+    # The SPF parsers need only the DNS module's address and name types, so all are
+    # compiled as one module named DNS (the SPF files' "import DNS" then names their own
+    # module, which swiftc ignores with a warning).
+    # Seeds: RFC 7208 records and macro-strings.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DNS \
+        Fuzz/SPFRecordFuzzer.swift Sources/SPF/SPFRecord.swift Sources/SPF/MacroString.swift \
+        Sources/SPF/ASCII.swift Sources/SPF/IPMatching.swift Sources/SPF/SPFResult.swift \
+        Sources/DNS/IPAddress.swift Sources/DNS/DNSName.swift -o "$out/$target"
+    cp Fuzz/seeds/spf-record/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 *)
     echo "unknown fuzz target $target" >&2

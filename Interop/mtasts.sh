@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 postfix_install
 apt_install dnsmasq dnsmasq-base
-port_used 443 && fail "port 443 is in use"
+port_listening 443 && fail "port 443 is in use"
 free_port DNS_PORT MX_PORT SUBMISSION IMAP
 
 # --- a test CA and its certificates for the policy's web server and for the MX ---
@@ -82,7 +82,7 @@ server.serve_forever()
 PY
 HTTPS_PID=$!
 disown "$HTTPS_PID"
-for _ in $(seq 1 50); do port_used 443 && break; sleep 0.1; done
+for _ in $(seq 1 50); do port_listening 443 && break; sleep 0.1; done
 python3 - "$TMP/ca.pem" <<'PY' >"$TMP/fetch" 2>&1 || { cat "$TMP/fetch" "$TMP/https.out" >&2; fail "the policy is not served at https://mta-sts.dest.test/.well-known/mta-sts.txt"; }
 import ssl, sys, urllib.request
 context = ssl.create_default_context(cafile=sys.argv[1])

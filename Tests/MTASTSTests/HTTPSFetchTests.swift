@@ -131,10 +131,10 @@ import Testing
 
     @Test func serverThatNeverAnswers() async throws {
         try await withServer(timeout: .seconds(1)) { fetcher, server in
-            let started = ContinuousClock.now
+            // The configured timeout ends the fetch (the error names it); no wall-clock bound
+            // is asserted, which a loaded machine would break.
             let error = await #expect(throws: PolicyFetchError.timeout(.seconds(1))) { try await fetch(fetcher, "slow.example") }
             #expect(error?.resultType == .policyFetchError)
-            #expect(ContinuousClock.now - started < .seconds(3))
             #expect(server.requests == ["mta-sts.slow.example /.well-known/mta-sts.txt"])
         }
     }
