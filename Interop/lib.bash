@@ -82,6 +82,38 @@ stop_cleanly() {
     CHECKS=$((CHECKS + 1))
 }
 
+# serve_yaml_head RESOLVER SUBMISSION_PORT IMAP_PORT [SMTP_PORT]: the start of a tern.yaml for
+# `tern serve` on loopback: data in ../data, alice the postmaster, submission with AUTH allowed
+# without TLS on loopback, IMAP without STARTTLS, SMTP when a port is given; the caller adds
+# its Queue section.
+serve_yaml_head() {
+    cat <<YAML
+DataDir: ../data
+Hostname: mail.tern.test
+Resolver: $1
+Postmaster:
+  Account: alice
+  Mailbox: Inbox
+Listeners:
+  local:
+    IPs:
+      - 127.0.0.1
+    TLS:
+      SelfSigned: true
+YAML
+    if [ -n "${4:-}" ]; then printf '    SMTP:\n      Enabled: true\n      Port: %s\n' "$4"; fi
+    cat <<YAML
+    Submission:
+      Enabled: true
+      Port: $2
+      PlaintextAuthOnLoopback: true
+    IMAP:
+      Enabled: true
+      Port: $3
+      NoRequireSTARTTLS: true
+YAML
+}
+
 # postfix_install: Postfix from Debian without a system configuration ("No configuration").
 postfix_install() {
     command -v postfix >/dev/null || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -116,31 +116,14 @@ postfix_start "$PFCONF" "$MX_PORT"
 # --- tern serve ---
 mkdir -p "$TMP/config"
 PASSWORDS=$(printf 'sts-secret' | "$TERN" config password --iterations 4096)
-cat >"$TMP/config/tern.yaml" <<YAML
-DataDir: ../data
-Hostname: mail.tern.test
-Resolver: 127.0.0.1:$DNS_PORT
-Postmaster:
-  Account: alice
-  Mailbox: Inbox
-Listeners:
-  local:
-    IPs:
-      - 127.0.0.1
-    TLS:
-      SelfSigned: true
-    Submission:
-      Enabled: true
-      Port: $SUBMISSION
-      PlaintextAuthOnLoopback: true
-    IMAP:
-      Enabled: true
-      Port: $IMAP
-      NoRequireSTARTTLS: true
+{
+    serve_yaml_head "127.0.0.1:$DNS_PORT" "$SUBMISSION" "$IMAP"
+    cat <<YAML
 Queue:
   FirstRetryInterval: 1h
   DirectPort: $MX_PORT
 YAML
+} >"$TMP/config/tern.yaml"
 cat >"$TMP/config/domains.yaml" <<YAML
 Domains:
   tern.test: {}

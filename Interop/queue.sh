@@ -107,30 +107,9 @@ pass "postfix runs as the MX on 127.0.0.1:$MX_PORT"
 mkdir -p "$TMP/config"
 PASSWORDS=$(printf 'queue-secret' | "$TERN" config password --iterations 4096)
 write_config() {  # write_config MAXIMUM_AGE
-    cat >"$TMP/config/tern.yaml" <<YAML
-DataDir: ../data
-Hostname: mail.tern.test
-Resolver: 127.0.0.1:$DNS_PORT
-Postmaster:
-  Account: alice
-  Mailbox: Inbox
-Listeners:
-  local:
-    IPs:
-      - 127.0.0.1
-    TLS:
-      SelfSigned: true
-    SMTP:
-      Enabled: true
-      Port: $SMTP
-    Submission:
-      Enabled: true
-      Port: $SUBMISSION
-      PlaintextAuthOnLoopback: true
-    IMAP:
-      Enabled: true
-      Port: $IMAP
-      NoRequireSTARTTLS: true
+    {
+        serve_yaml_head "127.0.0.1:$DNS_PORT" "$SUBMISSION" "$IMAP" "$SMTP"
+        cat <<YAML
 Queue:
   FirstRetryInterval: 1s
   MaximumAge: $1
@@ -159,6 +138,7 @@ Queue:
           Username: tern
           Password: not-the-secret
 YAML
+    } >"$TMP/config/tern.yaml"
 }
 write_config 12s
 write_domains() {  # write_domains DOMAIN_TRANSPORT ACCOUNT_TRANSPORT: domains.yaml, each route left out when ""

@@ -130,27 +130,8 @@ route() {  # route DOMAIN TRANSPORT
     printf '    - RecipientDomains: [%s]\n      Transport: %s\n' "$1" "$2"
 }
 {
+    serve_yaml_head "127.0.0.1:9" "$SUBMISSION" "$IMAP"
     cat <<YAML
-DataDir: ../data
-Hostname: mail.tern.test
-Resolver: 127.0.0.1:9
-Postmaster:
-  Account: alice
-  Mailbox: Inbox
-Listeners:
-  local:
-    IPs:
-      - 127.0.0.1
-    TLS:
-      SelfSigned: true
-    Submission:
-      Enabled: true
-      Port: $SUBMISSION
-      PlaintextAuthOnLoopback: true
-    IMAP:
-      Enabled: true
-      Port: $IMAP
-      NoRequireSTARTTLS: true
 Queue:
   FirstRetryInterval: 1m
   Transports:
