@@ -91,7 +91,7 @@ enum Attempt {
                 for address in addresses.addresses where state.hasOpen(requireTLS: requireTLS) {
                     let configuration = ClientConfiguration(localHostname: hostname, tls: tls, timeouts: context.timeouts, now: context.now)
                     await connect(
-                        to: address, port: port, through: proxy, remoteMTA: display(host), configuration: configuration, requireTLS: requireTLS,
+                        to: address, port: port, through: proxy, remoteMTA: host.withoutFinalDot, configuration: configuration, requireTLS: requireTLS,
                         state: &state, context: context)
                 }
             }
@@ -192,11 +192,6 @@ enum Attempt {
         } catch {
             state.failOpen(DeliveryFailure(status: "4.4.0", isPermanent: false, diagnostic: "\(error)", remoteMTA: remoteMTA), requireTLS: requireTLS)
         }
-    }
-
-    static func display(_ name: DNSName) -> String {
-        let text = name.description
-        return text.count > 1 && text.hasSuffix(".") ? String(text.dropLast()) : text
     }
 }
 
