@@ -50,6 +50,18 @@ enum TransportSecurity {
     ) async -> HostTLSDecision {
         var settings = TLSSettings()
         settings.serverName = request.hostName
+        let listed = sts?.allows(mxHost: request.host.host) ?? false
+        // REQUIRETLS, step 2 of RFC 8689 §4.2.1: whatever verifies the host's certificate
+        // later, the MX host itself must come from a DNSSEC-validated MX lookup or be
+        // listed by the domain's MTA-STS policy.
+        if request.requireTLS, !request.destinations.authentic, !listed {
+            return .skip(
+                DeliveryFailure(
+                    status: "5.7.10", isPermanent: false,
+                    diagnostic: "REQUIRETLS: MX host \(request.hostName) is vouched for neither by DNSSEC nor by an MTA-STS policy (RFC 8689 §4.2.1)",
+                    remoteMTA: request.hostName),
+                requireTLSUnmet: true)
+        }
         // 1. DANE.
         do {
             if case let .records(records, baseDomain) = try await Dialing.gatherTLSA(
@@ -72,7 +84,6 @@ enum TransportSecurity {
             }
         }
         // 2. MTA-STS.
-        let listed = sts?.allows(mxHost: request.host.host) ?? false
         if let sts {
             settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots)
             if sts.mode == .enforce, !request.ignorePolicy {
@@ -92,16 +103,8 @@ enum TransportSecurity {
                 relax(&settings)
             }
         }
-        // REQUIRETLS.
+        // REQUIRETLS, step 4: TLS verified (PKIX, as DANE did not apply).
         if request.requireTLS {
-            guard request.destinations.authentic || listed else {
-                return .skip(
-                    DeliveryFailure(
-                        status: "5.7.10", isPermanent: false,
-                        diagnostic: "REQUIRETLS: MX host \(request.hostName) is vouched for neither by DNSSEC nor by an MTA-STS policy (RFC 8689 §4.2.1)",
-                        remoteMTA: request.hostName),
-                    requireTLSUnmet: true)
-            }
             settings.required = true
             settings.ignoreVerificationErrors = false
             if settings.pkix == nil { settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots) }

@@ -92,6 +92,11 @@ import Testing
         #expect(unmet && failure.status == "5.7.10")
         let viaDNSSEC = try #require(settings(await TransportSecurity.decide(try request(secureMX: true, requireTLS: true), sts: nil, resolver: resolver, now: now)))
         #expect(viaDNSSEC.required && viaDNSSEC.pkix?.names == ["mx.example.net"] && !viaDNSSEC.ignoreVerificationErrors)
+        // DANE verifies the certificate, but the MX host itself must still be vouched for.
+        try resolver.add("_25._tcp.mx.example.net", .tlsa(TLSA(usage: 3, selector: 1, matchingType: 1, data: [UInt8](repeating: 0xab, count: 32))), authentic: true)
+        #expect(skipped(await TransportSecurity.decide(try request(secureHost: true, requireTLS: true), sts: nil, resolver: resolver, now: now))?.1 == true)
+        let daneAndDNSSEC = try #require(settings(await TransportSecurity.decide(try request(secureHost: true, secureMX: true, requireTLS: true), sts: nil, resolver: resolver, now: now)))
+        #expect(daneAndDNSSEC.required && daneAndDNSSEC.dane != nil)
         // Testing-mode MTA-STS listing the host vouches for it; verification is then enforced.
         let viaSTS = try #require(settings(await TransportSecurity.decide(try request(requireTLS: true), sts: try policy("testing"), resolver: resolver, now: now)))
         #expect(viaSTS.required && !viaSTS.ignoreVerificationErrors)
