@@ -40,6 +40,7 @@ mtasts)
         Fuzz/MTASTSFuzzer.swift Sources/MTASTS/STSRecord.swift Sources/MTASTS/STSPolicy.swift Sources/MTASTS/MXPattern.swift \
         Sources/MTASTS/PolicyFetcher.swift -o "$out/$target"
     cp Fuzz/seeds/mtasts/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
 spf-record)
     # The SPF parsers need only the DNS module's address and name types, so all are
     # compiled as one module named DNS (the SPF files' "import DNS" then names their own
