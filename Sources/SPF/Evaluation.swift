@@ -158,21 +158,13 @@ final class Evaluation {
 
         case let .mx(spec, lengths):
             guard let target = try await targetName(spec, term: term) else { return false }
-            let exchanges: [DNSName]
-            switch try await query(target, .mx) {
-            case let .failed(reason):
-                throw Termination(result: .temperror, problem: "\(term.place): DNS error: \(reason)")
-            case .empty:
-                try countVoidLookup(term)
-                return false
-            case let .records(records):
-                guard records.count <= SPFVerifier.mxNameLimit else {
-                    throw Termination(
-                        result: .permerror, problem: "\(term.place): \(records.count) MX records, more than \(SPFVerifier.mxNameLimit) (RFC 7208 §4.6.4)")
-                }
-                // RFC 7505 null MX ("."): no host to look up. No implicit MX either (§5.4).
-                exchanges = records.compactMap { if case let .mx(mx) = $0, mx.exchange != .root { mx.exchange } else { nil } }
+            let records = try await voidCountingRecords(target, .mx, term: term)
+            guard records.count <= SPFVerifier.mxNameLimit else {
+                throw Termination(
+                    result: .permerror, problem: "\(term.place): \(records.count) MX records, more than \(SPFVerifier.mxNameLimit) (RFC 7208 §4.6.4)")
             }
+            // RFC 7505 null MX ("."): no host to look up. No implicit MX either (§5.4).
+            let exchanges = records.compactMap { if case let .mx(mx) = $0, mx.exchange != .root { mx.exchange } else { nil } }
             for exchange in exchanges {
                 switch try await query(exchange, Self.addressType(for: ip)) {
                 case let .failed(reason):
@@ -202,15 +194,7 @@ final class Evaluation {
         case let .exists(spec):
             guard let target = try await targetName(spec, term: term) else { return false }
             // RFC 7208 §5.7: an A query "even when the connection type is IPv6".
-            switch try await query(target, .a) {
-            case let .failed(reason):
-                throw Termination(result: .temperror, problem: "\(term.place): DNS error: \(reason)")
-            case .empty:
-                try countVoidLookup(term)
-                return false
-            case let .records(records):
-                return !Self.addresses(in: records).isEmpty
-            }
+            return !Self.addresses(in: try await voidCountingRecords(target, .a, term: term)).isEmpty
         }
     }
 
@@ -237,14 +221,20 @@ final class Evaluation {
     /// The addresses of the family of <ip> at `target` (RFC 7208 §5.3); none counts as a void
     /// lookup, a DNS error ends the check with temperror.
     private func voidCountingAddresses(of target: DNSName, term: Term) async throws(Termination) -> [IPAddress] {
-        switch try await query(target, Self.addressType(for: macros.ip)) {
+        Self.addresses(in: try await voidCountingRecords(target, Self.addressType(for: macros.ip), term: term))
+    }
+
+    /// The records of a term's own query: none counts as a void lookup (RFC 7208 §4.6.4), a
+    /// DNS error ends the check with temperror.
+    private func voidCountingRecords(_ target: DNSName, _ type: RecordType, term: Term) async throws(Termination) -> [RecordData] {
+        switch try await query(target, type) {
         case let .failed(reason):
             throw Termination(result: .temperror, problem: "\(term.place): DNS error: \(reason)")
         case .empty:
             try countVoidLookup(term)
             return []
         case let .records(records):
-            return Self.addresses(in: records)
+            return records
         }
     }
 
