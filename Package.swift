@@ -299,7 +299,7 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
-        .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT"]),
+        .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT", "TestSupport"]),
         .testTarget(
             name: "CertificatesTests",
             dependencies: [
@@ -339,7 +339,7 @@ let package = Package(
         .testTarget(
             name: "MTASTSCacheTests",
             dependencies: [
-                "MTASTSCache", "MTASTS", "DNS",
+                "MTASTSCache", "MTASTS", "DNS", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

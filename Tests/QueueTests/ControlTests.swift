@@ -3,6 +3,7 @@ import Foundation
 import Queue
 import SMTP
 import SMTPClient
+import TestSupport
 import Testing
 
 /// The operator's requests (`tern queue`) as the control socket hands them over: JSON

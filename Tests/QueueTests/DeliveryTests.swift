@@ -6,6 +6,7 @@ import Queue
 import SMTP
 import SMTPClient
 import Synchronization
+import TestSupport
 import Testing
 
 /// Local delivery for example.com: keeps what it was handed, each recipient's copy apart.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SMTP
+import TestSupport
 import Testing
 
 @testable import Queue

@@ -9,8 +9,9 @@ import SMTPClient
 import SMTPServer
 import ServerSupport
 import Synchronization
-import Testing
 import TLSHandshakeCapture
+import TestSupport
+import Testing
 
 /// example.org has alice, who may send as alice@example.org, and bob.
 struct RelayPolicy: SessionPolicy {

@@ -2,13 +2,12 @@ import Foundation
 import Testing
 import TLSRPT
 import TLSRPTStore
+import TestSupport
 
 @Suite struct TLSRPTStoreTests {
     @Test func resultsAddUpPerDayAndPolicyDomain() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tern-tlsrpt-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/tlsrpt.db"
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/tlsrpt.db"
         let monday = Date(timeIntervalSince1970: 1_795_305_600)  // 2026-11-22T00:00:00Z
         let sts = Policy(type: .sts, string: ["version: STSv1", "mode: enforce"], domain: "example.com", mxHost: ["mx.example.com"])
         let dane = Policy(type: .tlsa, string: ["3 1 1 AA"], domain: "mx.example.com")
