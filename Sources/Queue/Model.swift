@@ -150,23 +150,34 @@ public struct DeliveryFailure: Sendable, Hashable {
     /// recipients are retried (and their senders get the delayed DSN) instead of bounced.
     public init(_ error: ClientError, remoteMTA: String?) {
         let permanent = error.isPermanent && error.step != .auth
-        let klass = permanent ? 5 : 4
-        var enhanced = error.enhanced ?? EnhancedStatus(klass, 0, 0)
-        // The class follows the decision (RFC 3463 §3.1): a server may pair 4xx with 5.x.x.
-        enhanced.klass = klass
         if let code = error.code {
-            self.init(
-                status: enhanced.description, isPermanent: permanent, diagnostic: "\(code) \(error.enhanced.map { "\($0) " } ?? "")\(error.text)",
-                isSMTPReply: true, remoteMTA: remoteMTA)
+            self.init(replyCode: code, enhanced: error.enhanced, text: error.text, isPermanent: permanent, remoteMTA: remoteMTA)
         } else {
-            self.init(status: enhanced.description, isPermanent: permanent, diagnostic: "\(error.step.rawValue): \(error.text)", remoteMTA: remoteMTA)
+            self.init(
+                status: Self.status(error.enhanced, isPermanent: permanent), isPermanent: permanent,
+                diagnostic: "\(error.step.rawValue): \(error.text)", remoteMTA: remoteMTA)
         }
     }
 
+    /// An SMTP reply (a remote server's, or this server's own local delivery's): the
+    /// diagnostic is the reply as given; the status's class follows `isPermanent` (RFC 3463
+    /// §3.1: a server may pair 4xx with 5.x.x).
+    public init(replyCode code: Int, enhanced: EnhancedStatus?, text: String, isPermanent: Bool, remoteMTA: String?) {
+        self.init(
+            status: Self.status(enhanced, isPermanent: isPermanent), isPermanent: isPermanent, diagnostic: "\(code) \(enhanced.map { "\($0) " } ?? "")\(text)",
+            isSMTPReply: true, remoteMTA: remoteMTA)
+    }
+
     public init(_ error: DialingError) {
-        var enhanced = error.enhanced
-        enhanced.klass = error.isPermanent ? 5 : 4
-        self.init(status: enhanced.description, isPermanent: error.isPermanent, diagnostic: error.text)
+        self.init(status: Self.status(error.enhanced, isPermanent: error.isPermanent), isPermanent: error.isPermanent, diagnostic: error.text)
+    }
+
+    /// The enhanced status (RFC 3463) for a decision: the class follows it (§3.1: a server
+    /// may pair 4xx with 5.x.x), RFC 3463's "other" code of the class when there is none.
+    private static func status(_ enhanced: EnhancedStatus?, isPermanent: Bool) -> String {
+        var status = enhanced ?? EnhancedStatus(isPermanent ? 5 : 4, 0, 0)
+        status.klass = isPermanent ? 5 : 4
+        return status.description
     }
 }
 

@@ -167,10 +167,9 @@ extension LocalDelivery {
 extension DeliveryFailure {
     /// A reply of this server's own local delivery.
     init(_ reply: Reply) {
-        let permanent = reply.code >= 500
-        var enhanced = reply.enhanced ?? EnhancedStatus(permanent ? 5 : 4, 0, 0)
-        enhanced.klass = permanent ? 5 : 4
-        self.init(status: enhanced.description, isPermanent: permanent, diagnostic: "\(reply.code) \(enhanced) \(reply.lines.joined(separator: " "))", isSMTPReply: true)
+        self.init(
+            replyCode: reply.code, enhanced: reply.enhanced, text: reply.lines.joined(separator: " "), isPermanent: reply.code >= 500,
+            remoteMTA: nil)
     }
 }
 
