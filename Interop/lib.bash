@@ -114,6 +114,21 @@ YAML
 YAML
 }
 
+# serve_domains_yaml PASSWORD: a domains.yaml with the one account alice@tern.test (the
+# postmaster of serve_yaml_head), whose password is PASSWORD.
+serve_domains_yaml() {
+    cat <<YAML
+Domains:
+  tern.test: {}
+Accounts:
+  alice:
+    Domain: tern.test
+    Destinations:
+      alice: {}
+$(printf '%s' "$1" | "$TERN" config password --iterations 4096)
+YAML
+}
+
 # postfix_install: Postfix from Debian without a system configuration ("No configuration").
 postfix_install() {
     command -v postfix >/dev/null || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -115,7 +115,6 @@ postfix_start "$PFCONF" "$MX_PORT"
 
 # --- tern serve ---
 mkdir -p "$TMP/config"
-PASSWORDS=$(printf 'sts-secret' | "$TERN" config password --iterations 4096)
 {
     serve_yaml_head "127.0.0.1:$DNS_PORT" "$SUBMISSION" "$IMAP"
     cat <<YAML
@@ -124,16 +123,7 @@ Queue:
   DirectPort: $MX_PORT
 YAML
 } >"$TMP/config/tern.yaml"
-cat >"$TMP/config/domains.yaml" <<YAML
-Domains:
-  tern.test: {}
-Accounts:
-  alice:
-    Domain: tern.test
-    Destinations:
-      alice: {}
-$PASSWORDS
-YAML
+serve_domains_yaml sts-secret >"$TMP/config/domains.yaml"
 TERN_MTASTS_TRUST_ROOT="$TMP/ca.pem" "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
 PID=$!
 for _ in $(seq 1 150); do port_used "$SUBMISSION" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done

@@ -111,7 +111,6 @@ pass "postfix relays on 127.0.0.1:$RELAY_PORT with STARTTLS, offering $MECHANISM
 
 # --- tern serve: a relay transport per mechanism, routes by recipient domain ---
 mkdir -p "$TMP/config"
-PASSWORDS=$(printf 'alice-secret' | "$TERN" config password --iterations 4096)
 transport() {  # transport NAME PASSWORD [MECHANISM]
     cat <<YAML
     $1:
@@ -146,16 +145,7 @@ YAML
     echo "  Routes:"
     for name in plain login cram scram1 scram256 strongest wrong; do route "$name.test" "$name"; done
 } >"$TMP/config/tern.yaml"
-cat >"$TMP/config/domains.yaml" <<YAML
-Domains:
-  tern.test: {}
-Accounts:
-  alice:
-    Domain: tern.test
-    Destinations:
-      alice: {}
-$PASSWORDS
-YAML
+serve_domains_yaml alice-secret >"$TMP/config/domains.yaml"
 "$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
 pass "config test accepts seven relay transports with Auth: Mechanisms and their routes"
 
