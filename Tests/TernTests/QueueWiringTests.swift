@@ -170,6 +170,10 @@ import Testing
         let inbox = try #require(try await alice.mailbox(named: "INBOX"))
         #expect(try await alice.messages(in: inbox.id).count == 1)
 
+        // A domain no longer served here: kept for later, not bounced.
+        let moved = await delivery.deliver(LocalDelivery.Request(sender: .null, recipients: [Mailbox(localPart: "bob", domain: "elsewhere.example")], path: queueFile, requireTLS: false))
+        #expect(moved == [.failed(DeliveryFailure(status: "4.3.5", isPermanent: false, diagnostic: "the domain is no longer served here"))])
+
         // A full mailbox is a temporary failure with the Store's reply.
         alice.quotaBytes = 1
         let full = await delivery.deliver(LocalDelivery.Request(sender: .null, recipients: [Mailbox(localPart: "alice", domain: "example.org")], path: queueFile, requireTLS: false))
