@@ -63,10 +63,10 @@ public final class TLSRPTStore: Sendable {
 
     /// The UTC day of `date`, as stored.
     public static func day(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        // The day a report covers (RFC 8460 §4.4), as a full-date (RFC 3339 §5.6).
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Report.DateRange.utcDay(containing: date).start)
     }
 
     /// Adds `results` to the day of `date` for the policy domain.
