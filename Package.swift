@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "SMTPClient",
             dependencies: [
-                "SMTP", "SASL", "DNS", "TLSHandshakeCapture", "DANE",
+                "SMTP", "SASL", "DNS", "TLSHandshakeCapture", "DANE", "TLSRPT",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "Queue",
             dependencies: [
-                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles", "MTASTS", "DANE",
+                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles", "MTASTS", "MTASTSCache", "DANE", "TLSRPT",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -210,7 +210,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -266,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
-                "SMTPClient", "SMTP", "SASL", "DNS", "DANE", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "TestSupport",
+                "SMTPClient", "SMTP", "SASL", "DNS", "DANE", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "TestSupport", "TLSRPT",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -312,7 +312,7 @@ let package = Package(
             name: "QueueTests",
             dependencies: [
                 "Queue", "SMTPClient", "SMTP", "DNS", "Message", "SASL", "Certificates", "SMTPServer", "ServerSupport", "TLSHandshakeCapture",
-                "TestSupport", "MTASTS",
+                "TestSupport", "MTASTS", "MTASTSCache", "TLSRPT",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -405,7 +405,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernTests",
-            dependencies: ["Tern", "DNS", "DNSTestSupport", "SPF", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["Tern", "DNS", "DNSTestSupport", "SPF", "TLSRPT", "TLSRPTStore", "TestSupport", .product(name: "Metrics", package: "swift-metrics")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -83,9 +83,10 @@ stop_cleanly() {
 }
 
 # serve_yaml_head RESOLVER SUBMISSION_PORT IMAP_PORT [SMTP_PORT]: the start of a tern.yaml for
-# `tern serve` on loopback: data in ../data, alice the postmaster, submission with AUTH allowed
-# without TLS on loopback, IMAP without STARTTLS, SMTP when a port is given; the caller adds
-# its Queue section.
+# serve_yaml_head RESOLVER SUBMISSION IMAP [SMTP] [METRICS]: `tern serve` on loopback: data in
+# ../data, alice the postmaster, submission with AUTH allowed without TLS on loopback, IMAP
+# without STARTTLS, SMTP and the metrics endpoint when their ports are given (SMTP "" to skip
+# it); the caller adds its Queue section.
 serve_yaml_head() {
     cat <<YAML
 DataDir: ../data
@@ -112,6 +113,7 @@ YAML
       Port: $3
       NoRequireSTARTTLS: true
 YAML
+    if [ -n "${5:-}" ]; then printf '    Metrics:\n      Enabled: true\n      Port: %s\n' "$5"; fi
 }
 
 # serve_domains_yaml PASSWORD: a domains.yaml with the one account alice@tern.test (the
@@ -179,7 +181,7 @@ postfix_start() {
     postfix -c "$dir" set-permissions create-missing >/dev/null 2>&1 || true
     postfix -c "$dir" check >"$TMP/postfix-check" 2>&1 || { cat "$TMP/postfix-check" >&2; fail "postfix check"; }
     postfix -c "$dir" start >/dev/null 2>&1 || { tail -20 "$TMP/postfix.log" >&2; fail "postfix did not start"; }
-    for _ in $(seq 1 100); do port_used "$port" && return 0; sleep 0.1; done
+    for _ in $(seq 1 100); do port_listening "$port" && return 0; sleep 0.1; done
     fail "postfix did not open 127.0.0.1:$port"
 }
 

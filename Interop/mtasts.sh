@@ -9,6 +9,8 @@
 #   - enforce, MX not listed (a new policy id): not delivered, deferred with the reason;
 #   - testing, MX not listed: delivered anyway (RFC 8461 §5);
 #   - enforce with the MX listed but Postfix's certificate from another CA: not delivered.
+# Each case's TLS report result (RFC 8460) is checked in `tern tlsrpt results`, and the TLS
+# session counters in /metrics.
 #
 # Usage: TERN=/path/to/tern bash Interop/mtasts.sh (root: installs postfix and dnsmasq-base
 # when missing, binds port 443, edits /etc/hosts and restores it). Loopback only. The last
@@ -33,7 +35,7 @@ trap cleanup EXIT
 postfix_install
 apt_install dnsmasq dnsmasq-base
 port_listening 443 && fail "port 443 is in use"
-free_port DNS_PORT MX_PORT SUBMISSION IMAP
+free_port DNS_PORT MX_PORT SUBMISSION IMAP METRICS
 
 # --- a test CA and its certificates for the policy's web server and for the MX ---
 issue() {  # issue NAME: $TMP/NAME.key and $TMP/NAME.pem for DNS name NAME, by the test CA
@@ -116,7 +118,7 @@ postfix_start "$PFCONF" "$MX_PORT"
 # --- tern serve ---
 mkdir -p "$TMP/config"
 {
-    serve_yaml_head "127.0.0.1:$DNS_PORT" "$SUBMISSION" "$IMAP"
+    serve_yaml_head "127.0.0.1:$DNS_PORT" "$SUBMISSION" "$IMAP" "" "$METRICS"
     cat <<YAML
 Queue:
   FirstRetryInterval: 1h
@@ -148,6 +150,11 @@ deferred_with() {  # deferred_with TEXT: a queued message's last failure contain
     "$TERN" queue list --config "$TMP/config/tern.yaml" >"$TMP/queue" 2>&1 && grep -qF -- "$1" "$TMP/queue"
 }
 drop_all() { "$TERN" queue drop --all --config "$TMP/config/tern.yaml" >/dev/null 2>&1 || true; }
+reported() {  # reported REGEX WHAT: the recorded TLS report results have a line matching REGEX
+    "$TERN" tlsrpt results --config "$TMP/config/tern.yaml" >"$TMP/tlsrpt" 2>&1 || { cat "$TMP/tlsrpt" >&2; fail "tern tlsrpt results failed"; }
+    grep -qE -- "$1" "$TMP/tlsrpt" || { cat "$TMP/tlsrpt" >&2; fail "TLS report results: $2"; }
+    pass "TLS report result: $2"
+}
 
 # 1. enforce, the MX listed: delivered over verified TLS.
 submit enforce-listed
@@ -155,6 +162,7 @@ wait_for 30 arrived enforce-listed || { tail -20 "$TMP/err" >&2; fail "enforce w
 grep -q "TLS connection established from" "$TMP/postfix.log" || fail "no TLS connection in postfix's log"
 [ -s "$TMP/data/mtasts.db" ] || fail "no MTA-STS policy cache"
 pass "enforce, MX listed: delivered over TLS verified for mx.dest.test, policy cached"
+reported "^[0-9-]{10} dest\.test recipient-domain=dest\.test policy=sts \(mode: enforce\) successful=1 failed=0$" "a successful sts session"
 
 # 2. enforce, the MX not listed (policy id 2): deferred, not delivered.
 policy enforce other.dest.test
@@ -164,6 +172,7 @@ wait_for 30 deferred_with "not allowed by the MTA-STS policy of dest.test" \
     || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with the MX not listed: no deferral naming the policy"; }
 arrived enforce-unlisted && fail "enforce with the MX not listed: delivered anyway"
 pass "enforce, MX not listed: deferred (4.4.4, not allowed by the policy), not delivered"
+reported "^  validation-failure count=1 mx=mx\.dest\.test: MX host mx\.dest\.test is not in the MTA-STS policy$" "the MX outside the enforced policy"
 drop_all
 
 # 3. testing, the MX not listed (policy id 3): delivered anyway.
@@ -172,19 +181,31 @@ start_dns 3
 submit testing-unlisted
 wait_for 30 arrived testing-unlisted || { tail -20 "$TMP/err" >&2; fail "testing mode: not delivered"; }
 pass "testing, MX not listed: delivered (RFC 8461 §5)"
+reported "policy=sts \(mode: testing\) successful=0 failed=1$" "testing mode records the failure"
+reported "^  validation-failure count=1 mx=mx\.dest\.test ip=127\.0\.0\.1: MX host mx\.dest\.test is not in the MTA-STS policy$" \
+    "the session to the MX outside the testing policy"
 
 # 4. enforce, the MX listed, but its certificate is not from a trusted CA: deferred.
 policy enforce mx.dest.test
 start_dns 4
 cp "$TMP/untrusted.pem" "$PFCONF/cert.pem"
 cp "$TMP/untrusted.key" "$PFCONF/key.pem"
-postfix -c "$PFCONF" reload >/dev/null 2>&1 || fail "postfix reload"
-sleep 1
+# A restart, not a reload: an idle smtpd of the last case may serve one more session with the
+# old certificate after a reload.
+postfix -c "$PFCONF" stop >/dev/null 2>&1 || fail "postfix stop"
+for _ in $(seq 1 100); do port_listening "$MX_PORT" || break; sleep 0.1; done
+postfix_start "$PFCONF" "$MX_PORT"
 submit enforce-untrusted
 wait_for 30 deferred_with "certificate" \
     || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with an untrusted certificate: no deferral naming the certificate"; }
 arrived enforce-untrusted && fail "enforce with an untrusted certificate: delivered anyway"
 pass "enforce, MX certificate not trusted: deferred, not delivered"
+reported "^  certificate-not-trusted count=1 mx=mx\.dest\.test ip=127\.0\.0\.1: " "the untrusted certificate"
+curl -sf "http://127.0.0.1:$METRICS/metrics" >"$TMP/metrics" || fail "GET /metrics failed"
+grep -q '^tern_queue_tls_sessions_total{result="success"} 2$' "$TMP/metrics" \
+    && grep -q '^tern_queue_tls_failures_total{result_type="certificate-not-trusted",reason="verification"} 1$' "$TMP/metrics" \
+    || { grep tern_queue_tls "$TMP/metrics" >&2; fail "TLS session metrics"; }
+pass "metrics: TLS sessions and the certificate failure counted"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""

@@ -200,6 +200,11 @@ public enum ConfigExamples {
           # proxy. Only for tests or an unusual private network: mail servers on
           # the internet listen on 25. Default: 25
           DirectPort: 25
+          # Record how TLS went with each MX host (RFC 8460 TLS report results:
+          # the recipient domain's MTA-STS policy, DANE) in DataDir/tlsrpt.db, for
+          # TLS reports to the domains; `tern tlsrpt results` shows them. Default:
+          # true
+          RecordTLSResults: true
           # Transports by name, for Routes: relays (a smarthost or a provider's
           # submission server) and direct delivery through a SOCKS5 proxy.
           # Optional. "direct" (MX lookup, port 25) is built in.

@@ -27,6 +27,9 @@ public struct QueueConfig: Sendable, Equatable {
     /// another port only for tests (a receiving server on loopback that cannot bind 25) or
     /// an unusual private setup: the MX hosts of the internet listen on 25.
     public var directPort: Int = 25
+    /// Whether direct delivery records TLS report results (RFC 8460) in DataDir/tlsrpt.db,
+    /// for the daily TLS reports to the recipient domains. Default true.
+    public var recordTLSResults = true
     /// Transports by name, in the order written.
     public var transports: [TransportConfig] = []
     /// Global routes in evaluation order, after those of the submitting account and of the

@@ -25,7 +25,7 @@ enum StaticSchema {
     static let imap = ["Enabled", "Port", "NoRequireSTARTTLS"]
     static let imaps = ["Enabled", "Port"]
     static let metrics = ["Enabled", "Port"]
-    static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "Transports", "Routes"]
+    static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "RecordTLSResults", "Transports", "Routes"]
     static let relay = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
     static let transport = relay + ["Socks"]
     static let socks = ["Address", "RemoteIPs", "Hostname", "Auth"]
@@ -307,6 +307,7 @@ private struct StaticParser {
         }
         queue.concurrency = fields.int("Concurrency", default: queue.concurrency, range: 1...1000)
         queue.directPort = fields.int("DirectPort", default: queue.directPort, range: 1...65535)
+        queue.recordTLSResults = fields.bool("RecordTLSResults", default: queue.recordTLSResults)
         let entries = fields.entries("Transports") ?? []
         queue.transports = entries.compactMap { transport($0, fields.path.key("Transports")) }
         // Routes may name any transport written, also one with errors of its own (reported there).

@@ -55,6 +55,11 @@ public struct PolicyLookup: Hashable, Sendable, CustomStringConvertible {
     public var domain: Domain
     public var outcome: Outcome
 
+    public init(domain: Domain, outcome: Outcome) {
+        self.domain = domain
+        self.outcome = outcome
+    }
+
     /// The policy to apply, nil when there is none. A policy of mode none is returned too;
     /// RFC 8461 §5 has the sender treat it as no policy.
     public var policy: STSPolicy? {

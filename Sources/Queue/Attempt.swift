@@ -19,6 +19,8 @@ struct AttemptContext: Sendable {
     var timeouts: Timeouts
     var resolver: any DNS.Resolver
     var tlsPolicy: TLSPolicy
+    var tlsResults: TLSResultRecorder
+    var metrics: QueueMetrics
     var now: @Sendable () -> Date
     var random: @Sendable () -> UInt64
     var group: any EventLoopGroup
@@ -81,10 +83,13 @@ enum Attempt {
                     domain: domain, destinations: destinations, host: addresses, port: port, requireTLS: requireTLS,
                     ignorePolicy: state.messages.first?.ignoreTLSPolicy ?? false)
                 let tls: TLSSettings
+                let report: TLSReportScope?
                 switch await policy.decide(request) {
-                case let .connect(settings):
+                case let .connect(settings, scope):
                     tls = settings
-                case let .skip(failure, requireTLSUnmet):
+                    report = scope
+                case let .skip(failure, requireTLSUnmet, scope):
+                    await recordTLS(nil, scope: scope, address: nil, context: context)
                     state.failOpen(failure, requireTLS: requireTLS, requireTLSUnmet: requireTLSUnmet)
                     continue
                 }
@@ -92,7 +97,7 @@ enum Attempt {
                     let configuration = ClientConfiguration(localHostname: hostname, tls: tls, timeouts: context.timeouts, now: context.now)
                     await connect(
                         to: address, port: port, through: proxy, remoteMTA: host.withoutFinalDot, configuration: configuration, requireTLS: requireTLS,
-                        state: &state, context: context)
+                        report: report, state: &state, context: context)
                 }
             }
         }
@@ -128,7 +133,7 @@ enum Attempt {
             for address in addresses where state.hasOpen(requireTLS: requireTLS) {
                 await connect(
                     to: address, port: relay.port, through: nil, remoteMTA: relay.host, configuration: configuration, requireTLS: requireTLS,
-                    state: &state, context: context)
+                    report: nil, state: &state, context: context)
             }
         }
     }
@@ -160,19 +165,20 @@ enum Attempt {
     }
 
     /// One connection: every open message of the REQUIRETLS kind in turn while the
-    /// connection lasts.
+    /// connection lasts. `report`: what TLS reports record of it.
     private static func connect(
         to address: IPAddress, port: Int, through proxy: SOCKS5Proxy?, remoteMTA: String, configuration: ClientConfiguration, requireTLS: Bool,
-        state: inout AttemptState, context: AttemptContext
+        report: TLSReportScope?, state: inout AttemptState, context: AttemptContext
     ) async {
         let candidates = state.openMessages(requireTLS: requireTLS)
         guard !candidates.isEmpty else { return }
         var logger = context.logger
         logger[metadataKey: "remote"] = "\(remoteMTA)"
         do {
-            let results = try await ClientConnection.withConnection(
+            let (tlsOutcome, results) = try await ClientConnection.withConnection(
                 to: address, port: port, through: proxy, configuration: configuration, group: context.group, logger: logger
-            ) { connection -> [(QueuedMessage, [QueuedRecipient], TransactionResult)] in
+            ) { connection -> (SessionTLSOutcome, [(QueuedMessage, [QueuedRecipient], TransactionResult)]) in
+                let tlsOutcome = connection.tls.map(SessionTLSOutcome.established) ?? .plaintext(startTLSOffered: connection.extensions.startTLS)
                 var results: [(QueuedMessage, [QueuedRecipient], TransactionResult)] = []
                 for (message, recipients) in candidates where connection.isUsable {
                     let envelope = OutboundEnvelope(
@@ -181,17 +187,37 @@ enum Attempt {
                     let result = await connection.deliver(envelope, content: QueueFileContent(path: context.path(message.fileID)))
                     results.append((message, recipients, result))
                 }
-                return results
+                return (tlsOutcome, results)
             }
+            await recordTLS(tlsOutcome, scope: report, address: address, context: context)
             for (message, recipients, result) in results {
                 state.record(message: message.id, recipients: recipients, result: result, remoteMTA: remoteMTA)
             }
         } catch let error as ClientError {
+            if let failure = error.tlsFailure { await recordTLS(.failed(failure), scope: report, address: address, context: context) }
             // The session could not be set up: the next address or host gets its chance.
             state.failOpen(DeliveryFailure(error, remoteMTA: remoteMTA), requireTLS: requireTLS, error: error)
         } catch {
             state.failOpen(DeliveryFailure(status: "4.4.0", isPermanent: false, diagnostic: "\(error)", remoteMTA: remoteMTA), requireTLS: requireTLS)
         }
+    }
+}
+
+extension Attempt {
+    /// Records a session's TLS outcome (nil: no session, only the failures known before) for
+    /// TLS reports and metrics.
+    fileprivate static func recordTLS(_ outcome: SessionTLSOutcome?, scope: TLSReportScope?, address: IPAddress?, context: AttemptContext) async {
+        guard let scope else { return }
+        if let outcome {
+            let failure = outcome.failure
+            context.metrics.countTLSSession(failed: failure != nil)
+            if let failure { context.metrics.countTLSFailure(resultType: failure.resultType.rawValue, reason: failure.reason.description) }
+        }
+        for case let known? in scope.entries.map(\.knownFailure) {
+            context.metrics.countTLSFailure(resultType: known.resultType.rawValue, reason: "policy")
+        }
+        let results = scope.results(of: outcome, address: address?.description)
+        if !results.isEmpty { await context.tlsResults.record(results) }
     }
 }
 

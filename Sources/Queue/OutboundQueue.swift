@@ -108,6 +108,8 @@ public struct QueueEnvironment: Sendable {
     /// Waits between runs of the delivery loop.
     public var sleep: @Sendable (Duration) async throws -> Void
     public var tlsPolicy: TLSPolicy
+    /// Where direct delivery's TLS report results go (RFC 8460).
+    public var tlsResults: TLSResultRecorder
     public var localDelivery: LocalDelivery
     public var group: any EventLoopGroup
 
@@ -115,7 +117,7 @@ public struct QueueEnvironment: Sendable {
         resolver: any DNS.Resolver, now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> UInt64 = { UInt64.random(in: .min ... .max) },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-        tlsPolicy: TLSPolicy = .opportunistic, localDelivery: LocalDelivery = .none,
+        tlsPolicy: TLSPolicy = .opportunistic, tlsResults: TLSResultRecorder = .none, localDelivery: LocalDelivery = .none,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.now = now
@@ -123,6 +125,7 @@ public struct QueueEnvironment: Sendable {
         self.resolver = resolver
         self.sleep = sleep
         self.tlsPolicy = tlsPolicy
+        self.tlsResults = tlsResults
         self.localDelivery = localDelivery
         self.group = group
     }
@@ -289,7 +292,8 @@ public final class OutboundQueue: Sendable {
             let store = store
             let context = AttemptContext(
                 hostname: settings.hostname, timeouts: settings.timeouts, resolver: environment.resolver, tlsPolicy: environment.tlsPolicy,
-                now: environment.now, random: environment.random, group: environment.group, logger: logger, path: { store.path(forFile: $0) })
+                tlsResults: environment.tlsResults, metrics: metrics, now: environment.now, random: environment.random, group: environment.group,
+                logger: logger, path: { store.path(forFile: $0) })
             results = await Attempt.run(batch.messages, transport: transport, context: context)
         } else {
             // The configuration lost the transport the record names: wait for the operator.

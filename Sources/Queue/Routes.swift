@@ -183,11 +183,14 @@ public struct TLSPolicyRequest: Sendable {
 
 /// What the TLS policy decides for one MX host.
 public enum HostTLSDecision: Sendable {
-    case connect(TLSSettings)
+    /// Connect with these settings; `report`: what TLS reports record of the sessions
+    /// (RFC 8460), nothing when nil.
+    case connect(TLSSettings, report: TLSReportScope? = nil)
     /// Not this host, for this reason: an MX host outside an enforced MTA-STS policy (RFC
     /// 8461 §4.1), a failed TLSA lookup of a DNSSEC-signed host (RFC 7672 §2.1.2), a host
-    /// that cannot meet REQUIRETLS (RFC 8689 §4.2.1; `requireTLSUnmet`).
-    case skip(DeliveryFailure, requireTLSUnmet: Bool)
+    /// that cannot meet REQUIRETLS (RFC 8689 §4.2.1; `requireTLSUnmet`). `report`: the
+    /// known failures TLS reports record for it.
+    case skip(DeliveryFailure, requireTLSUnmet: Bool, report: TLSReportScope? = nil)
 }
 
 /// Decides the TLS of direct delivery: once per recipient domain and attempt, `prepare`
@@ -205,7 +208,7 @@ public struct TLSPolicy: Sendable {
     /// required STARTTLS with PKIX verification. (The session then also needs the server's
     /// REQUIRETLS keyword; without either, the message is not sent in plaintext.) For
     /// `localserve` and tests; `serve` uses `secure`.
-    public static let opportunistic = TLSPolicy { _ in
+    public static let opportunistic = TLSPolicy { domain in
         DomainTLSPolicy { request in
             var settings = TLSSettings()
             settings.serverName = request.hostName
@@ -213,7 +216,9 @@ public struct TLSPolicy: Sendable {
                 settings.required = true
                 settings.pkix = PKIXVerification(names: [request.hostName])
             }
-            return .connect(settings)
+            let report = TLSReportScope(
+                recipientDomain: domain, mxHost: request.hostName, entries: [TLSReportScope.domainEntry(nil, domain: domain)])
+            return .connect(settings, report: report)
         }
     }
 }

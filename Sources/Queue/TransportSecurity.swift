@@ -17,27 +17,29 @@
 //   skipped, and when none can, the message fails (Attempt, `requireTLSUnmet`).
 //   "TLS-Required: No" (§4.2.2): TLS is tried, verification failures are ignored, and no
 //   host is skipped for a policy.
+// Each decision also says what TLS reports record of the sessions (TLSReporting.swift).
 import DANE
 import DNS
 import Foundation
 import MTASTS
+import MTASTSCache
 import SMTP
 import SMTPClient
+import TLSRPT
 
 extension TLSPolicy {
-    /// DANE and MTA-STS as above. `stsPolicy` gives the recipient domain's MTA-STS policy
-    /// (the cache's, `MTASTSCache`), nil without one; a policy of mode none counts as none.
-    /// `trustRoots` verify MX certificates under MTA-STS and REQUIRETLS: the system's, but
-    /// for tests.
+    /// DANE and MTA-STS as above. `stsPolicy` looks up the recipient domain's MTA-STS policy
+    /// in the cache (`MTASTSCache`), nil when that is not possible; a policy of mode none
+    /// counts as none. `trustRoots` verify MX certificates under MTA-STS and REQUIRETLS: the
+    /// system's, but for tests.
     public static func secure(
-        stsPolicy: @escaping @Sendable (String) async -> STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
+        stsPolicy: @escaping @Sendable (String) async -> PolicyLookup?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
         trustRoots: PKIXVerification.TrustRoots = .system
     ) -> TLSPolicy {
         TLSPolicy { domain in
-            let policy = await stsPolicy(domain)
-            let sts = policy?.mode == STSPolicy.Mode.none ? nil : policy
+            let lookup = await stsPolicy(domain)
             return DomainTLSPolicy { request in
-                await TransportSecurity.decide(request, sts: sts, resolver: resolver, now: now, trustRoots: trustRoots)
+                await TransportSecurity.decide(request, sts: lookup, resolver: resolver, now: now, trustRoots: trustRoots)
             }
         }
     }
@@ -45,12 +47,17 @@ extension TLSPolicy {
 
 enum TransportSecurity {
     static func decide(
-        _ request: TLSPolicyRequest, sts: STSPolicy?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
+        _ request: TLSPolicyRequest, sts lookup: PolicyLookup?, resolver: any Resolver, now: @escaping @Sendable () -> Date,
         trustRoots: PKIXVerification.TrustRoots = .system
     ) async -> HostTLSDecision {
         var settings = TLSSettings()
         settings.serverName = request.hostName
+        let sts = lookup?.policy?.mode == STSPolicy.Mode.none ? nil : lookup?.policy
         let listed = sts?.allows(mxHost: request.host.host) ?? false
+        var domainEntry = TLSReportScope.domainEntry(lookup, domain: request.domain)
+        func report(_ entries: [TLSReportScope.Entry]) -> TLSReportScope {
+            TLSReportScope(recipientDomain: request.domain, mxHost: request.hostName, entries: entries)
+        }
         // REQUIRETLS, step 2 of RFC 8689 §4.2.1: whatever verifies the host's certificate
         // later, the MX host itself must come from a DNSSEC-validated MX lookup or be
         // listed by the domain's MTA-STS policy.
@@ -68,24 +75,38 @@ enum TransportSecurity {
                 for: request.host, port: UInt16(clamping: request.port), resolver: resolver)
             {
                 settings.required = true
+                var daneEntry = TLSReportScope.daneEntry(host: request.hostName, records: records)
                 do throws(DANEFailure) {
                     // RFC 7672 §3.2.3: the TLSA base domain and the MX host name.
                     let names = baseDomain == request.host.host ? [baseDomain] : [baseDomain, request.host.host]
                     settings.dane = DANEVerification(try DANEVerifier(records: records, referenceIdentifiers: names), now: now)
                 } catch {
                     // RFC 7672 §2.2: no usable record: encrypted, but not authenticated.
+                    daneEntry.knownFailure = TLSReportScope.KnownFailure(
+                        resultType: ResultType(rawValue: error.tlsReportResultType), detail: error.description)
                 }
                 if request.ignorePolicy { relax(&settings) }
-                return .connect(settings)
+                return .connect(settings, report: report([domainEntry, daneEntry]))
             }
         } catch {
             if !request.ignorePolicy {
-                return .skip(DeliveryFailure(error), requireTLSUnmet: false)
+                // RFC 8460 §4.3.2.1: "no valid records were returned from the recursive
+                // resolver".
+                let daneEntry = TLSReportScope.daneEntry(
+                    host: request.hostName, records: [],
+                    knownFailure: TLSReportScope.KnownFailure(resultType: .dnssecInvalid, detail: error.text))
+                return .skip(DeliveryFailure(error), requireTLSUnmet: false, report: report([daneEntry]))
             }
         }
         // 2. MTA-STS.
         if let sts {
             settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots)
+            if !listed {
+                // For TLS reports (testing mode records what enforce would refuse, RFC 8461
+                // §5): not a result type of RFC 8460 §4.3, so §4.3.3's general one.
+                domainEntry.knownFailure = TLSReportScope.KnownFailure(
+                    resultType: .validationFailure, detail: "MX host \(request.hostName) is not in the MTA-STS policy")
+            }
             if sts.mode == .enforce, !request.ignorePolicy {
                 guard listed else {
                     // RFC 3463 X.4.4, unable to route: no acceptable MX host, which the
@@ -95,7 +116,7 @@ enum TransportSecurity {
                             status: "4.4.4", isPermanent: false,
                             diagnostic: "MX host \(request.hostName) is not allowed by the MTA-STS policy of \(request.domain) (RFC 8461 §4.1)",
                             remoteMTA: request.hostName),
-                        requireTLSUnmet: request.requireTLS)
+                        requireTLSUnmet: request.requireTLS, report: report([domainEntry]))
                 }
                 settings.required = true
             } else {
@@ -109,7 +130,7 @@ enum TransportSecurity {
             settings.ignoreVerificationErrors = false
             if settings.pkix == nil { settings.pkix = PKIXVerification(names: [request.hostName], trustRoots: trustRoots) }
         }
-        return .connect(settings)
+        return .connect(settings, report: report([domainEntry]))
     }
 
     /// TLS when offered, verification outcomes recorded but not enforced.

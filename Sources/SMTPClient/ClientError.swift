@@ -58,12 +58,12 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     public var text: String
     /// True when trying again cannot help (5xx, or a decision that will not change).
     public var isPermanent: Bool
-    /// The alert the server sent, for TLS errors where one arrived.
-    public var tlsAlert: TLSAlert?
+    /// For a session that failed for want of TLS: why, as TLS reports count it (RFC 8460).
+    public var tlsFailure: TLSSessionFailure?
 
     public init(
         step: Step, kind: Kind, code: Int? = nil, enhanced: EnhancedStatus? = nil, text: String, isPermanent: Bool,
-        tlsAlert: TLSAlert? = nil
+        tlsFailure: TLSSessionFailure? = nil
     ) {
         self.step = step
         self.kind = kind
@@ -71,7 +71,7 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         self.enhanced = enhanced
         self.text = text
         self.isPermanent = isPermanent
-        self.tlsAlert = tlsAlert
+        self.tlsFailure = tlsFailure
     }
 
     /// A negative reply to `step`: permanent for 5xx (RFC 5321 §4.2.1).
@@ -79,6 +79,12 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         self.init(
             step: step, kind: .reply, code: reply.code, enhanced: reply.enhanced,
             text: reply.lines.joined(separator: " "), isPermanent: reply.isPermanent)
+    }
+
+    /// The alert the server sent, for TLS errors where one arrived.
+    public var tlsAlert: TLSAlert? {
+        if case let .alert(alert)? = tlsFailure?.reason { return alert }
+        return nil
     }
 
     public var description: String {

@@ -1,6 +1,7 @@
 import DNS
 import SASL
 import SMTP
+import TLSRPT
 
 /// One SMTP client session (RFC 5321) as a state machine: it takes what arrives from the
 /// server (octets, the end of a TLS handshake, a timeout, the end of the connection) and
@@ -232,7 +233,7 @@ public struct ClientSession: Sendable {
         guard !isClosed else { return [] }
         return failSession(ClientError(
             step: currentStep, kind: .tls, enhanced: EnhancedStatus(4, 7, 0), text: failure.text, isPermanent: false,
-            tlsAlert: failure.alert))
+            tlsFailure: TLSSessionFailure(failure)))
     }
 
     /// `inputTimeout` passed without input (RFC 5321 §4.5.3.2).
@@ -258,7 +259,8 @@ public struct ClientSession: Sendable {
         // in plaintext then).
         if case .tlsHandshake = phase {
             return failSession(ClientError(
-                step: .tlsHandshake, kind: .tls, enhanced: EnhancedStatus(4, 7, 0), text: "TLS failed: \(reason)", isPermanent: false))
+                step: .tlsHandshake, kind: .tls, enhanced: EnhancedStatus(4, 7, 0), text: "TLS failed: \(reason)", isPermanent: false,
+                tlsFailure: TLSSessionFailure(resultType: .validationFailure, reason: .eof, detail: reason)))
         }
         return failSession(ClientError(
             step: currentStep, kind: .connection, enhanced: EnhancedStatus(4, 4, 2), text: reason, isPermanent: false))
@@ -397,6 +399,8 @@ public struct ClientSession: Sendable {
             if configuration.tls.required {
                 var error = ClientError(step: .startTLS, reply: reply)
                 error.kind = .tls
+                error.tlsFailure = TLSSessionFailure(
+                    resultType: .starttlsNotSupported, reason: .startTLSRefused, detail: "STARTTLS answered \(reply.code) \(error.text)")
                 // RFC 7672 §2.2, RFC 8461 §5: a TLS failure defers delivery.
                 error.isPermanent = false
                 return failSession(error, quit: true)
@@ -433,7 +437,9 @@ public struct ClientSession: Sendable {
                 return failSession(
                     ClientError(
                         step: .startTLS, kind: .tls, enhanced: EnhancedStatus(4, 7, 10),
-                        text: "TLS is required and the server does not offer STARTTLS", isPermanent: false),
+                        text: "TLS is required and the server does not offer STARTTLS", isPermanent: false,
+                        tlsFailure: TLSSessionFailure(
+                            resultType: .starttlsNotSupported, reason: .startTLSNotOffered, detail: "STARTTLS not offered")),
                     quit: true)
             }
         }

@@ -5,6 +5,7 @@ import SASL
 import Synchronization
 import SwiftASN1
 import TLSHandshakeCapture
+import TLSRPT
 // The SPI gives RFC5280Policy a validation time from the injected clock (DESIGN.md: time
 // is injected); the public initializer that takes a time is deprecated in favour of it.
 @_spi(FixedExpiryValidationTime) import X509
@@ -49,7 +50,8 @@ final class ConnectionTLS: Sendable {
 
     private func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResult>) {
         guard let der = try? certificates.map({ try $0.toDERBytes() }) else {
-            let unreadable = VerificationOutcome.failed("the server's certificates cannot be read")
+            let unreadable = VerificationOutcome.failed(
+                VerificationFailure(resultType: .validationFailure, reason: "the server's certificates cannot be read"))
             observed.withLock { state in
                 state.pkix = settings.pkix.map { _ in unreadable }
                 state.dane = settings.dane.map { _ in unreadable }
@@ -75,15 +77,17 @@ final class ConnectionTLS: Sendable {
     }
 
     /// RFC 5280 path validation to the trust roots at `time`, and RFC 6125 matching of one
-    /// of the names.
+    /// of the names. A failure gets the TLS report's result type (RFC 8460 §4.3.1).
     static func verifyPKIX(_ chain: PeerCertificateChain, _ verification: PKIXVerification, at time: Date) async -> VerificationOutcome {
         let certificates: [Certificate]
         do {
             certificates = try chain.certificates()
         } catch {
-            return .failed("the server's certificate does not parse: \(error)")
+            return .failed(VerificationFailure(resultType: .validationFailure, reason: "the server's certificate does not parse: \(error)"))
         }
-        guard let leaf = certificates.first else { return .failed("the server sent no certificate") }
+        guard let leaf = certificates.first else {
+            return .failed(VerificationFailure(resultType: .validationFailure, reason: "the server sent no certificate"))
+        }
         let roots: CertificateStore
         switch verification.trustRoots {
         case .system: roots = CertificateStore.systemTrustRoots
@@ -98,9 +102,24 @@ final class ConnectionTLS: Sendable {
             return .verified
         case let .couldNotValidate(failures):
             // No candidate chain at all means no path to a trust root.
-            guard let failure = failures.first else { return .failed("no chain to a trusted root certificate") }
-            return .failed(failure.policyFailureReason.description)
+            guard let failure = failures.first else {
+                return .failed(VerificationFailure(resultType: .certificateNotTrusted, reason: "no chain to a trusted root certificate"))
+            }
+            return .failed(VerificationFailure(
+                resultType: await resultType(of: failure.chain, names: verification.names, at: time),
+                reason: failure.policyFailureReason.description))
         }
+    }
+
+    /// Why a chain that reaches a trust root failed, for a TLS report: a certificate outside
+    /// its validity period (expired, or not yet valid, which only "validation-failure"
+    /// describes), a server certificate for other names, or else a general failure.
+    private static func resultType(of chain: UnverifiedCertificateChain, names: [String], at time: Date) async -> ResultType {
+        if let outside = chain.first(where: { time < $0.notValidBefore || time > $0.notValidAfter }) {
+            return time > outside.notValidAfter ? .certificateExpired : .validationFailure
+        }
+        if case .meetsPolicy = await AnyNamePolicy(names: names).chainMeetsPolicyRequirements(chain: chain) { return .validationFailure }
+        return .certificateHostMismatch
     }
 
     /// What the handshake showed, once it completed, with the channel binding its recorder
@@ -117,13 +136,14 @@ final class ConnectionTLS: Sendable {
     func failure(for error: any Error) -> TLSFailure {
         let state = observed.withLock { $0 }
         var reasons: [String] = []
-        if case let .failed(reason)? = state.pkix { reasons.append("PKIX: \(reason)") }
-        if case let .failed(reason)? = state.dane { reasons.append("DANE: \(reason)") }
+        if let failure = state.pkix?.failure { reasons.append("PKIX: \(failure)") }
+        if let failure = state.dane?.failure { reasons.append("DANE: \(failure)") }
         let errorText = String(describing: error)
         let alert = TLSAlert(boringSSLErrorText: errorText)
         var text = reasons.isEmpty ? "TLS failed: \(errorText)" : "certificate verification failed: " + reasons.joined(separator: "; ")
         if let alert { text += "; alert \(alert) from the server" }
-        return TLSFailure(text: text, alert: alert)
+        // DANE first: where it applies, it is the policy that was enforced (RFC 7672 §2.2).
+        return TLSFailure(text: text, alert: alert, verification: state.dane?.failure ?? state.pkix?.failure)
     }
 
     /// Whether `error` comes from TLS rather than the socket.

@@ -2,6 +2,7 @@ import DANE
 import Foundation
 import NIOSSL
 import SASL
+import TLSRPT
 import X509
 
 /// How a session uses TLS. Each aspect is its own value, because callers combine them
@@ -94,19 +95,39 @@ public struct PeerCertificateChain: Sendable, Hashable {
 
 public enum VerificationOutcome: Sendable, Hashable, CustomStringConvertible {
     case verified
-    case failed(String)
+    case failed(VerificationFailure)
 
     /// A DANE failure, e.g. from a hook that also records it for a TLS report (RFC 8460).
     public init(_ failure: DANEFailure) {
-        self = .failed(failure.description)
+        self = .failed(VerificationFailure(resultType: ResultType(rawValue: failure.tlsReportResultType), reason: failure.description))
+    }
+
+    public var failure: VerificationFailure? {
+        if case let .failed(failure) = self { return failure }
+        return nil
     }
 
     public var description: String {
         switch self {
         case .verified: return "verified"
-        case let .failed(reason): return "failed: \(reason)"
+        case let .failed(failure): return "failed: \(failure)"
         }
     }
+}
+
+/// Why a certificate did not verify: the TLS report's result type for it (RFC 8460 §4.3),
+/// so reports and metrics can tell an expired certificate from a wrong name, and a
+/// description for logs and DSNs.
+public struct VerificationFailure: Sendable, Hashable, CustomStringConvertible {
+    public var resultType: ResultType
+    public var reason: String
+
+    public init(resultType: ResultType, reason: String) {
+        self.resultType = resultType
+        self.reason = reason
+    }
+
+    public var description: String { reason }
 }
 
 /// What TLS gave this connection, for the caller's decisions and reports (TLSRPT).
@@ -197,9 +218,67 @@ public struct TLSAlert: Sendable, Hashable, CustomStringConvertible {
 public struct TLSFailure: Sendable, Hashable {
     public var text: String
     public var alert: TLSAlert?
+    /// The verification that failed and so ended the handshake, when one did.
+    public var verification: VerificationFailure?
 
-    public init(text: String, alert: TLSAlert?) {
+    public init(text: String, alert: TLSAlert?, verification: VerificationFailure? = nil) {
         self.text = text
         self.alert = alert
+        self.verification = verification
     }
+}
+
+/// Why a session has no TLS, or no TLS worth the name, as TLS reports (RFC 8460 §4.3) and
+/// metrics count it: the result type, a reason from a small fixed set (a metric label), and
+/// the details for the report's "failure-reason-code".
+public struct TLSSessionFailure: Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        /// The server did not offer STARTTLS.
+        case startTLSNotOffered
+        /// The server answered STARTTLS negatively.
+        case startTLSRefused
+        /// The certificate did not verify (PKIX, DANE).
+        case verification
+        /// The server sent this alert.
+        case alert(TLSAlert)
+        /// The connection ended during the handshake.
+        case eof
+        /// Any other handshake failure.
+        case handshake
+
+        public var description: String {
+            switch self {
+            case .startTLSNotOffered: return "starttls-not-offered"
+            case .startTLSRefused: return "starttls-refused"
+            case .verification: return "verification"
+            case let .alert(alert): return "alert-" + alert.name
+            case .eof: return "eof"
+            case .handshake: return "handshake"
+            }
+        }
+    }
+
+    public var resultType: ResultType
+    public var reason: Reason
+    public var detail: String
+
+    public init(resultType: ResultType, reason: Reason, detail: String) {
+        self.resultType = resultType
+        self.reason = reason
+        self.detail = detail
+    }
+
+    /// A failed handshake: the verification that ended it, else what the server said or did
+    /// (§4.3.3: "validation-failure" for what no other type describes).
+    init(_ failure: TLSFailure) {
+        if let verification = failure.verification {
+            self.init(resultType: verification.resultType, reason: .verification, detail: verification.reason)
+        } else if let alert = failure.alert {
+            self.init(resultType: .validationFailure, reason: .alert(alert), detail: failure.text)
+        } else {
+            self.init(resultType: .validationFailure, reason: .handshake, detail: failure.text)
+        }
+    }
+
+    public var description: String { "\(resultType) (\(reason)): \(detail)" }
 }

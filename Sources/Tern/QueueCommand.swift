@@ -27,23 +27,32 @@ struct QueueCommand: AsyncParsableCommand {
     static let socketName = "ctl"
 }
 
-/// Where the running server is.
-struct QueueTargetOptions: ParsableArguments {
-    @Option(name: .customLong("dir"), help: ArgumentHelp("The running server's data directory.", valueName: "datadir"))
+/// Where the server keeps its data: --dir, or the DataDir of --config.
+struct DataDirOptions: ParsableArguments {
+    @Option(name: .customLong("dir"), help: ArgumentHelp("The server's data directory.", valueName: "datadir"))
     var dataDir: String?
 
     @Option(name: .customLong("config"), help: ArgumentHelp("The server's tern.yaml, for its DataDir. Environment: TERN_CONFIG.", valueName: "file"))
     var config: String?
 
-    func socketPath() throws -> String {
-        if let dataDir { return dataDir + "/" + QueueCommand.socketName }
+    func dataDirectory() throws -> String {
+        if let dataDir { return dataDir }
         let path = config ?? ProcessInfo.processInfo.environment["TERN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? ConfigLoader.defaultStaticPath
         do {
-            return try StaticConfig.load(path: path, checkFiles: false).dataDir + "/" + QueueCommand.socketName
+            return try StaticConfig.load(path: path, checkFiles: false).dataDir
         } catch {
             for problem in error.errors { printError("\(problem)") }
             throw ExitCode(1)
         }
+    }
+}
+
+/// Where the running server is.
+struct QueueTargetOptions: ParsableArguments {
+    @OptionGroup var location: DataDirOptions
+
+    func socketPath() throws -> String {
+        try location.dataDirectory() + "/" + QueueCommand.socketName
     }
 
     /// Sends one request; a server that is not running, or an error answer, ends the

@@ -12,6 +12,7 @@ import SMTP
 import SMTPClient
 import SMTPServer
 import Store
+import TLSRPTStore
 import X509
 
 /// Submission's seam to the outbound queue: the 250 goes out only after `enqueue` returned,
@@ -183,18 +184,24 @@ func makeResolver(_ server: String?) throws -> StubResolver {
 }
 
 /// What direct delivery's DANE and MTA-STS need on `serve`: the MTA-STS policy cache
-/// (DataDir/mtasts.db) with its HTTPS fetcher and refresher, and the TLS policy over them.
+/// (DataDir/mtasts.db) with its HTTPS fetcher and refresher, the TLS policy over them, and
+/// the TLS report results store (DataDir/tlsrpt.db) unless the operator turned it off.
 struct TransportSecurityServices {
     let tlsPolicy: TLSPolicy
+    let tlsResults: TLSResultRecorder
     let refresher: PolicyRefresher
     private let cache: PolicyCache
     private let fetcher: HTTPSPolicyFetcher
+    private let resultStore: TLSRPTStore?
 
     /// Test only: `TERN_MTASTS_TRUST_ROOT`, a PEM CA certificate trusted, instead of the
     /// system's roots, for MTA-STS policies' HTTPS and for MX certificates (a test's own CA).
     static let testTrustRootVariable = "TERN_MTASTS_TRUST_ROOT"
 
-    init(dataDir: String, resolver: any DNS.Resolver) throws {
+    /// The TLS report results database in the data directory.
+    static func resultStorePath(dataDir: String) -> String { dataDir + "/tlsrpt.db" }
+
+    init(dataDir: String, resolver: any DNS.Resolver, recordTLSResults: Bool) throws {
         let logger = Logger(label: "mtasts")
         var configuration = HTTPSPolicyFetcher.Configuration()
         var trustRoots = PKIXVerification.TrustRoots.system
@@ -214,7 +221,7 @@ struct TransportSecurityServices {
                 do {
                     let lookup = try await cache.get(name)
                     logger.debug("MTA-STS policy", metadata: ["domain": "\(domain)", "lookup": "\(lookup)"])
-                    return lookup.policy
+                    return lookup
                 } catch {
                     // The cache's own database failed: deliver as without a policy, loudly.
                     logger.error("MTA-STS policy cache failed", metadata: ["domain": "\(domain)", "error": "\(error)"])
@@ -222,10 +229,27 @@ struct TransportSecurityServices {
                 }
             },
             resolver: resolver, now: { Date() }, trustRoots: trustRoots)
+        resultStore = recordTLSResults ? try TLSRPTStore.open(path: Self.resultStorePath(dataDir: dataDir)) : nil
+        tlsResults = resultStore.map { store in
+            let logger = Logger(label: "tlsrpt")
+            return TLSResultRecorder { results in
+                for result in results {
+                    do {
+                        try await store.add(
+                            [result.result], policyDomain: result.policyDomain, recipientDomain: result.recipientDomain, isHost: result.isHost,
+                            at: Date())
+                    } catch {
+                        // Statistics: a lost count is logged, delivery goes on.
+                        logger.error("storing a TLS report result failed", metadata: ["domain": "\(result.policyDomain)", "error": "\(error)"])
+                    }
+                }
+            }
+        } ?? .none
     }
 
     func shutdown() async {
         try? await fetcher.shutdown()
         cache.close()
+        resultStore?.close()
     }
 }

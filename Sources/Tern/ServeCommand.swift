@@ -88,11 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
         queueSettings.localRoutes = LocalRoutes(domains)
         variant.queue(&queueSettings)
         let resolver = try makeResolver(settings.resolver)
-        let security = try variant.transportSecurity ? TransportSecurityServices(dataDir: settings.dataDir, resolver: resolver) : nil
+        let security = try variant.transportSecurity ? TransportSecurityServices(
+            dataDir: settings.dataDir, resolver: resolver, recordTLSResults: settings.queue.recordTLSResults) : nil
         let queue = OutboundQueue(
             store: queueStore, settings: queueSettings,
             environment: QueueEnvironment(
-                resolver: resolver, tlsPolicy: security?.tlsPolicy ?? .opportunistic,
+                resolver: resolver, tlsPolicy: security?.tlsPolicy ?? .opportunistic, tlsResults: security?.tlsResults ?? .none,
                 localDelivery: .store(deliverer: deliverer, policy: policies.submission, temporaryDirectory: store.temporaryDirectory)),
             logger: Logger(label: "queue"))
         let relayer = QueueRelayer(queue: queue, logger: Logger(label: "smtpserver"))

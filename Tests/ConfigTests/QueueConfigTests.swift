@@ -15,6 +15,7 @@ struct QueueConfigTests {
         #expect(config.queue.delayedDSNAfterAttempts == 4)
         #expect(config.queue.concurrency == 8)
         #expect(config.queue.directPort == 25)
+        #expect(config.queue.recordTLSResults)
     }
 
     @Test("every key read")
@@ -27,6 +28,7 @@ struct QueueConfigTests {
               DelayedDSNAfterAttempts: 0
               Concurrency: 2
               DirectPort: 2525
+              RecordTLSResults: false
               Transports:
                 provider:
                   Host: smtp.example.net
@@ -54,6 +56,7 @@ struct QueueConfigTests {
         #expect(queue.delayedDSNAfterAttempts == nil)
         #expect(queue.concurrency == 2)
         #expect(queue.directPort == 2525)
+        #expect(!queue.recordTLSResults)
         #expect(queue.transports == [
             TransportConfig(name: "provider", kind: .relay(RelayConfig(
                 host: "smtp.example.net", port: 465, security: .implicitTLS,
@@ -101,7 +104,7 @@ struct QueueConfigTests {
         #expect(staticErrors(yaml) == [
             "tern.yaml:12:3: Queue.MaximumAge: must be at least FirstRetryInterval (10m), or no retry would ever be made",
             "tern.yaml:13:16: Queue.Concurrency: 0 is out of range: must be from 1 to 1000",
-            "tern.yaml:14:3: Queue.Retries: unknown key 'Retries'; known keys here: FirstRetryInterval, MaximumAge, DelayedDSNAfterAttempts, Concurrency, DirectPort, Transports, Routes",
+            "tern.yaml:14:3: Queue.Retries: unknown key 'Retries'; known keys here: FirstRetryInterval, MaximumAge, DelayedDSNAfterAttempts, Concurrency, DirectPort, RecordTLSResults, Transports, Routes",
             "tern.yaml:15:15: Queue.DirectPort: 0 is out of range: must be from 1 to 65535",
             "tern.yaml:17:5: Queue.Transports.direct: 'direct' is the built-in transport for delivery to the MX hosts; choose another name",
             "tern.yaml:20:5: Queue.Transports.relay.Port: required key is missing",

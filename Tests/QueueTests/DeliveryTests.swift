@@ -36,14 +36,15 @@ final class LocalMailboxes: Sendable {
 struct QueueFixture {
     let directory: TemporaryDirectory
     let clock = TestClock()
-    let resolver = MockResolver()
+    let resolver: MockResolver
     let local = LocalMailboxes()
     let queue: OutboundQueue
 
-    init(port: Int, retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
+    init(port: Int, resolver: MockResolver = MockResolver(), retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
          transports: [String: Transport] = [:], routes: [Route] = [], localRoutes: LocalRoutes = .none, concurrency: Int = 2,
-         metrics: QueueMetrics = QueueMetrics(), tlsPolicy: TLSPolicy = .opportunistic) async throws {
+         metrics: QueueMetrics = QueueMetrics(), tlsPolicy: TLSPolicy = .opportunistic, tlsResults: TLSResultRecorder = .none) async throws {
         directory = try TemporaryDirectory()
+        self.resolver = resolver
         try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
         try resolver.add("mx.example.net", .a(try #require(IPAddress("127.0.0.1"))))
         try resolver.add("localhost", .a(try #require(IPAddress("127.0.0.1"))))
@@ -59,7 +60,7 @@ struct QueueFixture {
                 hostname: "mail.example.com", retry: retry, routes: routes, localRoutes: localRoutes, transports: transports, concurrency: concurrency,
                 timeouts: timeouts),
             environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, tlsPolicy: tlsPolicy,
-                localDelivery: local.delivery),
+                tlsResults: tlsResults, localDelivery: local.delivery),
             metrics: metrics)
     }
 }

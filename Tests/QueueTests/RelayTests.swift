@@ -1,7 +1,5 @@
-import Certificates
 import DNS
 import Foundation
-import NIOSSL
 import Queue
 import SASL
 import SMTP
@@ -9,8 +7,6 @@ import SMTPClient
 import SMTPServer
 import ServerSupport
 import Synchronization
-import TLSHandshakeCapture
-import TestSupport
 import Testing
 
 /// example.org has alice, who may send as alice@example.org, and bob.
@@ -59,27 +55,16 @@ struct RelayCredentials: CredentialSource {
     /// chosen by a route for the sender's domain.
     @Test(arguments: [SASLMechanism.plain, .scramSHA256])
     func submissionWithAuthentication(_ mechanism: SASLMechanism) async throws {
-        let certificate = try SelfSignedCertificate(hostnames: ["localhost"])
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(try NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der)))
-        TLSHandshakeRecorder.captureKeyLog(on: &tls, as: .server)
-        let temporary = try TemporaryDirectory()
-        var settings = ConnectionSettings(session: Session.Settings(kind: .submission, hostname: "smtp.example.org"), temporaryDirectory: temporary.path)
-        settings.tls = try NIOSSLContext(configuration: tls)
-        settings.session.startTLSAvailable = true
-        settings.authentication = Authentication(
-            credentials: RelayCredentials(), serverSecret: Array("server secret".utf8),
-            failureLimiter: AuthFailureLimiter(maxFailures: 10, baseDelay: .milliseconds(1)))
-        let kept = KeptMessages()
-        let listener = Listener(
-            settings: settings, policy: RelayPolicy(), deliverer: kept, limiter: ConnectionLimiter(maxPerAddress: 10), makeID: { "id1" })
-        let bound = try await listener.bind(host: "127.0.0.1", port: 0)
-        let server = Task { try await bound.serve() }
-        defer { server.cancel() }
+        let server = try await InProcessServer(
+            kind: .submission, hostname: "smtp.example.org", policy: RelayPolicy(),
+            authentication: Authentication(
+                credentials: RelayCredentials(), serverSecret: Array("server secret".utf8),
+                failureLimiter: AuthFailureLimiter(maxFailures: 10, baseDelay: .milliseconds(1))))
+        defer { server.stop() }
+        let kept = server.kept
 
         let relay = RelayTransport(
-            host: "localhost", port: bound.port, security: .requireSTARTTLS,
+            host: "localhost", port: server.port, security: .requireSTARTTLS,
             authentication: ClientAuthentication(
                 credentials: SASLClientCredentials(username: "alice@example.org", password: "secret"), mechanism: mechanism),
             ignoreVerificationErrors: true)

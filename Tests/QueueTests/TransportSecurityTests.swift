@@ -1,8 +1,10 @@
 import DNS
 import Foundation
 import MTASTS
+import MTASTSCache
 import SMTPClient
 import Synchronization
+import TLSRPT
 import Testing
 
 @testable import Queue
@@ -24,18 +26,31 @@ import Testing
             requireTLS: requireTLS, ignorePolicy: ignorePolicy)
     }
 
-    func policy(_ mode: String) throws -> STSPolicy {
-        try STSPolicy(parsing: "version: STSv1\nmode: \(mode)\nmx: *.example.net\nmax_age: 86400\n")
+    /// The cache's answer with a policy of `mode`.
+    func policy(_ mode: String) throws -> PolicyLookup {
+        let policy = try STSPolicy(parsing: "version: STSv1\nmode: \(mode)\nmx: *.example.net\nmax_age: 86400\n")
+        return PolicyLookup(domain: try Domain("example.net"), outcome: .policy(policy, .cached))
     }
 
     func settings(_ decision: HostTLSDecision) -> TLSSettings? {
-        if case let .connect(settings) = decision { return settings }
+        if case let .connect(settings, _) = decision { return settings }
         return nil
     }
 
     func skipped(_ decision: HostTLSDecision) -> (DeliveryFailure, Bool)? {
-        if case let .skip(failure, unmet) = decision { return (failure, unmet) }
+        if case let .skip(failure, unmet, _) = decision { return (failure, unmet) }
         return nil
+    }
+
+    /// What TLS reports record about the host: the policies, and the failures known before
+    /// connecting.
+    func report(_ decision: HostTLSDecision) -> [(PolicyType, String, ResultType?)] {
+        let scope: TLSReportScope?
+        switch decision {
+        case let .connect(_, report): scope = report
+        case let .skip(_, _, report): scope = report
+        }
+        return (scope?.entries ?? []).map { ($0.policy.type, $0.policy.domain, $0.knownFailure?.resultType) }
     }
 
     @Test func noPolicyIsOpportunistic() async throws {
@@ -105,12 +120,16 @@ import Testing
     /// The policy is looked up once per domain; mode none counts as no policy.
     @Test func modeNoneIsNoPolicy() async throws {
         let lookups = Mutex(0)
-        let none = try STSPolicy(parsing: "version: STSv1\nmode: none\nmax_age: 86400\n")
+        let none = PolicyLookup(
+            domain: try Domain("example.net"), outcome: .policy(try STSPolicy(parsing: "version: STSv1\nmode: none\nmax_age: 86400\n"), .cached))
         let policy = TLSPolicy.secure(stsPolicy: { _ in lookups.withLock { $0 += 1 }; return none }, resolver: resolver, now: now)
         let domain = await policy.prepare("example.net")
         for host in ["mx.elsewhere.example", "mx2.elsewhere.example"] {
-            let tls = try #require(settings(await domain.decide(try request(host: host))))
+            let decision = await domain.decide(try request(host: host))
+            let tls = try #require(settings(decision))
             #expect(tls.pkix == nil && !tls.required)
+            // RFC 8461 §5: a TLS report says no-policy-found.
+            #expect(report(decision).map(\.0) == [.noPolicyFound])
         }
         #expect(lookups.withLock { $0 } == 1)
     }

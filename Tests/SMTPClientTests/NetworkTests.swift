@@ -5,6 +5,7 @@ import NIOSSL
 import SASL
 import SMTP
 import Synchronization
+import TLSRPT
 import Testing
 
 @testable import SMTPClient
@@ -295,12 +296,15 @@ final class Received: Sendable {
             } catch let error as ClientError {
                 #expect(error.step == .tlsHandshake && error.kind == .tls && !error.isPermanent)
                 #expect(error.text == "certificate verification failed: PKIX: no chain to a trusted root certificate", "\(error)")
+                // RFC 8460 §4.3.1.
+                #expect(error.tlsFailure?.resultType == .certificateNotTrusted && error.tlsFailure?.reason == .verification)
             }
 
             var ignoring = strict
             ignoring.tls.ignoreVerificationErrors = true
             let ignored = try await ClientConnection.withConnection(to: loopback, port: port, configuration: ignoring) { $0.tls }
-            #expect(ignored?.pkix == .failed("no chain to a trusted root certificate") && ignored?.isVerified == false)
+            #expect(ignored?.pkix?.failure?.reason == "no chain to a trusted root certificate" && ignored?.isVerified == false)
+            #expect(ignored?.pkix?.failure?.resultType == .certificateNotTrusted)
 
             let unchecked = try await ClientConnection.withConnection(to: loopback, port: port, configuration: configuration()) { $0.tls }
             #expect(unchecked?.pkix == nil && unchecked?.isVerified == false)
@@ -320,6 +324,7 @@ final class Received: Sendable {
                 Issue.record("a certificate for another name passed")
             } catch let error as ClientError {
                 #expect(error.text == "certificate verification failed: PKIX: the certificate is not valid for mx.example.org, mail.example.org", "\(error)")
+                #expect(error.tlsFailure?.resultType == .certificateHostMismatch)
             }
             config.tls.pkix = PKIXVerification(names: ["mx.example.org", "localhost"], trustRoots: .certificates([ca.root]))
             let state = try await ClientConnection.withConnection(to: loopback, port: port, configuration: config) { $0.tls }
@@ -331,7 +336,13 @@ final class Received: Sendable {
                 Issue.record("an expired certificate passed")
             } catch let error as ClientError {
                 #expect(error.kind == .tls && error.text.hasPrefix("certificate verification failed: PKIX: "), "\(error)")
+                #expect(error.tlsFailure?.resultType == .certificateExpired, "\(error)")
             }
+            // Expired and for another name: expired is what a report says first.
+            config.tls.pkix = PKIXVerification(names: ["mx.example.org"], trustRoots: .certificates([ca.root]))
+            let ignoring = { var ignoring = config; ignoring.tls.ignoreVerificationErrors = true; return ignoring }()
+            let expired = try await ClientConnection.withConnection(to: loopback, port: port, configuration: ignoring) { $0.tls }
+            #expect(expired?.pkix?.failure?.resultType == .certificateExpired)
         }
     }
 
@@ -342,19 +353,20 @@ final class Received: Sendable {
             let matching = configuration {
                 $0.tls.required = true
                 $0.tls.dane = DANEVerification { chain in
-                    chain.der.first == expected ? .verified : .failed("no TLSA record matches")
+                    chain.der.first == expected ? .verified : .failed(VerificationFailure(resultType: .certificateNotTrusted, reason: "no TLSA record matches"))
                 }
             }
             let state = try await ClientConnection.withConnection(to: loopback, port: port, configuration: matching) { $0.tls }
             #expect(state?.dane == .verified && state?.pkix == nil && state?.isVerified == true)
 
             var failing = matching
-            failing.tls.dane = DANEVerification { _ in .failed("no TLSA record matches") }
+            failing.tls.dane = DANEVerification { _ in .failed(VerificationFailure(resultType: .tlsaInvalid, reason: "no TLSA record matches")) }
             do {
                 _ = try await ClientConnection.withConnection(to: loopback, port: port, configuration: failing) { _ in 0 }
                 Issue.record("DANE failure ignored")
             } catch let error as ClientError {
                 #expect(error.text == "certificate verification failed: DANE: no TLSA record matches" && error.step == .tlsHandshake)
+                #expect(error.tlsFailure == TLSSessionFailure(resultType: .tlsaInvalid, reason: .verification, detail: "no TLSA record matches"))
             }
         }
     }

@@ -1,5 +1,6 @@
 import SASL
 import SMTP
+import TLSRPT
 import Testing
 
 @testable import SMTPClient
@@ -110,6 +111,18 @@ import Testing
         _ = required.server(Driver.ehloReply(["STARTTLS"]))
         let failure = required.server("554 5.7.0 no TLS here\r\n").failure
         #expect(failure?.step == .startTLS && failure?.kind == .tls && failure?.code == 554 && failure?.isPermanent == false)
+        // RFC 8460 §4.3.1: for a TLS report, the MX did not support STARTTLS.
+        #expect(failure?.tlsFailure?.resultType == .starttlsNotSupported && failure?.tlsFailure?.reason == .startTLSRefused)
+    }
+
+    /// TLS required and STARTTLS not offered: a temporary TLS failure, "starttls-not-supported".
+    @Test func requiredSTARTTLSNotOffered() {
+        var driver = Driver { $0.tls.required = true }
+        _ = driver.session.start()
+        _ = driver.server("220 mx\r\n")
+        let failure = driver.server(Driver.ehloReply(["PIPELINING"])).failure
+        #expect(failure?.step == .startTLS && failure?.kind == .tls && failure?.isPermanent == false)
+        #expect(failure?.tlsFailure == TLSSessionFailure(resultType: .starttlsNotSupported, reason: .startTLSNotOffered, detail: "STARTTLS not offered"))
     }
 
     @Test func noSTARTTLSWhenNotWanted() {
@@ -139,6 +152,7 @@ import Testing
         let actions = driver.session.tlsFailed(TLSFailure(text: "TLS failed", alert: TLSAlert(code: 116)))
         let error = actions.failure
         #expect(error?.step == .ehlo && error?.kind == .tls && error?.tlsAlert?.name == "certificate_required" && error?.isPermanent == false)
+        #expect(error?.tlsFailure?.resultType == .validationFailure && error?.tlsFailure?.reason.description == "alert-certificate_required")
         #expect(actions.closes && driver.session.isClosed)
     }
 
@@ -152,7 +166,8 @@ import Testing
         _ = driver.server("220 go ahead\r\n")
         let failure = driver.session.connectionClosed().failure
         #expect(failure == ClientError(
-            step: .tlsHandshake, kind: .tls, enhanced: EnhancedStatus(4, 7, 0), text: "TLS failed: connection closed by the server", isPermanent: false))
+            step: .tlsHandshake, kind: .tls, enhanced: EnhancedStatus(4, 7, 0), text: "TLS failed: connection closed by the server", isPermanent: false,
+            tlsFailure: TLSSessionFailure(resultType: .validationFailure, reason: .eof, detail: "connection closed by the server")))
     }
 
     @Test func alertFromBoringSSLText() {

@@ -82,5 +82,5 @@ func envelope(
 func tlsState(verified: Bool, channelBinding: ChannelBinding? = nil) -> TLSConnectionState {
     TLSConnectionState(
         version: .tlsv13, serverName: "mx.example.org", peerCertificates: PeerCertificateChain(der: []),
-        pkix: verified ? .verified : .failed("self-signed"), dane: nil, channelBinding: channelBinding)
+        pkix: verified ? .verified : .failed(VerificationFailure(resultType: .certificateNotTrusted, reason: "self-signed")), dane: nil, channelBinding: channelBinding)
 }
