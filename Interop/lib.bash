@@ -12,14 +12,16 @@ port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>
 # port_listening PORT: something listens on PORT (state 0A), unlike port_used, which also sees
 # the TIME_WAIT entries a server leaves behind for a while after closing connections.
 port_listening() { grep -qi ":$(printf '%04X' "$1") [0-9A-F]*:0000 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-# free_port NAME...: sets each variable NAME to a free loopback port in 20000-39999, none
-# handed out twice in this run (a variable, not $(...): a subshell could not remember).
+udp_port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp /proc/net/udp6 2>/dev/null; }
+# free_port NAME...: sets each variable NAME to a loopback port in 20000-39999 that is free
+# for TCP and UDP (a DNS server needs both), none handed out twice in this run (a variable,
+# not $(...): a subshell could not remember).
 free_port() {
     local name port
     for name in "$@"; do
         for _ in $(seq 1 50); do
             port=$((20000 + RANDOM % 20000))
-            port_used "$port" || [[ " ${USED_PORTS:-} " == *" $port "* ]] || break
+            port_used "$port" || udp_port_used "$port" || [[ " ${USED_PORTS:-} " == *" $port "* ]] || break
             port=""
         done
         [ -n "$port" ] || fail "no free port"
@@ -82,6 +84,64 @@ stop_cleanly() {
     CHECKS=$((CHECKS + 1))
 }
 
+# wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds; false after SECONDS.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.2; done
+}
+# stop_pid PID NAME: TERM to PID, up to 5 s for it and its children (daemons such as nsd fork
+# even in the foreground) to end, then KILL to what is left. Nothing for an empty PID.
+stop_pid() {
+    local pid=$1 name=$2 p kids
+    [ -n "$pid" ] || return 0
+    kids=$(descendants "$pid")
+    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 1 50); do
+        alive "$pid" && { sleep 0.1; continue; }
+        for p in $kids; do alive "$p" && { sleep 0.1; continue 2; }; done
+        break
+    done
+    for p in "$pid" $kids; do
+        alive "$p" || continue
+        log "$name process $p did not stop on TERM, killing it"
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    wait "$pid" 2>/dev/null || true
+}
+descendants() {  # descendants PID: the PIDs of all its descendants (from /proc)
+    local child
+    for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+alive() {  # alive PID: exists and is not a zombie
+    local state
+    state=$(sed -n 's/^.*) \([A-Z]\).*/\1/p' /proc/"$1"/stat 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# test_ca SUBJECT: a test CA valid for two days, $TMP/ca.pem and $TMP/ca.key.
+test_ca() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$TMP/ca.key" -out "$TMP/ca.pem" \
+        >/dev/null 2>&1 || fail "openssl could not make the test CA"
+}
+# issue_certificate NAME: $TMP/NAME.key and $TMP/NAME.pem for the DNS name NAME, by the test CA.
+issue_certificate() {
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$TMP/$1.key" -out "$TMP/$1.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:%s\n' "$1" >"$TMP/$1.ext"
+    openssl x509 -req -in "$TMP/$1.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+        -extfile "$TMP/$1.ext" -out "$TMP/$1.pem" >/dev/null 2>&1 || fail "openssl could not issue a certificate for $1"
+}
+
+# tlsrpt_reported CONFIG REGEX WHAT: `tern tlsrpt results` of the server of CONFIG has a line
+# matching REGEX (a TLS report result recorded by delivery, RFC 8460); counts a check.
+tlsrpt_reported() {
+    "$TERN" tlsrpt results --config "$1" >"$TMP/tlsrpt" 2>&1 || { cat "$TMP/tlsrpt" >&2; fail "tern tlsrpt results failed"; }
+    grep -qE -- "$2" "$TMP/tlsrpt" || { cat "$TMP/tlsrpt" >&2; fail "TLS report results: $3"; }
+    pass "TLS report result: $3"
+}
+
 # serve_yaml_head RESOLVER SUBMISSION_PORT IMAP_PORT [SMTP_PORT]: the start of a tern.yaml for
 # serve_yaml_head RESOLVER SUBMISSION IMAP [SMTP] [METRICS]: `tern serve` on loopback: data in
 # ../data, alice the postmaster, submission with AUTH allowed without TLS on loopback, IMAP
@@ -131,6 +191,26 @@ $(printf '%s' "$1" | "$TERN" config password --iterations 4096)
 YAML
 }
 
+# submit_message PORT PASSWORD ID RECIPIENT: one message from alice@tern.test (serve_domains_yaml)
+# to RECIPIENT over submission on PORT with AUTH, subject ID, its body ending in end-of-ID.
+submit_message() {
+    timeout 30 python3 - "$@" <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting $3"; }
+import smtplib, sys
+port, password, ident, recipient = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+    s.login("alice@tern.test", password)
+    body = f"From: alice@tern.test\r\nTo: {recipient}\r\nSubject: {ident}\r\n\r\nend-of-{ident}\r\n"
+    assert s.sendmail("alice@tern.test", [recipient], body.encode()) == {}
+PY
+}
+# queue_lists TEXT: `tern queue list` of the server configured in $TMP/config/tern.yaml shows
+# TEXT (e.g. in a recipient's last failure); the listing is left in $TMP/queue.
+queue_lists() {
+    "$TERN" queue list --config "$TMP/config/tern.yaml" >"$TMP/queue" 2>&1 && grep -qF -- "$1" "$TMP/queue"
+}
+# queue_drop_all: drops every message queued by that server.
+queue_drop_all() { "$TERN" queue drop --all --config "$TMP/config/tern.yaml" >/dev/null 2>&1 || true; }
+
 # postfix_install: Postfix from Debian without a system configuration ("No configuration").
 postfix_install() {
     command -v postfix >/dev/null || echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
@@ -173,6 +253,34 @@ CF
         printf '%s\n' "$@"
     } >"$dir/main.cf"
 }
+
+# postfix_mx_main_cf DIR HOSTNAME DOMAINS [LINE...]: postfix_main_cf for an MX that accepts
+# from loopback every recipient of DOMAINS (space-separated) into one maildir, $TMP/vmail/
+# maildir (see `arrived`), offering STARTTLS with DIR/cert.pem and DIR/key.pem, logging TLS
+# connections and naming TLS in the Received field it adds; then the LINEs. Its master.cf
+# needs the virtual service: postfix_master_cf FILE LISTEN "$POSTFIX_VIRTUAL".
+POSTFIX_VIRTUAL="virtual   unix  -       n       n       -       -       virtual"
+postfix_mx_main_cf() {
+    local dir=$1 hostname=$2 domains=$3
+    shift 3
+    mkdir -p "$TMP/vmail"
+    chown nobody:nogroup "$TMP/vmail"
+    postfix_main_cf "$dir" "$hostname" \
+        "mynetworks = 127.0.0.0/8" \
+        "virtual_mailbox_domains = $domains" \
+        "virtual_mailbox_base = $TMP/vmail" \
+        "virtual_mailbox_maps = static:maildir/" \
+        "virtual_uid_maps = static:65534" \
+        "virtual_gid_maps = static:65534" \
+        "smtpd_tls_security_level = may" \
+        "smtpd_tls_cert_file = $dir/cert.pem" \
+        "smtpd_tls_key_file = $dir/key.pem" \
+        "smtpd_tls_loglevel = 1" \
+        "smtpd_tls_received_header = yes" \
+        "$@"
+}
+# arrived ID: the message submit_message sent as ID is in the maildir of postfix_mx_main_cf.
+arrived() { grep -rlqF -- "end-of-$1" "$TMP/vmail/maildir/new" 2>/dev/null; }
 
 # postfix_start DIR PORT: checks the instance's configuration, starts it and waits until it
 # listens on PORT.
@@ -217,4 +325,210 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 CF
         for line in "$@"; do echo "$line"; done
     } >"$file"
+}
+
+# --- DNSSEC test zones (dnssec.sh, dane.sh): signed with ldns-signzone, served by nsd,
+# validated by unbound with the signed zone's DS as its only trust anchor. Loopback only. ---
+
+# dnssec_install: ldnsutils (ldns-keygen, ldns-signzone, drill), nsd and unbound.
+dnssec_install() {
+    apt_install ldns-signzone ldnsutils
+    apt_install nsd nsd
+    apt_install unbound unbound
+}
+
+# dnssec_sign_zone DIR ZONE: signs DIR/ZONE.zone (ZONE without the final dot) into
+# DIR/ZONE.zone.signed with a new ECDSA P-256 key with the SEP bit, which signs everything (a
+# combined signing key); the key's DS record, the resolver's trust anchor, goes to DIR/ZONE.ds.
+dnssec_sign_zone() {
+    local dir=$1 zone=$2 key
+    key=$(cd "$dir" && ldns-keygen -a ECDSAP256SHA256 -k "$zone") || fail "ldns-keygen failed for $zone"
+    [ -f "$dir/$key.ds" ] || fail "ldns-keygen made no DS for $zone ($key)"
+    (cd "$dir" && ldns-signzone -o "$zone." "$zone.zone" "$key") || fail "ldns-signzone failed for $zone"
+    mv "$dir/$key.ds" "$dir/$zone.ds"
+}
+
+# dnssec_tamper_rrsig FILE OWNER TYPE: flips one base64 character in the middle of the
+# signature over OWNER's TYPE records in the signed zone FILE (same length, still base64), so
+# that a validating resolver finds them bogus (RFC 4035 §5.3).
+dnssec_tamper_rrsig() {
+    local file=$1 owner=$2 type=$3
+    awk -v owner="$owner" -v type="$type" 'BEGIN { FS = "[ \t]+"; OFS = "\t"; n = 0 }
+         tolower($1) == tolower(owner) && toupper($4) == "RRSIG" && toupper($5) == toupper(type) {
+             sig = $NF; c = substr(sig, 20, 1); r = (c == "A") ? "B" : "A"
+             $NF = substr(sig, 1, 19) r substr(sig, 21); n++
+         }
+         { print }
+         END { if (n != 1) exit 3 }' "$file" >"$file.tmp" || fail "not exactly one RRSIG over $owner $type in $file"
+    mv "$file.tmp" "$file"
+}
+
+# drill_query PORT TCP(0/1) NAME TYPE: drill's output for the query (DO bit set), 3 s at most.
+drill_query() {
+    local port=$1 tcp=$2 name=$3 type=$4 opt=-u
+    [ "$tcp" = 1 ] && opt=-t
+    timeout 3 drill -D "$opt" -p "$port" "$name" @127.0.0.1 "$type" 2>&1 || true
+}
+drill_flags() { sed -n 's/^;; flags: \([^;]*\);.*/\1/p;T;q'; }
+drill_rcode() { sed -n 's/.*rcode: \([A-Z]*\).*/\1/p;T;q'; }
+
+# dns_wait PORT NAME TYPE PID DEADLINE: 0 once PORT answers NOERROR over UDP and TCP, 2 when
+# PID ended, 1 at DEADLINE (in $SECONDS).
+dns_wait() {
+    local port=$1 name=$2 type=$3 pid=$4 deadline=$5
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        kill -0 "$pid" 2>/dev/null || return 2
+        # TCP first: a closed TCP port is refused at once, while a UDP query to a port not yet
+        # bound would sit out drill's timeout.
+        if [ "$(drill_query "$port" 1 "$name" "$type" | drill_rcode)" = NOERROR ] \
+            && [ "$(drill_query "$port" 0 "$name" "$type" | drill_rcode)" = NOERROR ]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# nsd_start DIR ZONE FILE [ZONE FILE...]: nsd in the foreground, authoritative for each ZONE
+# (without the final dot) from DIR/FILE, on 127.0.0.1:NSD_PORT, a free port (tried up to three
+# times, in case another process takes the port first). Sets NSD_PORT and NSD_PID; its log is
+# DIR/nsd.log and DIR/nsd.out.
+nsd_start() {
+    local dir=$1 first_zone=$2 attempt rc zones
+    shift
+    for attempt in 1 2 3; do
+        free_port NSD_PORT
+        cat >"$dir/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1
+    port: $NSD_PORT
+    do-ip4: yes
+    do-ip6: no
+    reuseport: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$dir"
+    database: ""
+    zonelistfile: "$dir/zone.list"
+    xfrdfile: "$dir/xfrd.state"
+    xfrdir: "$dir"
+    pidfile: "$dir/nsd.pid"
+    logfile: "$dir/nsd.log"
+    verbosity: 1
+    hide-version: yes
+    refuse-any: no
+remote-control:
+    control-enable: no
+CONF
+        zones=("$@")
+        while [ "${#zones[@]}" -ge 2 ]; do
+            printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "${zones[0]}" "${zones[1]}" >>"$dir/nsd.conf"
+            zones=("${zones[@]:2}")
+        done
+        nsd-checkconf "$dir/nsd.conf" >&2 || fail "nsd-checkconf rejected $dir/nsd.conf"
+        nsd -d -c "$dir/nsd.conf" >>"$dir/nsd.out" 2>&1 &
+        NSD_PID=$!
+        rc=0
+        dns_wait "$NSD_PORT" "$first_zone." SOA "$NSD_PID" $((SECONDS + 15)) || rc=$?
+        if [ "$rc" = 0 ]; then
+            log "nsd up: pid $NSD_PID, 127.0.0.1:$NSD_PORT"
+            return 0
+        fi
+        log "nsd did not come up on port $NSD_PORT (attempt $attempt):"
+        tail -n 5 "$dir/nsd.out" "$dir/nsd.log" >&2 2>/dev/null || true
+        stop_pid "$NSD_PID" nsd
+        NSD_PID=""
+        [ "$rc" = 2 ] || break  # still running but not answering: another try would not help
+    done
+    fail "nsd did not start"
+}
+
+# unbound_start DIR NSD_PORT TRUST_ANCHOR_FILE ZONE...: a validating unbound in the foreground on
+# 127.0.0.1:UNBOUND_PORT, a free port, that asks nsd on NSD_PORT for each ZONE (without the
+# final dot; stub zones), trusts only the DS records in TRUST_ANCHOR_FILE, adds RFC 8914
+# extended errors, and answers everything else itself (nothing from the internet). Sets
+# UNBOUND_PORT, UNBOUND_PID and UNBOUND_DIR (DIR, with its output in unbound.out).
+unbound_start() {
+    local dir=$1 nsd_port=$2 anchor=$3 attempt zone rc
+    shift 3
+    UNBOUND_DIR=$dir
+    for attempt in 1 2 3; do
+        free_port UNBOUND_PORT
+        {
+            cat <<CONF
+server:
+    interface: 127.0.0.1
+    port: $UNBOUND_PORT
+    outgoing-interface: 127.0.0.1
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    so-reuseport: no
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    username: ""
+    chroot: ""
+    directory: "$dir"
+    pidfile: "$dir/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    val-log-level: 2
+    log-servfail: yes
+    # Nothing from the internet: no root anchor, everything outside the test zones is
+    # answered locally. "test." is one of unbound's default static zones, so the stubs need
+    # their own transparent local zones.
+    local-zone: "." static
+    local-zone: "test." nodefault
+    do-not-query-localhost: no
+    module-config: "validator iterator"
+    trust-anchor-file: "$anchor"
+    val-permissive-mode: no
+    trust-anchor-signaling: no
+    root-key-sentinel: no
+    harden-dnssec-stripped: yes
+    ede: yes
+    edns-buffer-size: 1232
+    max-udp-size: 1232
+    prefetch: no
+    qname-minimisation: no
+CONF
+            for zone in "$@"; do printf '    local-zone: "%s." transparent\n' "$zone"; done
+            printf 'remote-control:\n    control-enable: no\n'
+            for zone in "$@"; do printf 'stub-zone:\n    name: "%s."\n    stub-addr: 127.0.0.1@%s\n' "$zone" "$nsd_port"; done
+        } >"$dir/unbound.conf"
+        unbound-checkconf "$dir/unbound.conf" >&2 || fail "unbound-checkconf rejected $dir/unbound.conf"
+        unbound -d -c "$dir/unbound.conf" >>"$dir/unbound.out" 2>&1 &
+        UNBOUND_PID=$!
+        rc=0
+        dns_wait "$UNBOUND_PORT" "$1." SOA "$UNBOUND_PID" $((SECONDS + 15)) || rc=$?
+        if [ "$rc" = 0 ]; then
+            log "unbound up: pid $UNBOUND_PID, 127.0.0.1:$UNBOUND_PORT"
+            return 0
+        fi
+        log "unbound did not come up on port $UNBOUND_PORT (attempt $attempt):"
+        tail -n 10 "$dir/unbound.out" >&2 || true
+        stop_pid "$UNBOUND_PID" unbound
+        UNBOUND_PID=""
+        [ "$rc" = 2 ] || break
+    done
+    fail "unbound did not start"
+}
+
+# dns_peer_check DESCRIPTION NAME TYPE WANT_RCODE WANT_AD(yes/no/any): unbound answers NAME
+# TYPE as the test zones mean it to; otherwise the setup is wrong, not Tern (not a check).
+dns_peer_check() {
+    local out rcode flags
+    out=$(drill_query "$UNBOUND_PORT" 1 "$2" "$3")
+    rcode=$(printf '%s\n' "$out" | drill_rcode)
+    flags=" $(printf '%s\n' "$out" | drill_flags) "
+    if [ "$rcode" != "$4" ] \
+        || { [ "$5" = yes ] && [[ "$flags" != *" ad "* ]]; } \
+        || { [ "$5" = no ] && [[ "$flags" == *" ad "* ]]; }; then
+        printf '%s\n' "$out" >&2
+        tail -n 20 "$UNBOUND_DIR/unbound.out" >&2 || true
+        fail "peer setup: unbound answered $2 $3 with rcode=$rcode flags=[$flags], wanted $4 ad=$5 ($1)"
+    fi
 }

@@ -38,16 +38,9 @@ port_listening 443 && fail "port 443 is in use"
 free_port DNS_PORT MX_PORT SUBMISSION IMAP METRICS
 
 # --- a test CA and its certificates for the policy's web server and for the MX ---
-issue() {  # issue NAME: $TMP/NAME.key and $TMP/NAME.pem for DNS name NAME, by the test CA
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$TMP/$1.key" -out "$TMP/$1.csr" >/dev/null 2>&1
-    printf 'subjectAltName=DNS:%s\n' "$1" >"$TMP/$1.ext"
-    openssl x509 -req -in "$TMP/$1.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
-        -extfile "$TMP/$1.ext" -out "$TMP/$1.pem" >/dev/null 2>&1 || fail "openssl could not issue a certificate for $1"
-}
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Tern MTA-STS test CA" -keyout "$TMP/ca.key" -out "$TMP/ca.pem" \
-    >/dev/null 2>&1 || fail "openssl could not make the test CA"
-issue mta-sts.dest.test
-issue mx.dest.test
+test_ca "Tern MTA-STS test CA"
+issue_certificate mta-sts.dest.test
+issue_certificate mx.dest.test
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.dest.test -addext subjectAltName=DNS:mx.dest.test \
     -keyout "$TMP/untrusted.key" -out "$TMP/untrusted.pem" >/dev/null 2>&1 || fail "openssl could not make a self-signed certificate"
 
@@ -95,23 +88,11 @@ PY
 pass "policy served over HTTPS with a certificate of the test CA; _mta-sts record in dnsmasq"
 
 # --- Postfix: the MX, STARTTLS with a certificate of the test CA ---
-mkdir -p "$PFCONF" "$TMP/vmail"
-chown nobody:nogroup "$TMP/vmail"
+mkdir -p "$PFCONF"
 cp "$TMP/mx.dest.test.pem" "$PFCONF/cert.pem"
 cp "$TMP/mx.dest.test.key" "$PFCONF/key.pem"
-postfix_main_cf "$PFCONF" mx.dest.test \
-    "mynetworks = 127.0.0.0/8" \
-    "virtual_mailbox_domains = dest.test" \
-    "virtual_mailbox_base = $TMP/vmail" \
-    "virtual_mailbox_maps = static:maildir/" \
-    "virtual_uid_maps = static:65534" \
-    "virtual_gid_maps = static:65534" \
-    "smtpd_tls_security_level = may" \
-    "smtpd_tls_cert_file = $PFCONF/cert.pem" \
-    "smtpd_tls_key_file = $PFCONF/key.pem" \
-    "smtpd_tls_loglevel = 1"
-postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$MX_PORT" \
-    "virtual   unix  -       n       n       -       -       virtual"
+postfix_mx_main_cf "$PFCONF" mx.dest.test dest.test
+postfix_master_cf "$PFCONF/master.cf" "127.0.0.1:$MX_PORT" "$POSTFIX_VIRTUAL"
 POSTFIX_UP=1
 postfix_start "$PFCONF" "$MX_PORT"
 
@@ -131,30 +112,8 @@ PID=$!
 for _ in $(seq 1 150); do port_used "$SUBMISSION" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 port_used "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
 
-submit() {  # submit ID: one message to bob@dest.test
-    timeout 30 python3 - "$SUBMISSION" "$1" <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting $1"; }
-import smtplib, sys
-port, ident = int(sys.argv[1]), sys.argv[2]
-with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
-    s.login("alice@tern.test", "sts-secret")
-    body = f"From: alice@tern.test\r\nTo: bob@dest.test\r\nSubject: {ident}\r\n\r\nend-of-{ident}\r\n"
-    assert s.sendmail("alice@tern.test", ["bob@dest.test"], body.encode()) == {}
-PY
-}
-wait_for() {  # wait_for SECONDS COMMAND...
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.2; done
-}
-arrived() { grep -rlqF -- "end-of-$1" "$TMP/vmail/maildir/new" 2>/dev/null; }
-deferred_with() {  # deferred_with TEXT: a queued message's last failure contains TEXT
-    "$TERN" queue list --config "$TMP/config/tern.yaml" >"$TMP/queue" 2>&1 && grep -qF -- "$1" "$TMP/queue"
-}
-drop_all() { "$TERN" queue drop --all --config "$TMP/config/tern.yaml" >/dev/null 2>&1 || true; }
-reported() {  # reported REGEX WHAT: the recorded TLS report results have a line matching REGEX
-    "$TERN" tlsrpt results --config "$TMP/config/tern.yaml" >"$TMP/tlsrpt" 2>&1 || { cat "$TMP/tlsrpt" >&2; fail "tern tlsrpt results failed"; }
-    grep -qE -- "$1" "$TMP/tlsrpt" || { cat "$TMP/tlsrpt" >&2; fail "TLS report results: $2"; }
-    pass "TLS report result: $2"
-}
+submit() { submit_message "$SUBMISSION" sts-secret "$1" bob@dest.test; }
+reported() { tlsrpt_reported "$TMP/config/tern.yaml" "$@"; }
 
 # 1. enforce, the MX listed: delivered over verified TLS.
 submit enforce-listed
@@ -168,12 +127,12 @@ reported "^[0-9-]{10} dest\.test recipient-domain=dest\.test policy=sts \(mode: 
 policy enforce other.dest.test
 start_dns 2
 submit enforce-unlisted
-wait_for 30 deferred_with "not allowed by the MTA-STS policy of dest.test" \
+wait_for 30 queue_lists "not allowed by the MTA-STS policy of dest.test" \
     || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with the MX not listed: no deferral naming the policy"; }
 arrived enforce-unlisted && fail "enforce with the MX not listed: delivered anyway"
 pass "enforce, MX not listed: deferred (4.4.4, not allowed by the policy), not delivered"
 reported "^  validation-failure count=1 mx=mx\.dest\.test: MX host mx\.dest\.test is not in the MTA-STS policy$" "the MX outside the enforced policy"
-drop_all
+queue_drop_all
 
 # 3. testing, the MX not listed (policy id 3): delivered anyway.
 policy testing other.dest.test
@@ -196,7 +155,7 @@ postfix -c "$PFCONF" stop >/dev/null 2>&1 || fail "postfix stop"
 for _ in $(seq 1 100); do port_listening "$MX_PORT" || break; sleep 0.1; done
 postfix_start "$PFCONF" "$MX_PORT"
 submit enforce-untrusted
-wait_for 30 deferred_with "certificate" \
+wait_for 30 queue_lists "certificate" \
     || { cat "$TMP/queue" >&2; tail -20 "$TMP/err" >&2; fail "enforce with an untrusted certificate: no deferral naming the certificate"; }
 arrived enforce-untrusted && fail "enforce with an untrusted certificate: delivered anyway"
 pass "enforce, MX certificate not trusted: deferred, not delivered"

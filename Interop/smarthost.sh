@@ -165,11 +165,6 @@ with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
 PY
 pass "7 messages submitted, one per route"
 
-wait_for() {  # wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.2; done
-}
-arrived() { grep -rlqF -- "end-of-$1" "$TMP/vmail/maildir/new" 2>/dev/null; }
 for pair in plain.test:PLAIN login.test:LOGIN cram.test:CRAM-MD5 scram1.test:SCRAM-SHA-1 scram256.test:SCRAM-SHA-256 strongest.test:SCRAM-SHA-256; do
     domain=${pair%%:*}; mechanism=${pair#*:}
     wait_for 30 arrived "$domain" || { tail -20 "$TMP/err" >&2; tail -20 "$TMP/postfix.log" >&2; fail "the message to bob@$domain did not arrive"; }

@@ -173,7 +173,8 @@ enum Attempt {
         let candidates = state.openMessages(requireTLS: requireTLS)
         guard !candidates.isEmpty else { return }
         var logger = context.logger
-        logger[metadataKey: "remote"] = "\(remoteMTA)"
+        // The host by name; the connection adds "remote", the address and port it dials.
+        logger[metadataKey: "host"] = "\(remoteMTA)"
         do {
             let (tlsOutcome, results) = try await ClientConnection.withConnection(
                 to: address, port: port, through: proxy, configuration: configuration, group: context.group, logger: logger

@@ -1,5 +1,7 @@
 import DNS
 import Foundation
+import InMemoryLogging
+import Logging
 import Message
 import MetricsTestKit
 import Queue
@@ -42,7 +44,8 @@ struct QueueFixture {
 
     init(port: Int, resolver: MockResolver = MockResolver(), retry: RetryPolicy = RetryPolicy(firstDelay: 600, maximumAge: 3600, jitter: 0, delayedDSNAfterAttempts: nil),
          transports: [String: Transport] = [:], routes: [Route] = [], localRoutes: LocalRoutes = .none, concurrency: Int = 2,
-         metrics: QueueMetrics = QueueMetrics(), tlsPolicy: TLSPolicy = .opportunistic, tlsResults: TLSResultRecorder = .none) async throws {
+         metrics: QueueMetrics = QueueMetrics(), tlsPolicy: TLSPolicy = .opportunistic, tlsResults: TLSResultRecorder = .none,
+         logger: Logger = Logger(label: "queue")) async throws {
         directory = try TemporaryDirectory()
         self.resolver = resolver
         try resolver.add("example.net", .mx(MX(preference: 10, exchange: try DNSName("mx.example.net"))))
@@ -61,7 +64,7 @@ struct QueueFixture {
                 timeouts: timeouts),
             environment: QueueEnvironment(resolver: resolver, now: { clock.now }, random: { 0x8000_0000_0000_0000 }, tlsPolicy: tlsPolicy,
                 tlsResults: tlsResults, localDelivery: local.delivery),
-            metrics: metrics)
+            metrics: metrics, logger: logger)
     }
 }
 
@@ -76,6 +79,22 @@ struct QueueFixture {
         #expect(server.messages.map(\.recipients) == [["bob@example.net"]])
         #expect(server.messages.first?.data.contains("Subject: hello") == true)
         #expect(fixture.local.dsns.isEmpty)
+    }
+
+    /// A connection's log lines name the MX host as well as the address the connection
+    /// added: the operator reads which host, e.g., DANE verified.
+    @Test func connectionLogsNameTheHostAndTheAddress() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "queue") { _ in logs }
+        logger.logLevel = .debug
+        let fixture = try await QueueFixture(port: server.port, logger: logger)
+        try await fixture.queue.enqueue(submission(to: ["bob@example.net"]))
+        try await fixture.queue.runDue()
+        let ready = try #require(logs.entries.first { $0.message == "session ready" })
+        #expect(ready.metadata["host"] == "mx.example.net")
+        #expect(ready.metadata["remote"] == "127.0.0.1:\(server.port)")
     }
 
     /// Deliveries by result and transport; the queue's size and its oldest message's age.
