@@ -104,6 +104,8 @@ let package = Package(
         // SMTP TLS Reporting (RFC 8460): report and result types, JSON and gzip.
         .target(name: "TLSRPT", dependencies: ["Zlib"]),
         // TLS results of outgoing deliveries per day and policy domain, for the reports.
+        // iprev (RFC 8601 §3): forward-confirmed reverse DNS of an SMTP client's address.
+        .target(name: "IPRev", dependencies: ["DNS"]),
         .target(name: "TLSRPTStore", dependencies: ["TLSRPT", .product(name: "GRDB", package: "GRDB.swift")]),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
@@ -299,6 +301,7 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
+        .testTarget(name: "IPRevTests", dependencies: ["IPRev", "DNS"]),
         .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT", "TestSupport"]),
         .testTarget(
             name: "CertificatesTests",

@@ -368,23 +368,26 @@ final class Evaluation {
         guard verifier.now().timeIntervalSince(started) <= limitSeconds else {
             throw Termination(result: .temperror, problem: "the check took longer than \(verifier.timeLimit) (RFC 7208 §4.6.4)")
         }
-        let (outcome, logged) = await ask(name, type)
-        lookups.append(SPFLookup(name: name, type: type, answer: logged))
+        let (outcome, logged, authentic) = await ask(name, type)
+        lookups.append(SPFLookup(name: name, type: type, answer: logged, authentic: authentic))
         answers[question] = outcome
         return outcome
     }
 
-    private func ask(_ name: DNSName, _ type: RecordType) async -> (DNSOutcome, SPFLookup.Answer) {
-        func failed(_ reason: String) -> (DNSOutcome, SPFLookup.Answer) {
-            (.failed("\(type) \(name): \(reason)"), .failed(reason))
+    /// The outcome, as logged, and whether the answer was DNSSEC-validated.
+    private func ask(_ name: DNSName, _ type: RecordType) async -> (DNSOutcome, SPFLookup.Answer, Bool) {
+        func failed(_ reason: String) -> (DNSOutcome, SPFLookup.Answer, Bool) {
+            (.failed("\(type) \(name): \(reason)"), .failed(reason), false)
         }
         do throws(DNSError) {
-            let records = try await verifier.resolver.resolve(name, type).records.map(\.data).filter { $0.type == type }
-            return records.isEmpty ? (.empty, .noRecords) : (.records(records), .records(records.map(\.presentation)))
+            let answer = try await verifier.resolver.resolve(name, type)
+            let records = answer.records.map(\.data).filter { $0.type == type }
+            return records.isEmpty
+                ? (.empty, .noRecords, answer.authentic) : (.records(records), .records(records.map(\.presentation)), answer.authentic)
         } catch {
             switch error.kind {
-            case .nameNotFound: return (.empty, .nameNotFound)
-            case .noRecords: return (.empty, .noRecords)
+            case .nameNotFound: return (.empty, .nameNotFound, false)
+            case .noRecords: return (.empty, .noRecords, false)
             case let .serverFailure(rcode): return failed("\(rcode)")
             case .timeout: return failed("timeout")
             case let .network(reason): return failed("network error: \(reason)")

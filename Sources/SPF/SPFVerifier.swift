@@ -24,11 +24,15 @@ public struct SPFLookup: Hashable, Sendable, CustomStringConvertible {
     public var name: DNSName
     public var type: RecordType
     public var answer: Answer
+    /// The answer was DNSSEC-validated (the resolver's AD bit). Denials and failures count as
+    /// not validated: the resolver's error does not say.
+    public var authentic: Bool
 
-    public init(name: DNSName, type: RecordType, answer: Answer) {
+    public init(name: DNSName, type: RecordType, answer: Answer, authentic: Bool = false) {
         self.name = name
         self.type = type
         self.answer = answer
+        self.authentic = authentic
     }
 
     /// "MX example.com.: 10 mail.example.com.", records separated by ", ".
@@ -67,6 +71,11 @@ public struct SPFCheck: Hashable, Sendable {
     /// Why the result is none, temperror or permerror.
     public var problem: String?
     public var lookups: [SPFLookup]
+
+    /// Every lookup behind the result was DNSSEC-validated (false when none was made).
+    public var dnssecValidated: Bool {
+        !lookups.isEmpty && lookups.allSatisfy(\.authentic)
+    }
 }
 
 /// check_host() (RFC 7208 §4) over an injected resolver and clock.

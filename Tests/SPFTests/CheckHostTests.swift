@@ -752,3 +752,24 @@ final class SteppingClock: Sendable {
         return Date(timeIntervalSince1970: 1_700_000_000 + Double(count) * step)
     }
 }
+
+/// Which answers behind a result were DNSSEC-validated, for Authentication-Results.
+@Suite struct SPFDNSSECTests {
+    @Test func validatedOnlyWhenEveryLookupWas() async throws {
+        let resolver = MockResolver()
+        try resolver.add("example.com", .txt([Array("v=spf1 a -all".utf8)]), authentic: true)
+        try resolver.add("example.com", .a(ip("192.0.2.10")), authentic: true)
+        let signed = await verifier(resolver).checkMailFrom(ip: ip("192.0.2.10"), mailFrom: "user@example.com", helo: "mail.example.net")
+        #expect(signed.result == .pass && signed.dnssecValidated)
+        #expect(signed.lookups.map(\.authentic) == [true, true])
+
+        let partly = MockResolver()
+        try partly.add("example.com", .txt([Array("v=spf1 a:www.example.org -all".utf8)]), authentic: true)
+        try partly.add("www.example.org", .a(ip("192.0.2.10")))
+        let unsigned = await verifier(partly).checkMailFrom(ip: ip("192.0.2.10"), mailFrom: "user@example.com", helo: "mail.example.net")
+        #expect(unsigned.result == .pass && !unsigned.dnssecValidated)
+        // No lookup at all (an address literal as HELO, the null sender): not validated.
+        let none = await verifier(MockResolver()).checkMailFrom(ip: ip("192.0.2.10"), mailFrom: "", helo: "[192.0.2.10]")
+        #expect(!none.dnssecValidated)
+    }
+}
