@@ -140,7 +140,7 @@ let package = Package(
             ]
         ),
         // The configuration model: the executable hands each component its values.
-        .target(name: "Config", dependencies: ["DNS", "SASL", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Config", dependencies: ["DNS", "SASL", "MTASTS", .product(name: "Yams", package: "Yams")]),
         // Services.
         // Certificates from an ACME CA (RFC 8555) with tls-alpn-01 (RFC 8737).
         .target(
@@ -204,6 +204,8 @@ let package = Package(
             name: "HTTP",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -212,7 +214,8 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -297,7 +300,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL", "MTASTS"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
@@ -400,7 +403,8 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "DNS",
+                "HTTP", "DNS", "Certificates",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -409,7 +413,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TernTests",
-            dependencies: ["Tern", "DNS", "DNSTestSupport", "SPF", "TLSRPT", "TLSRPTStore", "TestSupport", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: [
+                "Tern", "DNS", "DNSTestSupport", "SPF", "Certificates", "TestSupport", "TLSRPT", "TLSRPTStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,12 @@
 # next handshakes on the mail ports (submissions, IMAPS) show the new certificate, without a
 # restart. After a restart the stored certificate is served from the first connection.
 #
+# The same listener serves the domain's MTA-STS policy (MTASTSHTTPS) on the provider's port,
+# where it also answers the validations: the certificate names mta-sts.tern-acme.test too, and
+# curl fetches the policy with pebble's root as its only trust. The TLSA record that
+# `tern config dnsrecords` prints before the first certificate is that of the key pebble
+# certifies, and stays so after a restart.
+#
 # Names: pebble resolves mail.tern-acme.test through a dnsmasq on loopback (Debian's
 # dnsmasq-base). pebble's HTTPS CA is made by Interop/pebble.bash; tern trusts it through
 # the test-only TERN_ACME_TRUST_ROOT.
@@ -29,7 +35,7 @@ install_pebble
 apt_install dnsmasq dnsmasq-base
 HOST=mail.tern-acme.test
 
-free_port DNS_PORT TLS_PORT SUBMISSIONS IMAPS
+free_port DNS_PORT TLS_PORT SMTP SUBMISSIONS IMAPS
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
     --conf-file=/dev/null --user=root --address="/tern-acme.test/127.0.0.1" >"$TMP/dnsmasq.log" 2>&1 &
 DNS_PID=$!
@@ -55,6 +61,12 @@ Listeners:
       - 127.0.0.1
     TLS:
       ACME: pebble
+    MTASTSHTTPS:
+      Enabled: true
+      Port: $TLS_PORT
+    SMTP:
+      Enabled: true
+      Port: $SMTP
     Submissions:
       Enabled: true
       Port: $SUBMISSIONS
@@ -62,10 +74,28 @@ Listeners:
       Enabled: true
       Port: $IMAPS
 YAML
-printf 'Domains:\n  tern-acme.test: {}\nAccounts:\n  admin:\n    Domain: tern-acme.test\n    Destinations:\n      admin: {}\n' \
-    >"$TMP/config/domains.yaml"
+cat >"$TMP/config/domains.yaml" <<YAML
+Domains:
+  tern-acme.test:
+    MTASTS:
+      PolicyID: 1
+      Mode: enforce
+      MaxAge: 24h
+Accounts:
+  admin:
+    Domain: tern-acme.test
+    Destinations:
+      admin: {}
+YAML
 "$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
 pass "config test accepts TLS: ACME"
+
+"$TERN" config dnsrecords --config "$TMP/config/tern.yaml" tern-acme.test >"$TMP/records" 2>"$TMP/records.err" \
+    || { cat "$TMP/records.err" >&2; fail "config dnsrecords failed"; }
+TLSA=$(awk -v owner="_25._tcp.$HOST." '$1 == owner && $4 == "TLSA" {print $5, $6, $7, $8}' "$TMP/records")
+[[ "$TLSA" =~ ^3\ 1\ 1\ [0-9a-f]{64}$ ]] || { cat "$TMP/records" >&2; fail "dnsrecords printed no TLSA 3 1 1 record for $HOST"; }
+grep -qxF "$(printf '_mta-sts.tern-acme.test.\t3600\tIN\tTXT\t"v=STSv1; id=1"')" "$TMP/records" || fail "dnsrecords printed no _mta-sts record"
+pass "config dnsrecords prints the TLSA record before the first certificate ($TLSA)"
 
 start_serve() {
     TERN_ACME_TRUST_ROOT="$TMP/https-ca.pem" "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>>"$TMP/err" &
@@ -103,6 +133,28 @@ openssl verify -CAfile "$TMP/root.pem" -untrusted "$TMP/served.pem" "$TMP/leaf.p
 openssl x509 -in "$TMP/leaf.pem" -noout -ext subjectAltName | grep -q "DNS:$HOST" || fail "the certificate does not name $HOST"
 pass "the served chain verifies against pebble's root and names $HOST"
 
+served_tlsa() {  # the "3 1 1" data of the key of the certificate served on the submissions port
+    echo | timeout 10 openssl s_client -connect "127.0.0.1:$SUBMISSIONS" -servername "$HOST" 2>/dev/null \
+        | openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 | awk '{print "3 1 1 " $NF}'
+}
+[ "$(served_tlsa)" = "$TLSA" ] || fail "the served key is not the one of the TLSA record: $(served_tlsa) vs $TLSA"
+pass "pebble certified the key of the TLSA record"
+
+POLICY_URL="https://mta-sts.tern-acme.test:$TLS_PORT/.well-known/mta-sts.txt"
+fetch() {  # fetch HOST: GET the policy path from HOST on the shared port, trusting pebble's root only
+    curl -s --max-time 10 --cacert "$TMP/root.pem" --resolve "$1:$TLS_PORT:127.0.0.1" \
+        -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}' "https://$1:$TLS_PORT/.well-known/mta-sts.txt"
+}
+status=$(fetch mta-sts.tern-acme.test) || fail "curl could not fetch $POLICY_URL (exit $?)"
+[ "$status" = 200 ] || fail "$POLICY_URL: status $status"
+printf 'version: STSv1\r\nmode: enforce\r\nmx: %s\r\nmax_age: 86400\r\n' "$HOST" | cmp -s - "$TMP/body" \
+    || { od -c "$TMP/body" >&2; fail "the policy served is not the configured one with CRLF lines"; }
+grep -qi '^content-type: text/plain' "$TMP/headers" || { cat "$TMP/headers" >&2; fail "the policy is not text/plain"; }
+pass "the policy is served at $POLICY_URL with pebble's certificate, as text/plain with CRLF lines"
+status=$(fetch "$HOST") || fail "curl could not connect as $HOST"
+[ "$status" = 404 ] || fail "a request for host $HOST got $status, not 404"
+pass "other hosts get 404"
+
 log "restarting: the stored certificate is served at once"
 kill "$PID"
 for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
@@ -114,5 +166,9 @@ issuer "$SUBMISSIONS" | grep -qi "pebble" || { tail -15 "$TMP/err" >&2; fail "af
 sleep 1
 [ "$(grep -c "set VALID by completed challenge" "$TMP/pebble.log")" = "$before" ] || fail "a restart asked the CA again"
 pass "after a restart the stored certificate is served without asking the CA"
+[ "$(served_tlsa)" = "$TLSA" ] || fail "after a restart the key is not the one of the TLSA record"
+"$TERN" config dnsrecords --config "$TMP/config/tern.yaml" tern-acme.test | grep -qF "$(printf 'TLSA\t%s' "$TLSA")" || fail "dnsrecords prints another TLSA record after a restart"
+[ "$(fetch mta-sts.tern-acme.test)" = 200 ] || fail "no policy after a restart"
+pass "after a restart: the same key and TLSA record, and the policy"
 
 echo "PASS $NAME ($CHECKS checks)"

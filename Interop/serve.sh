@@ -2,7 +2,8 @@
 # Interop test: `tern serve` from real configuration files, with Python's smtplib as the
 # client: subaddressing, unknown users and relay refusal on SMTP; submission with the
 # domains file's SCRAM passwords (from `tern config password`) and sender ownership; the
-# Prometheus endpoint; reloading domains.yaml while running (a valid and an invalid
+# Prometheus endpoint; the MTA-STS policy over HTTPS (MTASTSHTTPS, fetched with curl) and
+# its change by a reload; reloading domains.yaml while running (a valid and an invalid
 # change); clean shutdown; `tern verifydata` afterwards.
 #
 # Usage: TERN=/path/to/tern bash Interop/serve.sh. Loopback only. The last stdout line is
@@ -18,6 +19,7 @@ trap cleanup EXIT
 
 pick_base_port
 SMTP=$((BASE + 25)); SUBMISSION=$((BASE + 587)); SUBMISSIONS=$((BASE + 465)); METRICS=$((BASE + 10))
+free_port POLICY_PORT
 
 mkdir -p "$TMP/config"
 PASSWORDS=$(printf 'wonderland' | "$TERN" config password --iterations 4096)
@@ -47,12 +49,22 @@ Listeners:
     Metrics:
       Enabled: true
       Port: $METRICS
+    MTASTSHTTPS:
+      Enabled: true
+      Port: $POLICY_PORT
 YAML
-write_domains() {  # write_domains EXTRA_ACCOUNT_YAML
+MTASTS_MODE=enforce
+write_domains() {  # write_domains EXTRA_ACCOUNT_YAML, with the MTA-STS policy in mode $MTASTS_MODE
     cat >"$TMP/config/domains.yaml.new" <<YAML
 Domains:
   example.test:
     LocalpartCatchallSeparator: "+"
+    MTASTS:
+      PolicyID: $MTASTS_MODE
+      Mode: $MTASTS_MODE
+      MaxAge: 1h
+      MX:
+        - "*.example.test"
 Accounts:
   admin:
     Domain: example.test
@@ -126,7 +138,19 @@ grep -q '^tern_dns_lookups_total{result="servfail"} 0$' "$TMP/metrics" || fail "
 grep -Eq '^tern_smtp_auth_total\{result="failed"\} [1-9]' "$TMP/metrics" || { grep tern_smtp_auth "$TMP/metrics" >&2; fail "failed authentication not counted"; }
 pass "metrics"
 
+policy() {  # the policy fetched from the Policy Host of HOST (-k: the certificate is self-signed)
+    curl -sk --max-time 10 --resolve "$1:$POLICY_PORT:127.0.0.1" -w '%{http_code} %{content_type}' \
+        "https://$1:$POLICY_PORT/.well-known/mta-sts.txt"
+}
+expected_policy() { printf 'version: STSv1\r\nmode: %s\r\nmx: *.example.test\r\nmax_age: 3600\r\n200 text/plain' "$1"; }
+[ "$(policy mta-sts.example.test)" = "$(expected_policy enforce)" ] || { policy mta-sts.example.test | od -c | head >&2; fail "no MTA-STS policy at mta-sts.example.test"; }
+[ "$(policy mta-sts.other.test)" = "404 " ] || fail "a policy for a domain that is not configured"
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$POLICY_PORT" -servername mta-sts.example.test 2>/dev/null \
+    | openssl x509 -noout -ext subjectAltName | grep -q "DNS:mta-sts.example.test" || fail "the certificate does not name mta-sts.example.test"
+pass "MTA-STS policy over HTTPS with CRLF lines, 404 for other hosts, the certificate names the Policy Host"
+
 log "check: a valid domains.yaml change applies without a restart"
+MTASTS_MODE=testing
 write_domains "  bob:
     Domain: example.test
     Destinations:
@@ -141,7 +165,8 @@ with smtplib.SMTP('127.0.0.1', $SMTP) as s:
     sleep 0.2
 done
 [ -n "$applied" ] || { tail -5 "$TMP/err" >&2; fail "new account bob not accepted after the reload"; }
-pass "reload applies a valid change"
+[ "$(policy mta-sts.example.test)" = "$(expected_policy testing)" ] || fail "the reload did not change the MTA-STS policy"
+pass "reload applies a valid change, to the MTA-STS policy too"
 
 log "check: an invalid domains.yaml is not applied"
 printf 'Domains:\n  example.test:\n    Bogus: 1\nAccounts: {}\n' >"$TMP/config/domains.yaml"

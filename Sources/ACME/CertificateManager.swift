@@ -25,6 +25,7 @@ public struct ManagedCertificate: Sendable, Equatable {
 
 /// Obtains and renews the certificate for a set of host names from an ACME CA (RFC 8555)
 /// with tls-alpn-01 (RFC 8737), keeping key, chain and account key in a storage directory.
+/// Every certificate is for the same stored key (`CertificateStorage.certificateKey()`).
 ///
 /// - `current` is the certificate now (loaded from storage at init, replaced on renewal);
 ///   `latest` is the same, readable synchronously from any thread (for a TLS context
@@ -137,7 +138,7 @@ public actor CertificateManager {
     @discardableResult
     public func obtain() async throws -> ManagedCertificate {
         let accountKey = try storage.accountKey()
-        let certificateKey = P256.Signing.PrivateKey()
+        let certificateKey = try storage.certificateKey()
         let httpClient = try makeHTTPClient()
         let issued: IssuedCertificate
         do {
@@ -154,7 +155,7 @@ public actor CertificateManager {
         let certificate = ManagedCertificate(
             chainPEM: issued.chainPEM, privateKeyPEM: certificateKey.pemRepresentation, notBefore: issued.notBefore,
             notAfter: issued.notAfter, names: issued.names)
-        try storage.storeCertificate(keyPEM: certificate.privateKeyPEM, chainPEM: certificate.chainPEM)
+        try storage.storeChain(certificate.chainPEM)
         snapshot.withLock { $0 = certificate }
         await onUpdate(certificate)
         return certificate

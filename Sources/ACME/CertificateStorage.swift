@@ -10,7 +10,7 @@ import Foundation
 /// the certificate key and chain, all PEM. Keys are secrets: the directory is made 0700 and
 /// every file 0600, and each file is replaced atomically (written to a temporary name,
 /// fsynced, renamed, directory fsynced), so a crash leaves the old file or the new one,
-/// never half of one.
+/// never half of one. Keys are made once and then kept.
 public struct CertificateStorage: Sendable {
     public let directory: String
     /// The base name of the certificate files: `<name>.key.pem` and `<name>.crt.pem`.
@@ -27,14 +27,15 @@ public struct CertificateStorage: Sendable {
 
     /// The account key, created and stored on first use.
     public func accountKey() throws -> P256.Signing.PrivateKey {
-        if let pem = try read(accountKeyPath) {
-            do { return try P256.Signing.PrivateKey(pemRepresentation: pem) } catch {
-                throw StorageError(operation: "parse account key", path: accountKeyPath, detail: "\(error)")
-            }
-        }
-        let key = P256.Signing.PrivateKey()
-        try write(key.pemRepresentation, to: accountKeyPath)
-        return key
+        try key(at: accountKeyPath, what: "account key")
+    }
+
+    /// The key of every certificate of these names, created and stored on first use and kept
+    /// through renewals, so that a TLSA record of its public key stays valid (RFC 7671 §5.1:
+    /// DANE-EE with the SPKI selector survives a new certificate only for the same key).
+    /// Asking for it before the first certificate lets the record be published first.
+    public func certificateKey() throws -> P256.Signing.PrivateKey {
+        try key(at: certificateKeyPath, what: "certificate key")
     }
 
     /// The stored certificate key and chain, nil when either file is missing.
@@ -43,10 +44,27 @@ public struct CertificateStorage: Sendable {
         return (key, chain)
     }
 
-    /// The key first: a chain is only ever next to a key that was written before it.
-    public func storeCertificate(keyPEM: String, chainPEM: String) throws {
-        try write(keyPEM, to: certificateKeyPath)
+    /// The chain of a certificate for `certificateKey()`, which is already stored: a chain is
+    /// only ever next to its key.
+    public func storeChain(_ chainPEM: String) throws {
         try write(chainPEM, to: certificateChainPath)
+    }
+
+    /// The key at `path`, made when there is none. A key that does not parse is an error, not
+    /// replaced: a new key would silently invalidate whatever names the old one.
+    private func key(at path: String, what: String) throws -> P256.Signing.PrivateKey {
+        if let pem = try read(path) {
+            do { return try P256.Signing.PrivateKey(pemRepresentation: pem) } catch {
+                throw StorageError(operation: "parse \(what)", path: path, detail: "\(error)")
+            }
+        }
+        let key = P256.Signing.PrivateKey()
+        guard try create(key.pemRepresentation, at: path) else {
+            // Another process (say `tern config dnsrecords` beside a starting server) made one
+            // meanwhile: that one is the key.
+            return try self.key(at: path, what: what)
+        }
+        return key
     }
 
     func read(_ path: String) throws -> String? {
@@ -58,7 +76,33 @@ public struct CertificateStorage: Sendable {
         }
     }
 
+    /// Replaces the file at `path` with `text`.
     func write(_ text: String, to path: String) throws {
+        let temporary = try writeTemporary(text, for: path)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw StorageError(operation: "rename", path: path, errno: code)
+        }
+        try syncDirectory()
+    }
+
+    /// Writes `text` to `path` unless a file is there; returns whether it did. link(2) fails
+    /// with EEXIST instead of replacing, so of two processes creating the same file at once
+    /// exactly one succeeds.
+    func create(_ text: String, at path: String) throws -> Bool {
+        let temporary = try writeTemporary(text, for: path)
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw StorageError(operation: "link", path: path, errno: errno)
+        }
+        try syncDirectory()
+        return true
+    }
+
+    /// `text` in a new file beside `path`, fsynced, for renaming or linking into place.
+    private func writeTemporary(_ text: String, for path: String) throws -> String {
         try makeDirectory()
         // A name of its own (two managers may share the account key file), created new with
         // 0600 so the secret is never readable by others, not even for a moment.
@@ -96,9 +140,8 @@ public struct CertificateStorage: Sendable {
             throw StorageError(operation: "fsync", path: temporary, errno: code)
         }
         close(descriptor)
-        guard rename(temporary, path) == 0 else { throw StorageError(operation: "rename", path: path, errno: errno) }
         ok = true
-        try syncDirectory()
+        return temporary
     }
 
     private func makeDirectory() throws {

@@ -169,6 +169,18 @@ public enum ConfigExamples {
               Enabled: true
               # Default: 993
               Port: 993
+            # The MTA-STS policies (RFC 8461) of the domains with an MTASTS section
+            # in domains.yaml, over HTTPS at
+            # https://mta-sts.<domain>/.well-known/mta-sts.txt; needs TLS. With
+            # ACME, the certificate also names mta-sts.<domain> for each of those
+            # domains (as at startup; restart after adding one), and on the
+            # provider's port validation is answered here too. With KeyCerts, the
+            # certificate must name them itself.
+            MTASTSHTTPS:
+              Enabled: true
+              # Senders fetch policies from 443; change it only behind a port
+              # forward. Default: 443
+              Port: 443
           internal:
             IPs:
               - 127.0.0.1
@@ -317,6 +329,30 @@ public enum ConfigExamples {
                 MinimumAttempt: 1
                 # Required.
                 Transport: provider
+            # MTA-STS (RFC 8461): asks other servers to deliver mail for this domain
+            # only over TLS with a valid certificate, to the MX hosts listed. Served
+            # by listeners with MTASTSHTTPS in tern.yaml; `tern config dnsrecords
+            # example.com` prints the DNS records that announce it. Changes apply on
+            # reload. Optional; without it, the domain has no policy.
+            MTASTS:
+              # The policy's version, published as the id of the _mta-sts TXT record:
+              # 1 to 32 letters and digits. Change it, and the record, with every
+              # change below: senders keep their cached policy while the id stays.
+              # Required.
+              PolicyID: 20250101
+              # enforce: deliver only over verified TLS to a listed MX; testing:
+              # deliver anyway and report failures (RFC 8460); none: as without a
+              # policy, the step before removing one (RFC 8461 §8.3). Start with
+              # testing. Required.
+              Mode: enforce
+              # How long senders may cache the policy, at most 8766h (a year). RFC
+              # 8461 §3.2 expects weeks or more. Default: 168h
+              MaxAge: 168h
+              # The MX hosts senders may deliver to: host names, or "*." and a domain
+              # for any host one label below it, internationalized ones as A-labels.
+              # Optional, default: the host names of the listeners with SMTP enabled.
+              MX:
+                - mail.example.com
           example.org:
             Description: A second domain, with a catch-all
 

@@ -3,6 +3,7 @@
 // lookups the SMTP server needs are answered from indexes built once per load.
 
 import DNS
+import MTASTS
 import SASL
 
 /// The parsed and validated `domains.yaml`, with its recipient lookups.
@@ -257,16 +258,25 @@ public struct DomainSettings: Sendable, Equatable {
     /// Routes for mail from this domain, evaluated after the submitting account's and before
     /// the global ones; transports are those of tern.yaml.
     public var routes: [RouteConfig]
+    /// The MTA-STS policy the domain publishes; nil: none.
+    public var mtaSTS: MTASTSSettings?
 
     public init(
         domain: Domain, description: String? = nil, localpartCatchallSeparator: String? = nil, localpartCaseSensitive: Bool = false,
-        routes: [RouteConfig] = []
+        routes: [RouteConfig] = [], mtaSTS: MTASTSSettings? = nil
     ) {
         self.domain = domain
         self.description = description
         self.localpartCatchallSeparator = localpartCatchallSeparator
         self.localpartCaseSensitive = localpartCaseSensitive
         self.routes = routes
+        self.mtaSTS = mtaSTS
+    }
+
+    /// `mta-sts.<domain>`, the Policy Host senders fetch the policy from (RFC 8461 §3.2);
+    /// nil when that name would be too long for DNS, which `Domain` checks.
+    public var mtaSTSPolicyHost: Domain? {
+        try? Domain("mta-sts." + domain.ascii)
     }
 
     /// The local part without its subaddress.
@@ -279,6 +289,39 @@ public struct DomainSettings: Sendable, Equatable {
     /// The form addresses are compared in.
     func normalized(_ localpart: String) -> String {
         localpartCaseSensitive ? localpart : localpart.lowercased()
+    }
+}
+
+/// A domain's MTA-STS policy (RFC 8461): served over HTTPS by listeners with MTASTSHTTPS,
+/// announced by the `_mta-sts` TXT record with the policy's id.
+public struct MTASTSSettings: Sendable, Equatable {
+    /// RFC 8461 §3.2 expects weeks or more, so that an attacker who blocks policy refreshes
+    /// gains little; a week is short enough to take back a mistake.
+    public static let defaultMaxAge = 7 * 24 * 3600
+
+    /// The `_mta-sts` record with the policy's id (RFC 8461 §3.1). A new id tells senders to
+    /// fetch the policy again; with the same id they keep the one they cached.
+    public var record: STSRecord
+    public var mode: STSPolicy.Mode
+    /// How long senders may cache the policy, in seconds (RFC 8461 §3.2 `max_age`).
+    public var maxAge: Int
+    /// The MX hosts senders may deliver to; empty: the host names the server receives mail
+    /// under (`StaticConfig.mxHosts`).
+    public var mx: [MXPattern]
+
+    public init(record: STSRecord, mode: STSPolicy.Mode, maxAge: Int = MTASTSSettings.defaultMaxAge, mx: [MXPattern] = []) {
+        self.record = record
+        self.mode = mode
+        self.maxAge = maxAge
+        self.mx = mx
+    }
+
+    /// The policy to serve, with `hosts` as its MX patterns when none are configured.
+    ///
+    /// - Throws: what `STSPolicy` refuses; the parser has checked mode and max_age, so only
+    ///   an empty `hosts` in mode enforce or testing.
+    public func policy(defaultMX hosts: [Domain]) throws(STSPolicySyntaxError) -> STSPolicy {
+        try STSPolicy(mode: mode, mx: mx.isEmpty ? hosts.map(MXPattern.init(host:)) : mx, maxAge: maxAge)
     }
 }
 

@@ -2,18 +2,21 @@
 // their errors placed on the lines that were written.
 
 import DNS
-import SASL
 import Foundation
+import MTASTS
+import SASL
 import Yams
 
 /// The keys of each mapping in domains.yaml.
 enum DomainsSchema {
     static let root = ["Domains", "Accounts"]
-    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes"]
+    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes", "MTASTS"]
+    /// mox's names for the same settings.
+    static let mtaSTS = ["PolicyID", "Mode", "MaxAge", "MX"]
     static let account = ["Domain", "FullName", "Destinations", "Passwords", "CRAMMD5Secret", "QuotaBytes", "Routes"]
     static let destination = ["Mailbox"]
 
-    static let allKeys: Set<String> = Set(root + domain + account + destination + StaticSchema.route)
+    static let allKeys: Set<String> = Set(root + domain + mtaSTS + account + destination + StaticSchema.route)
 }
 
 extension DomainsConfig {
@@ -92,7 +95,49 @@ extension DomainsConfig {
             localpartCatchallSeparator: fields.string("LocalpartCatchallSeparator"),
             localpartCaseSensitive: fields.bool("LocalpartCaseSensitive", default: false),
             // Transport names are checked against tern.yaml afterwards (StaticConfig.routeIssues).
-            routes: reader.routes(fields, under: KeyPath(["Domains", domain.unicode])))
+            routes: reader.routes(fields, under: KeyPath(["Domains", domain.unicode])),
+            mtaSTS: fields.fields("MTASTS", known: DomainsSchema.mtaSTS).flatMap { readMTASTS($0, reader) })
+    }
+
+    private static func readMTASTS(_ fields: Fields, _ reader: DocumentReader) -> MTASTSSettings? {
+        let path = fields.path
+        let record = fields.string("PolicyID", required: true).flatMap { id -> STSRecord? in
+            guard let record = try? STSRecord(id: id) else {
+                reader.error(
+                    path.key("PolicyID"), "'\(id)' cannot be a policy id: use 1 to \(STSRecord.maximumIDLength) ASCII letters and digits (RFC 8461 §3.1), e.g. a date such as 20250101",
+                    at: fields.position("PolicyID"))
+                return nil
+            }
+            return record
+        }
+        let mode = fields.string("Mode", required: true).flatMap { text -> STSPolicy.Mode? in
+            guard let mode = STSPolicy.Mode(rawValue: text) else {
+                reader.error(path.key("Mode"), "expected enforce, testing or none (RFC 8461 §5), found '\(text)'", at: fields.position("Mode"))
+                return nil
+            }
+            return mode
+        }
+        var maxAge = MTASTSSettings.defaultMaxAge
+        let duration = fields.duration("MaxAge", default: .seconds(maxAge))
+        if duration > .seconds(STSPolicy.maximumMaxAge) {
+            reader.error(
+                path.key("MaxAge"), "must be at most 8766h, a year (RFC 8461 §3.2: max_age at most \(STSPolicy.maximumMaxAge) seconds)",
+                at: fields.position("MaxAge"))
+        } else {
+            maxAge = Int(duration.components.seconds)
+        }
+        let mx = (fields.list("MX") ?? []).enumerated().compactMap { index, node -> MXPattern? in
+            let itemPath = path.key("MX").index(index)
+            guard let text = reader.string(node, itemPath) else { return nil }
+            do {
+                return try MXPattern(parsing: text)
+            } catch {
+                reader.error(itemPath, "'\(text)' is not an MX pattern (a host name, or *. and a domain): \(error)", node: node)
+                return nil
+            }
+        }
+        guard let record, let mode else { return nil }
+        return MTASTSSettings(record: record, mode: mode, maxAge: maxAge, mx: mx)
     }
 
     private static func readAccount(_ entry: Entry, _ reader: DocumentReader) -> Account? {

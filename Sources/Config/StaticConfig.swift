@@ -52,6 +52,17 @@ public struct StaticConfig: Sendable, Equatable {
     public func acmeProvider(named name: String) -> ACMEProvider? {
         acme.first { $0.name == name }
     }
+
+    /// The host names mail for the domains is received under, the targets of their MX
+    /// records (RFC 5321 §5.1): those of the listeners with SMTP enabled, each once, in the
+    /// order written; the global host name when no listener receives SMTP.
+    public var mxHosts: [Domain] {
+        var hosts: [Domain] = []
+        for listener in listeners where listener.smtp.enabled && !hosts.contains(listener.hostname(default: hostname)) {
+            hosts.append(listener.hostname(default: hostname))
+        }
+        return hosts.isEmpty ? [hostname] : hosts
+    }
 }
 
 /// The account and mailbox that receive postmaster mail.
@@ -150,12 +161,14 @@ public struct Listener: Sendable, Equatable {
     public var imap: IMAPService
     public var imaps: ImplicitTLSService
     public var metrics: MetricsService
+    public var mtaSTSHTTPS: MTASTSHTTPSService
 
     public init(
         name: String, ips: [IPAddress], hostname: Domain? = nil, tls: ListenerTLS? = nil,
         smtp: SMTPService = SMTPService(), submission: SubmissionService = SubmissionService(),
         submissions: ImplicitTLSService = ImplicitTLSService(port: 465), imap: IMAPService = IMAPService(),
-        imaps: ImplicitTLSService = ImplicitTLSService(port: 993), metrics: MetricsService = MetricsService()
+        imaps: ImplicitTLSService = ImplicitTLSService(port: 993), metrics: MetricsService = MetricsService(),
+        mtaSTSHTTPS: MTASTSHTTPSService = MTASTSHTTPSService()
     ) {
         self.name = name
         self.ips = ips
@@ -167,6 +180,7 @@ public struct Listener: Sendable, Equatable {
         self.imap = imap
         self.imaps = imaps
         self.metrics = metrics
+        self.mtaSTSHTTPS = mtaSTSHTTPS
     }
 
     /// The listener's host name, or the global one.
@@ -184,6 +198,7 @@ public struct Listener: Sendable, Equatable {
             (.imap, imap.enabled, imap.port),
             (.imaps, imaps.enabled, imaps.port),
             (.metrics, metrics.enabled, metrics.port),
+            (.mtaSTSHTTPS, mtaSTSHTTPS.enabled, mtaSTSHTTPS.port),
         ] where enabled {
             for ip in ips {
                 result.append(ListenerEndpoint(listener: name, service: service, ip: ip, port: port))
@@ -288,6 +303,20 @@ public struct MetricsService: Sendable, Equatable {
     }
 }
 
+/// The MTA-STS policies of the domains (RFC 8461 §3.3) over HTTPS at
+/// `https://mta-sts.<domain>/.well-known/mta-sts.txt`.
+public struct MTASTSHTTPSService: Sendable, Equatable {
+    public var enabled: Bool
+    /// Default 443, where senders fetch policies (RFC 8461 §3.2 names an https URL without
+    /// a port), as in mox.
+    public var port: Int
+
+    public init(enabled: Bool = false, port: Int = 443) {
+        self.enabled = enabled
+        self.port = port
+    }
+}
+
 public enum ListenerService: String, Sendable, Hashable, CaseIterable {
     case smtp = "SMTP"
     case submission = "Submission"
@@ -295,6 +324,7 @@ public enum ListenerService: String, Sendable, Hashable, CaseIterable {
     case imap = "IMAP"
     case imaps = "IMAPS"
     case metrics = "Metrics"
+    case mtaSTSHTTPS = "MTASTSHTTPS"
 }
 
 /// One socket a listener binds.

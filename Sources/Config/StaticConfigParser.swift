@@ -16,7 +16,7 @@ enum StaticSchema {
     ]
     static let timeouts = ["TLSHandshake", "SMTPCommand", "SMTPData", "IMAPUnauthenticated", "IMAPAuthenticated"]
     static let acme = ["DirectoryURL", "ContactEmail", "Port"]
-    static let listener = ["IPs", "Hostname", "TLS", "SMTP", "Submission", "Submissions", "IMAP", "IMAPS", "Metrics"]
+    static let listener = ["IPs", "Hostname", "TLS", "SMTP", "Submission", "Submissions", "IMAP", "IMAPS", "Metrics", "MTASTSHTTPS"]
     static let tls = ["KeyCerts", "SelfSigned", "ACME"]
     static let keyCert = ["CertFile", "KeyFile"]
     static let smtp = ["Enabled", "Port", "NoSTARTTLS"]
@@ -25,6 +25,7 @@ enum StaticSchema {
     static let imap = ["Enabled", "Port", "NoRequireSTARTTLS"]
     static let imaps = ["Enabled", "Port"]
     static let metrics = ["Enabled", "Port"]
+    static let mtaSTSHTTPS = ["Enabled", "Port"]
     static let queue = ["FirstRetryInterval", "MaximumAge", "DelayedDSNAfterAttempts", "Concurrency", "DirectPort", "RecordTLSResults", "Transports", "Routes"]
     static let relay = ["Host", "Port", "TLS", "Auth", "IgnoreVerificationErrors"]
     static let transport = relay + ["Socks"]
@@ -39,7 +40,7 @@ enum StaticSchema {
     /// Every key of the file, for checking that the commented example mentions each.
     static let allKeys: Set<String> = Set(
         root + postmaster + limits + timeouts + acme + listener + tls + keyCert + smtp + submission + submissions + imap
-            + imaps + metrics + queue + transport + socks + auth + route)
+            + imaps + metrics + mtaSTSHTTPS + queue + transport + socks + auth + route)
 }
 
 extension StaticConfig {
@@ -173,6 +174,11 @@ extension StaticConfig {
                 issues.append(ConfigIssue(
                     path: base + ["IMAPS", "Enabled"],
                     message: "IMAPS starts with TLS (RFC 8314), but this listener has no TLS section"))
+            }
+            if listener.mtaSTSHTTPS.enabled, !hasTLS {
+                issues.append(ConfigIssue(
+                    path: base + ["MTASTSHTTPS", "Enabled"],
+                    message: "MTA-STS policies are served only over HTTPS (RFC 8461 §3.3), but this listener has no TLS section"))
             }
             let onlyLoopback = !listener.ips.isEmpty && listener.ips.allSatisfy(Validation.isLoopback)
             if listener.submission.enabled, !hasTLS, !listener.submission.noRequireSTARTTLS,
@@ -505,6 +511,11 @@ private struct StaticParser {
             listener.metrics = MetricsService(
                 enabled: metrics.requiredBool("Enabled") ?? false,
                 port: metrics.int("Port", default: 8010, range: 1...65535))
+        }
+        if let policies = fields.fields("MTASTSHTTPS", known: StaticSchema.mtaSTSHTTPS) {
+            listener.mtaSTSHTTPS = MTASTSHTTPSService(
+                enabled: policies.requiredBool("Enabled") ?? false,
+                port: policies.int("Port", default: 443, range: 1...65535))
         }
         return listener
     }

@@ -1,8 +1,10 @@
 import SwiftASN1
 
 /// A certificate or key that is not the DER that RFC 5280 §4.1 describes.
-struct MalformedCertificate: Error, Hashable, Sendable {
-    let reason: String
+public struct MalformedCertificate: Error, Hashable, Sendable, CustomStringConvertible {
+    public let reason: String
+
+    public var description: String { "malformed certificate: \(reason)" }
 }
 
 /// The parts of a certificate DANE matches on, taken from the DER octets as they are.

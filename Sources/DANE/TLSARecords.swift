@@ -87,6 +87,27 @@ public struct UsableTLSA: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension UsableTLSA {
+    /// The record a server publishes for its own key, the form RFC 7671 §5.1 recommends:
+    /// DANE-EE(3) SPKI(1) SHA2-256(1). It names the key, not the certificate, so it stays
+    /// valid when a certificate for the same key replaces the old one.
+    ///
+    /// - Parameter subjectPublicKeyInfo: DER, encoded as the certificates will carry it.
+    public init(daneEEForSubjectPublicKeyInfo subjectPublicKeyInfo: [UInt8]) {
+        usage = .daneEE
+        selector = .subjectPublicKeyInfo
+        matchingType = .sha256
+        data = matchingType.associationData(for: subjectPublicKeyInfo[...])
+    }
+
+    /// The same for the key of a certificate (DER), with its SubjectPublicKeyInfo exactly as
+    /// encoded there, which is what senders match (RFC 6698 §2.1.2): an EC key's point may
+    /// be compressed in one encoding and not in another.
+    public init(daneEEForCertificate der: [UInt8]) throws(MalformedCertificate) {
+        self.init(daneEEForSubjectPublicKeyInfo: Array(try CertificateStructure.subjectPublicKeyInfo(ofCertificate: der)))
+    }
+}
+
 extension UsableTLSA.MatchingType {
     /// The digest's length in octets; nil for Full(0).
     var digestLength: Int? {

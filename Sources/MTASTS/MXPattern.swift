@@ -24,6 +24,12 @@ public struct MXPattern: Hashable, Sendable, CustomStringConvertible {
         self.isWildcard = isWildcard
     }
 
+    /// The pattern that matches `host` and nothing else.
+    public init(host: Domain) {
+        isWildcard = false
+        domain = host
+    }
+
     /// Whether `host` matches (RFC 8461 §4.1): equal names, or for `*.example.com` any name
     /// with exactly one more label in front ("mail.example.com", not "example.com" nor
     /// "a.b.example.com"). Case does not matter (RFC 4343), nor does a trailing dot, which a

@@ -90,6 +90,17 @@ public struct STSPolicy: Hashable, Sendable {
         self.text = text
     }
 
+    /// A policy to publish, its text written as RFC 8461 §3.2 shows it: CRLF after every
+    /// line, version first, one `mx` line per pattern. The text is read back with
+    /// `init(parsing:)`, so what a Policy Host serves is exactly what a sender would accept.
+    ///
+    /// - Throws: what the parser finds wrong: `max_age` out of range, no `mx` in mode
+    ///   enforce or testing.
+    public init(mode: Mode, mx: [MXPattern], maxAge: Int) throws(STSPolicySyntaxError) {
+        let lines = ["version: STSv1", "mode: \(mode.rawValue)"] + mx.map { "mx: \($0)" } + ["max_age: \(maxAge)"]
+        try self.init(parsing: lines.map { $0 + "\r\n" }.joined())
+    }
+
     /// Whether `host`, the name of an MX record, is one this policy allows (RFC 8461 §4.1).
     public func allows(mxHost host: DNSName) -> Bool {
         mx.contains { $0.matches(host) }

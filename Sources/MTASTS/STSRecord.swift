@@ -60,6 +60,25 @@ public struct STSRecord: Hashable, Sendable {
         self.id = id
     }
 
+    /// The record to publish for a policy version `id`, checked by `init(parsing:)`.
+    ///
+    /// - Throws: `invalidID` (or another syntax error) when `id` is not 1 to 32 letters and
+    ///   digits.
+    public init(id: String) throws(STSRecordSyntaxError) {
+        try self.init(parsing: Self.text(id: id))
+        // "1; id=2" would parse, as the id 1.
+        guard self.id == id else { throw .invalidID(id) }
+    }
+
+    /// The TXT record's text (RFC 8461 §3.1), e.g. `v=STSv1; id=20240101T000000`.
+    public var text: String {
+        Self.text(id: id)
+    }
+
+    private static func text(id: String) -> String {
+        "v=STSv1; id=\(id)"
+    }
+
     /// Whether a TXT record is an STSv1 record at all: "v=STSv1" followed by the end, a space
     /// or ";". RFC 8461 §3.1 discards the others before counting, so "v=STSv10" or an SPF
     /// record next to the MTA-STS one does not make the domain's record invalid.

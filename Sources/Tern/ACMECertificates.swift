@@ -33,12 +33,38 @@ final class ACMECertificates {
         extraTrustRootPEM = try ProcessInfo.processInfo.environment["TERN_ACME_TRUST_ROOT"].map { try String(contentsOfFile: $0, encoding: .utf8) }
     }
 
-    /// The TLS context of a listener with ACME certificates for `hostname`, answering
-    /// validation on the provider's port on `ips`.
-    func context(provider name: String, hostname: String, ips: [String]) async throws -> NIOSSLContext {
+    /// Where the files of the certificate for `hostname` from `provider` are: the key, which
+    /// `tern config dnsrecords` reads for TLSA records, and the chain.
+    static func storage(dataDir: String, provider: String, hostname: String) -> CertificateStorage {
+        CertificateStorage(directory: storageDirectory(dataDir: dataDir, provider: provider), name: hostname.lowercased())
+    }
+
+    private static func storageDirectory(dataDir: String, provider: String) -> String {
+        dataDir + "/acme/" + provider
+    }
+
+    /// The validations of `provider` on its port on `ip`, to be answered by a listener of the
+    /// caller's on that port (the MTA-STS policy server, with `ACMEChallengeResponder` in
+    /// front of its TLS handler), so that `context` binds no listener of its own there. Call
+    /// before `context`.
+    func validations(provider name: String, answeredOn ip: String) throws -> ACMEChallengeCertificates {
         guard let provider = providers[name] else { throw ACMESetupError.unknownProvider(name) }
-        let challenges = challenges[name] ?? ACMEChallengeCertificates()
-        self.challenges[name] = challenges
+        challengeEndpoints.insert("\(name) \(ip) \(provider.port)")
+        return challenges(of: name)
+    }
+
+    private func challenges(of provider: String) -> ACMEChallengeCertificates {
+        let challenges = challenges[provider] ?? ACMEChallengeCertificates()
+        self.challenges[provider] = challenges
+        return challenges
+    }
+
+    /// The TLS context of a listener with ACME certificates for `hostnames` (the first names
+    /// the files), answering validation on the provider's port on `ips`.
+    func context(provider name: String, hostnames: [String], ips: [String]) async throws -> NIOSSLContext {
+        guard let provider = providers[name] else { throw ACMESetupError.unknownProvider(name) }
+        let hostname = hostnames.first ?? ""
+        let challenges = challenges(of: name)
         for ip in ips where challengeEndpoints.insert("\(name) \(ip) \(provider.port)").inserted {
             var challengeLogger = logger
             challengeLogger[metadataKey: "acme"] = "\(name)"
@@ -50,7 +76,7 @@ final class ACMECertificates {
         if let existing = contexts[key] { return existing }
 
         var configuration = CertificateManager.Configuration(
-            hostnames: [hostname], directoryURL: provider.directoryURL, storageDirectory: dataDir + "/acme/" + name,
+            hostnames: hostnames, directoryURL: provider.directoryURL, storageDirectory: Self.storageDirectory(dataDir: dataDir, provider: name),
             contactEmail: provider.contactEmail)
         configuration.additionalTrustRootPEM = extraTrustRootPEM
         let publisher = ClosureChallengePublisher(
@@ -63,7 +89,7 @@ final class ACMECertificates {
         }()
         // Until the CA has issued one, handshakes get a self-signed certificate for the host
         // name: replaced below by a stored certificate, or later by a newly issued one.
-        let interim = try SelfSignedCertificate(hostnames: [hostname])
+        let interim = try SelfSignedCertificate(hostnames: hostnames)
         let rotating = RotatingCertificate(
             chain: [try NIOSSLCertificate(bytes: interim.certificateDER, format: .der)],
             key: try NIOSSLPrivateKey(bytes: interim.privateKeyDER, format: .der))

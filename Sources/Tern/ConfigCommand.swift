@@ -11,7 +11,10 @@ struct ConfigCommand: ParsableCommand {
             The static configuration (tern.yaml) is read at startup; the domains and accounts \
             (domains.yaml, beside it) are reloaded while the server runs.
             """,
-        subcommands: [ConfigTestCommand.self, ConfigDescribeStaticCommand.self, ConfigDescribeDomainsCommand.self, ConfigPasswordCommand.self]
+        subcommands: [
+            ConfigTestCommand.self, ConfigDescribeStaticCommand.self, ConfigDescribeDomainsCommand.self, ConfigPasswordCommand.self,
+            ConfigDNSRecordsCommand.self,
+        ]
     )
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Certificates
 import Config
+import DNS
 import Foundation
 import HTTP
 import IMAPServer
@@ -25,10 +26,11 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the mail server from tern.yaml and domains.yaml.",
         discussion: """
-            Starts the listeners of tern.yaml (SMTP, submission, submissions, metrics), \
+            Starts the listeners of tern.yaml (SMTP, submission, submissions, IMAP, IMAPS, \
+            metrics, MTA-STS policies over HTTPS), \
             delivers into DataDir and sends submitted mail for other domains through the \
             outbound queue in DataDir/queue, which `tern queue` controls through the socket \
-            DataDir/ctl. Changes to domains.yaml (accounts, addresses) apply without \
+            DataDir/ctl. Changes to domains.yaml (accounts, addresses, MTA-STS policies) apply without \
             a restart; a domains.yaml with errors is not applied and its errors are logged. \
             Stops cleanly on SIGINT or SIGTERM.
             """
@@ -109,13 +111,25 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [queue, control]
         if let security { services.append(security.refresher) }
         let acme = try ACMECertificates(providers: settings.acme, dataDir: settings.dataDir, logger: logger)
+        let policyHosts = Self.policyHosts(config.domains)
+        let policyEndpoint = Self.policyEndpoint(domains: domains, mxHosts: settings.mxHosts)
+        // RFC 8737 §3: the CA validates on 443, where the policies are served too (mox does
+        // the same); on a shared port the policy server answers the validations.
+        var sharedValidations: [String: ACMEChallengeCertificates] = [:]
+        for listener in settings.listeners where listener.mtaSTSHTTPS.enabled {
+            guard case let .acme(provider) = listener.tls, settings.acmeProvider(named: provider)?.port == listener.mtaSTSHTTPS.port else { continue }
+            for ip in listener.ips.map(\.description) {
+                sharedValidations["\(listener.name) \(ip)"] = try acme.validations(provider: provider, answeredOn: ip)
+            }
+        }
         for listener in settings.listeners {
             let hostname = listener.hostname?.ascii ?? settings.hostname.ascii
+            let names = [hostname] + (Self.servesPolicies(listener, hostname: hostname, in: settings) ? policyHosts : [])
             let tls: NIOSSLContext?
             if case let .acme(provider) = listener.tls {
-                tls = try await acme.context(provider: provider, hostname: hostname, ips: listener.ips.map(\.description))
+                tls = try await acme.context(provider: provider, hostnames: names, ips: listener.ips.map(\.description))
             } else {
-                tls = try Self.tlsContext(listener.tls, hostname: hostname)
+                tls = try Self.tlsContext(listener.tls, hostnames: names)
             }
             for ip in listener.ips.map(\.description) {
                 var kinds: [(Session.Kind, Int, implicitTLS: Bool, startTLS: Bool, plaintextAuth: Bool)] = []
@@ -174,6 +188,19 @@ struct ServeCommand: AsyncParsableCommand {
                 if listener.metrics.enabled {
                     services.append(MetricsEndpoint.application(host: ip, port: listener.metrics.port) { metrics.render() })
                 }
+                if listener.mtaSTSHTTPS.enabled, let tls {
+                    let termination: TLSTermination
+                    if let validations = sharedValidations["\(listener.name) \(ip)"] {
+                        termination = { try $0.addHandler(ACMEChallengeResponder(challenges: validations, tlsContext: tls)) }
+                    } else {
+                        termination = { try $0.addHandler(NIOSSLServerHandler(context: tls)) }
+                    }
+                    var httpLogger = Logger(label: "http")
+                    httpLogger[metadataKey: "listener"] = "\(listener.name)"
+                    services.append(policyEndpoint.application(host: ip, port: listener.mtaSTSHTTPS.port, tls: termination, logger: httpLogger))
+                    logger.info(
+                        "listening", metadata: ["listener": "\(listener.name)", "address": "\(ip)", "port": "\(listener.mtaSTSHTTPS.port)", "service": "mta-sts"])
+                }
             }
         }
         services += acme.services
@@ -205,8 +232,34 @@ struct ServeCommand: AsyncParsableCommand {
         try serverContext(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
     }
 
-    /// Contexts from files or self-signed (ACME ones come from `ACMECertificates`).
-    static func tlsContext(_ tls: ListenerTLS?, hostname: String) throws -> NIOSSLContext? {
+    /// The MTA-STS policies of the domains file in effect (reloads included), with the MX
+    /// hosts of tern.yaml where a domain lists none.
+    static func policyEndpoint(domains: DomainsHolder, mxHosts: [Domain]) -> MTASTSPolicyEndpoint {
+        MTASTSPolicyEndpoint { name in
+            guard let domain = try? Domain(name), let settings = domains.domains.settings(for: domain)?.mtaSTS else { return nil }
+            return try? settings.policy(defaultMX: mxHosts).text
+        }
+    }
+
+    /// The Policy Hosts (`mta-sts.<domain>`) of the domains with a policy, for certificates.
+    /// (Taken at startup: a certificate manager's names are fixed.)
+    static func policyHosts(_ domains: DomainsConfig) -> [String] {
+        domains.domains.compactMap { $0.mtaSTS == nil ? nil : $0.mtaSTSPolicyHost?.ascii }
+    }
+
+    /// Whether the certificate of `listener` must name the Policy Hosts: it serves the
+    /// policies, or shares its ACME certificate (same provider and host name, so the same
+    /// files) with a listener that does.
+    static func servesPolicies(_ listener: Config.Listener, hostname: String, in settings: StaticConfig) -> Bool {
+        guard case let .acme(provider) = listener.tls else { return listener.mtaSTSHTTPS.enabled }
+        return settings.listeners.contains { other in
+            other.mtaSTSHTTPS.enabled && other.tls == .acme(provider) && (other.hostname?.ascii ?? settings.hostname.ascii) == hostname
+        }
+    }
+
+    /// Contexts from files or self-signed for `hostnames` (ACME ones come from
+    /// `ACMECertificates`).
+    static func tlsContext(_ tls: ListenerTLS?, hostnames: [String]) throws -> NIOSSLContext? {
         switch tls {
         case nil:
             return nil
@@ -216,7 +269,7 @@ struct ServeCommand: AsyncParsableCommand {
             let key = try NIOSSLPrivateKey(file: first.keyFile, format: .pem)
             return try serverContext(chain: chain, key: key)
         case .selfSigned:
-            let certificate = try SelfSignedCertificate(hostnames: [hostname])
+            let certificate = try SelfSignedCertificate(hostnames: hostnames)
             return try serverContext(
                 chain: [.certificate(NIOSSLCertificate(bytes: certificate.certificateDER, format: .der))],
                 key: NIOSSLPrivateKey(bytes: certificate.privateKeyDER, format: .der))

@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 import Logging
 import Synchronization
 import Testing
+import X509
 
 @testable import ACME
 
@@ -105,7 +107,11 @@ import Darwin
         #expect(try await manager.renewIfNeeded())
         let second = try #require(await manager.current)
         #expect(second.notAfter > first.notAfter)
-        #expect(second.privateKeyPEM != first.privateKeyPEM)  // a new key for each certificate
+        // The same key for every certificate, so a TLSA record of it stays valid (RFC 7671 §5.1).
+        #expect(second.privateKeyPEM == first.privateKeyPEM)
+        #expect(second.chainPEM != first.chainPEM)
+        #expect(try String(contentsOfFile: manager.files.key, encoding: .utf8) == first.privateKeyPEM)
+        #expect(try String(contentsOfFile: manager.files.chain, encoding: .utf8) == second.chainPEM)
         #expect(server.state.withLock { $0.issued } == 2)
         #expect(server.log.filter { $0 == "POST /account" }.count == 2)  // same account, found again
         #expect(server.state.withLock { $0.accounts.count } == 1)
@@ -170,12 +176,42 @@ import Darwin
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let storage = CertificateStorage(directory: directory + "/acme", name: "mail.example.com")
-        try storage.storeCertificate(keyPEM: "not a key", chainPEM: "not a chain")
+        try storage.write("not a key", to: storage.certificateKeyPath)
+        try storage.storeChain("not a chain")
         let manager = Self.manager(
             directoryURL: "https://127.0.0.1:1/dir", storage: directory, trust: nil, clock: ManualClock(), publisher: RecordingPublisher())
         #expect(await manager.current == nil)
         // The account key is created once and then reused.
         let key = try storage.accountKey()
         #expect(try storage.accountKey().rawRepresentation == key.rawRepresentation)
+        // A damaged certificate key is not silently replaced: that would invalidate its TLSA
+        // records. Obtaining fails before asking the CA, naming the file.
+        let error = await #expect(throws: StorageError.self) { try await manager.obtain() }
+        #expect(error?.description.hasPrefix("parse certificate key \(storage.certificateKeyPath): ") == true)
+    }
+
+    /// The key made before the first certificate (for publishing TLSA records early) is the
+    /// one certified, and a second storage of the same files finds it rather than making one.
+    @Test func keyMadeBeforeTheFirstCertificateIsCertified() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storage = CertificateStorage(directory: directory + "/acme", name: "mail.example.com")
+        let key = try storage.certificateKey()
+        #expect(Self.mode(storage.certificateKeyPath) == 0o600)
+        #expect(try CertificateStorage(directory: directory + "/acme", name: "mail.example.com").certificateKey().rawRepresentation == key.rawRepresentation)
+        // Only the key: no certificate to load yet.
+        #expect(try storage.certificate() == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/acme") == ["mail.example.com.key.pem"])
+
+        let publisher = RecordingPublisher()
+        let clock = ManualClock()
+        let server = try await FakeACMEServer(now: { clock.now() }, lookup: { publisher.certificate(for: $0) })
+        let manager = Self.manager(
+            directoryURL: server.directoryURL, storage: directory, trust: server.tlsCertificatePEM, clock: clock, publisher: publisher)
+        #expect(await manager.current == nil)
+        let certificate = try await manager.obtain()
+        #expect(certificate.privateKeyPEM == key.pemRepresentation)
+        #expect(try IssuedCertificate(chainPEM: certificate.chainPEM).leafPublicKey == .init(key.publicKey))
+        await server.stop()
     }
 }

@@ -18,6 +18,7 @@ struct ExamplesAndLoaderTests {
         #expect(publicListener.submissions == ImplicitTLSService(enabled: true, port: 465))
         #expect(publicListener.imap == IMAPService(enabled: true))
         #expect(publicListener.imaps == ImplicitTLSService(enabled: true, port: 993))
+        #expect(publicListener.mtaSTSHTTPS == MTASTSHTTPSService(enabled: true))
         #expect(config.listener(named: "internal")?.metrics == MetricsService(enabled: true))
         #expect(config.acme == [ACMEProvider(name: "letsencrypt", directoryURL: "https://acme-v02.api.letsencrypt.org/directory", contactEmail: "hostmaster@example.net")])
     }
@@ -28,6 +29,9 @@ struct ExamplesAndLoaderTests {
         #expect(config.accounts.map(\.name) == ["admin", "alice"])
         #expect(config.resolveRecipient("alice+x@example.com").account == "alice")
         #expect(config.resolveRecipient("whoever@example.org").account == "alice")
+        let policy = try #require(config.domains.first?.mtaSTS)
+        #expect(policy.maxAge == MTASTSSettings.defaultMaxAge)
+        #expect(try policy.policy(defaultMX: []).text == "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n")
     }
 
     @Test("every key of the schema appears in the examples", arguments: [

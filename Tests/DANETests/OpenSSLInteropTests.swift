@@ -37,6 +37,8 @@ import Testing
         let der = Array(try Data(contentsOf: directory.appendingPathComponent("cert.der")))
 
         let spkiRecord = tlsa("3 1 1 \(digests[0])")
+        // What `tern config dnsrecords` publishes for a certificate file is openssl's record.
+        #expect(try UsableTLSA(daneEEForCertificate: der).record == spkiRecord)
         #expect(UsableTLSA.MatchingType.sha256.associationData(for: try CertificateStructure.subjectPublicKeyInfo(ofCertificate: der)) == spkiRecord.data)
         #expect(await verify([spkiRecord], [der]).match?.record == (try UsableTLSA(spkiRecord)))
         let certificateRecord = tlsa("3 0 1 \(digests[1])")

@@ -130,4 +130,16 @@ import X509
         let verifier = try DANEVerifier(records: [tlsa(3, 1, 1, server), tlsa(3, 1, 2, other)], referenceIdentifiers: [])
         #expect(verifier.usable.count == 2 && verifier.unusable.isEmpty)
     }
+
+    /// The record a server publishes for its key: "3 1 1" of the SubjectPublicKeyInfo, the
+    /// same from the key's DER as from a certificate for it, and what DANE then matches.
+    @Test func recordToPublish() async throws {
+        let server = try TestCertificate("mx.example.com", names: ["mx.example.com"])
+        let fromKey = UsableTLSA(daneEEForSubjectPublicKeyInfo: Array(server.key.publicKey.derRepresentation))
+        #expect(fromKey.description == "DANE-EE(3) SPKI(1) SHA2-256(1)")
+        #expect(fromKey.record == tlsa(3, 1, 1, server))
+        #expect(try UsableTLSA(daneEEForCertificate: server.der) == fromKey)
+        #expect(await verify([fromKey.record], [server.der]).match?.record == fromKey)
+        #expect(throws: MalformedCertificate.self) { try UsableTLSA(daneEEForCertificate: [0x30, 0x03, 0x02, 0x01, 0x01]) }
+    }
 }

@@ -133,6 +133,22 @@ import Testing
         #expect(throws: MXPatternError.invalidDomain(.empty)) { try MXPattern(parsing: "*.") }
     }
 
+    /// The policy a Policy Host serves (RFC 8461 §3.2): CRLF after every line, an mx line per
+    /// pattern, and the parser's checks on what goes in.
+    @Test func composedPolicy() throws {
+        let policy = try STSPolicy(
+            mode: .enforce, mx: [try MXPattern(parsing: "mail.example.com"), try MXPattern(parsing: "*.example.net")], maxAge: 604800)
+        #expect(policy.text == "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n")
+        #expect(try STSPolicy(parsing: policy.text) == policy)
+        let none = try STSPolicy(mode: .none, mx: [], maxAge: 0)
+        #expect(none.text == "version: STSv1\r\nmode: none\r\nmax_age: 0\r\n")
+        #expect(throws: STSPolicySyntaxError.missingMX(mode: .testing)) { try STSPolicy(mode: .testing, mx: [], maxAge: 86400) }
+        #expect(throws: STSPolicySyntaxError.maxAgeTooLarge(31_557_601)) {
+            try STSPolicy(mode: .enforce, mx: [try MXPattern(parsing: "mx.example")], maxAge: 31_557_601)
+        }
+        #expect(throws: STSPolicySyntaxError.invalidMaxAge("-1")) { try STSPolicy(mode: .none, mx: [], maxAge: -1) }
+    }
+
     @Test func policyAllowsListedHosts() throws {
         let policy = try STSPolicy(parsing: "version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\nmax_age: 1\n")
         #expect(policy.allows(mxHost: try host("mail.example.com")))

@@ -35,6 +35,18 @@ import Testing
         let tooLong = String(repeating: "a", count: 33)
         #expect(throws: STSRecordSyntaxError.invalidID(tooLong)) { try STSRecord(parsing: "v=STSv1; id=\(tooLong)") }
     }
+
+    /// The record a Policy Domain publishes: composed from the id and read back the same.
+    @Test func composedRecord() throws {
+        let record = try STSRecord(id: "20240101T0000")
+        #expect(record.text == "v=STSv1; id=20240101T0000")
+        #expect(try STSRecord(parsing: record.text) == record)
+        #expect(throws: STSRecordSyntaxError.invalidID("a-b")) { try STSRecord(id: "a-b") }
+        #expect(throws: STSRecordSyntaxError.invalidID(String(repeating: "7", count: 33))) { try STSRecord(id: String(repeating: "7", count: 33)) }
+        // An id that smuggles in a second field would parse as its first part.
+        #expect(throws: STSRecordSyntaxError.invalidID("1; id=2")) { try STSRecord(id: "1; id=2") }
+        #expect(throws: STSRecordSyntaxError.self) { try STSRecord(id: "") }
+    }
 }
 
 @Suite struct RecordLookupTests {
