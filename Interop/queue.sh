@@ -264,6 +264,10 @@ wait_for 30 dsn_with "Action: failed" "secure@dest.test" "Status: 5.7.10" "REQUI
     || { tail -20 "$TMP/err" >&2; fail "no 5.7.10 DSN for the REQUIRETLS message"; }
 [ "$(maildir_with "end-of-requiretls")" -eq 0 ] || fail "the REQUIRETLS message reached postfix"
 pass "REQUIRETLS to an MX without verified TLS: not sent, DSN with Status 5.7.10"
+# RFC 8460: the sessions with Postfix so far, opportunistic STARTTLS without a policy; the
+# REQUIRETLS message was refused before connecting (no MX vouched for), not a TLS failure.
+tlsrpt_reported "$TMP/config/tern.yaml" "dest\.test recipient-domain=dest\.test policy=no-policy-found successful=[1-9][0-9]* failed=0$" \
+    "the TLS sessions with Postfix as no-policy-found successes"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""

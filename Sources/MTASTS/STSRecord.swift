@@ -173,14 +173,14 @@ public enum STSRecordError: Error, Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
-    /// The RFC 8460 §4.3.2.2 result type to report, or nil when the domain simply publishes
-    /// no record (reported as policy type "no-policy-found"). A broken or doubled record is a
-    /// policy the domain meant to publish and got wrong.
+    /// The RFC 8460 §4.3.2.2 result type to report, or nil for "no-policy-found": the domain
+    /// publishes no record, or the lookup failed, which says nothing about whether it does (a
+    /// transient error, RFC 8460 §4.3.4, not a policy that could not be fetched). A broken or
+    /// doubled record is a policy the domain meant to publish and got wrong.
     public var resultType: STSResultType? {
         switch self {
-        case .noRecord, .noSTSRecord, .nameTooLong: return nil
+        case .noRecord, .noSTSRecord, .nameTooLong, .lookupFailed: return nil
         case .multipleRecords, .syntax: return .policyInvalid
-        case .lookupFailed: return .policyFetchError
         }
     }
 
