@@ -174,7 +174,7 @@ let package = Package(
         .target(
             name: "SMTPServer",
             dependencies: [
-                "SMTP", "Message", "SASL", "Store", "ServerSupport",
+                "SMTP", "Message", "SASL", "Store", "ServerSupport", "DNS", "SPF", "IPRev",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -355,7 +355,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "SMTP", "Message", "Certificates", "SASL", "Store",
+                "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "SMTP", "Message", "Certificates", "SASL", "Store", "DNS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

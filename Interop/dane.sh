@@ -50,18 +50,13 @@ OTHER_SHA256=$(printf 'not the key of any MX here' | sha256sum | cut -c1-64)
 
 # --- DNS: dane.test. signed, insecure.test. not; unbound validating ---
 mkdir -p "$TMP/dns" "$TMP/unbound"
-zone_head() {  # zone_head ZONE: SOA, NS and the name server's address
-    printf '%s.\t3600\tIN\tSOA\tns1.%s. hostmaster.%s. 1 3600 900 604800 300\n' "$1" "$1" "$1"
-    printf '%s.\t3600\tIN\tNS\tns1.%s.\n' "$1" "$1"
-    printf 'ns1.%s.\t3600\tIN\tA\t127.0.0.1\n' "$1"
-}
 mx_records() {  # mx_records DOMAIN MXHOST TLSA_RDATA: DOMAIN's MX on 127.0.0.1, its TLSA record
     printf '%s.\t3600\tIN\tMX\t10 %s.\n' "$1" "$2"
     printf '%s.\t3600\tIN\tA\t127.0.0.1\n' "$2"
     printf '_%s._tcp.%s.\t3600\tIN\tTLSA\t%s\n' "$MX_PORT" "$2" "$3"
 }
 {
-    zone_head dane.test
+    dns_zone_head dane.test
     mx_records ee.dane.test mx-ee.dane.test "3 1 1 $MX_KEY_SHA256"
     mx_records ta.dane.test mx-ta.dane.test "2 0 1 $CA_SHA256"
     mx_records wrong.dane.test mx-wrong.dane.test "3 1 1 $OTHER_SHA256"
@@ -69,7 +64,7 @@ mx_records() {  # mx_records DOMAIN MXHOST TLSA_RDATA: DOMAIN's MX on 127.0.0.1,
     mx_records bogus.dane.test mx-bogus.dane.test "3 1 1 $MX_KEY_SHA256"
 } >"$TMP/dns/dane.test.zone"
 {
-    zone_head insecure.test
+    dns_zone_head insecure.test
     mx_records insecure.test mx.insecure.test "3 1 1 $OTHER_SHA256"
 } >"$TMP/dns/insecure.test.zone"
 dnssec_sign_zone "$TMP/dns" dane.test

@@ -331,6 +331,13 @@ CF
 # validated by unbound with the signed zone's DS as its only trust anchor. Loopback only. ---
 
 # dnssec_install: ldnsutils (ldns-keygen, ldns-signzone, drill), nsd and unbound.
+# dns_zone_head ZONE: a zone file's SOA, NS and the name server's address (127.0.0.1).
+dns_zone_head() {
+    printf '%s.\t3600\tIN\tSOA\tns1.%s. hostmaster.%s. 1 3600 900 604800 300\n' "$1" "$1" "$1"
+    printf '%s.\t3600\tIN\tNS\tns1.%s.\n' "$1" "$1"
+    printf 'ns1.%s.\t3600\tIN\tA\t127.0.0.1\n' "$1"
+}
+
 dnssec_install() {
     apt_install ldns-signzone ldnsutils
     apt_install nsd nsd
@@ -495,7 +502,11 @@ server:
     prefetch: no
     qname-minimisation: no
 CONF
-            for zone in "$@"; do printf '    local-zone: "%s." transparent\n' "$zone"; done
+            for zone in "$@"; do
+                # The loopback reverse zone is another default static zone (localhost's PTR).
+                case "$zone" in *127.in-addr.arpa) printf '    local-zone: "127.in-addr.arpa." nodefault\n' ;; esac
+                printf '    local-zone: "%s." transparent\n' "$zone"
+            done
             printf 'remote-control:\n    control-enable: no\n'
             for zone in "$@"; do printf 'stub-zone:\n    name: "%s."\n    stub-addr: 127.0.0.1@%s\n' "$zone" "$nsd_port"; done
         } >"$dir/unbound.conf"

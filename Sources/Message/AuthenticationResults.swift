@@ -50,23 +50,44 @@ public struct AuthenticationResults: Hashable, Sendable {
         self.results = results
     }
 
-    /// The field, folded, with its CRLF. Without results, "none" (§2.2 no-result). Comments
-    /// and values are cleaned to printable ASCII and quoted where the grammar needs it, so a
-    /// sender's text (a reason, an EHLO name) cannot break the field.
+    /// The field, with its CRLF: each resinfo on a line of its own, as RFC 8601's examples
+    /// show, folded further only between its parts, never inside a comment or a quoted
+    /// reason. Without results, "none" (§2.2 no-result). Comments and values are cleaned to
+    /// printable ASCII and quoted where the grammar needs it, so a sender's text (a reason,
+    /// an EHLO name) cannot break the field.
     public func field() throws(HeaderFoldingError) -> HeaderField {
-        var value = Self.value(authservID)
-        if results.isEmpty {
-            value += "; none"
+        let head = "\(Self.fieldName): \(Self.value(authservID));"
+        guard !results.isEmpty else {
+            return try HeaderFolding.fold(name: Self.fieldName, value: "\(Self.value(authservID)); none")
         }
-        for result in results {
-            var resinfo = "; \(result.method)=\(result.result)"
-            if let comment = result.comment { resinfo += " (\(Self.commentText(comment)))" }
-            if let reason = result.reason { resinfo += " reason=\(Self.quoted(reason))" }
-            for property in result.properties { resinfo += " \(property.type).\(property.name)=\(Self.propertyValue(property.value))" }
-            value += resinfo
+        var lines = [head]
+        for (index, result) in results.enumerated() {
+            var parts = ["\(result.method)=\(result.result)"]
+            if let comment = result.comment { parts.append("(\(Self.commentText(comment)))") }
+            if let reason = result.reason { parts.append("reason=\(Self.quoted(String(reason.prefix(Self.reasonLimit))))") }
+            for property in result.properties { parts.append("\(property.type).\(property.name)=\(Self.propertyValue(property.value))") }
+            if index < results.count - 1 { parts[parts.count - 1] += ";" }
+            var line = "\t" + parts[0]
+            for part in parts.dropFirst() {
+                if line.count + 1 + part.count > HeaderFolding.preferredLineLength {
+                    lines.append(line)
+                    line = "\t" + part
+                } else {
+                    line += " " + part
+                }
+            }
+            lines.append(line)
         }
-        return try HeaderFolding.fold(name: Self.fieldName, value: value)
+        let text = lines.joined(separator: "\r\n") + "\r\n"
+        guard lines.allSatisfy({ $0.utf8.count <= HeaderFolding.maximumLineLength }), let field = HeaderField(raw: Array(text.utf8)) else {
+            throw .lineTooLong(field: Self.fieldName, octets: lines.map(\.utf8.count).max() ?? 0)
+        }
+        return field
     }
+
+    /// reason= is for people; longer texts are cut so the field stays readable and its
+    /// lines within RFC 5322's limit.
+    static let reasonLimit = 200
 
     /// The authserv-id and version (nil when absent, i.e. 1) of an existing field's value;
     /// nil when the value does not start as §2.2 says (such a field cannot be trusted either).

@@ -3,8 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DNS
 import Foundation
 import Logging
+import Message
 import NIOCore
 import NIOSSL
 import SASL
@@ -36,6 +38,9 @@ public struct ConnectionSettings: Sendable {
     public var tlsHandshakeTimeout = TimeAmount.minutes(1)
     /// Where messages are written while they arrive (the store's tmp directory).
     public var temporaryDirectory: String
+    /// The verdicts on mail from other servers (SPF, iprev, ...) and the Authentication-Results
+    /// field they give; nil: none (localserve, tests).
+    public var analysis: IncomingAnalysis?
     /// AUTH on this listener (submission); nil: no AUTH.
     public var authentication: Authentication? {
         didSet { session.authMechanisms = authentication?.mechanisms.map(\.name) ?? [] }
@@ -190,6 +195,14 @@ struct Connection {
                         continue
                     }
                 }
+                if envelope.kind == .incoming, envelope.authenticatedAccount == nil, let analysis = settings.analysis,
+                   let refusal = await analyze(file: file, envelope: envelope, analysis: analysis, connection)
+                {
+                    file.remove()
+                    metrics.countDelivery(.temporaryFailure(refusal))
+                    try await perform(connection.session.delivered(.temporaryFailure(refusal)), connection)
+                    continue
+                }
                 let result = await routing.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
                 logger.info("message received", metadata: [
@@ -205,6 +218,32 @@ struct Connection {
         if connection.session.isClosed {
             connection.transport.messageFile?.remove()
             connection.transport.messageFile = nil
+        }
+    }
+
+    /// Runs the incoming analysis and prepends its fields to the message file (removing
+    /// Authentication-Results fields that claim to be this host's, RFC 8601 §5). Returns why
+    /// the message cannot be taken now, nil when it can.
+    private func analyze(file: MessageFile, envelope: Envelope, analysis: IncomingAnalysis, _ connection: ConnectionState) async -> String? {
+        guard let address = IPAddress(remoteAddress) else { return nil }
+        let verdict = await analysis.analyze(IncomingAnalysis.Input(clientAddress: address, clientName: envelope.clientName, sender: envelope.sender))
+        for result in verdict.authenticationResults.results { metrics.countVerdict(method: result.method, result: result.result) }
+        logger.info("message analyzed", metadata: [
+            "iprev": "\(verdict.iprev.status.rawValue)", "spf": "\(verdict.spf.result)", "spfdomain": "\(verdict.spf.domain)",
+        ])
+        do {
+            let fields = try verdict.headerFields()
+            let path = file.path
+            let traceLength = connection.transport.traceLength
+            let authservID = analysis.hostname
+            // Reading and writing the whole file: off the connection's event loop.
+            connection.transport.traceLength = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try MessageRewrite.prepend(fields, to: path, traceLength: traceLength) { AuthenticationResults.mustRemove($0, authservID: authservID) }
+            }
+            return nil
+        } catch {
+            logger.error("adding the analysis to the message failed", metadata: ["error": "\(error)"])
+            return "the message could not be processed"
         }
     }
 

@@ -46,6 +46,12 @@ public struct SMTPMetrics: Sendable {
         }
     }
 
+    /// One verdict of the incoming analysis (RFC 8601 method and result, e.g. spf=fail): a
+    /// bounded set of label values.
+    func countVerdict(method: String, result: String) {
+        Counter(label: "tern_smtp_verdicts_total", dimensions: [("method", method), ("result", result)], factory: factory).increment()
+    }
+
     /// Counted by enhanced status code: the reason, in a bounded set of label values.
     func countRejection(_ status: EnhancedStatus) {
         let label = status.description

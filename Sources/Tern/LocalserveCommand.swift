@@ -69,7 +69,7 @@ struct LocalserveCommand: AsyncParsableCommand {
         let loopback = basePort + 25
         try await ServeCommand.runServer(config, variant: ServerVariant(
             policy: { _, _, kind in kind == .incoming ? LocalserveReceivingPolicy() as any SessionPolicy : LocalserveSubmissionPolicy() },
-            queue: { Self.loopBack(&$0, port: loopback) }, transportSecurity: false))
+            queue: { Self.loopBack(&$0, port: loopback) }, transportSecurity: false, incomingAnalysis: false))
     }
 
     static let loopbackTransport = "localserve"

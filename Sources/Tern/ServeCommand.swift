@@ -153,6 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
                     connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
                     connection.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
                     if kind.0 == .submission { connection.authentication = authentication }
+                    if kind.0 == .incoming, variant.incomingAnalysis { connection.analysis = IncomingAnalysis(hostname: hostname, resolver: resolver) }
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"
                     let bound = try await Listener(
@@ -292,6 +293,9 @@ struct ServerVariant {
     var queue: (inout QueueSettings) -> Void = { _ in }
     /// Direct delivery follows DANE and MTA-STS; off where nothing is delivered directly.
     var transportSecurity = true
+    /// Mail from other servers gets SPF, iprev and an Authentication-Results field; off where
+    /// the only senders are local test clients whose DNS says nothing.
+    var incomingAnalysis = true
 }
 
 /// Every account of the domains file has its store account, with the file's QuotaBytes.
