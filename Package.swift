@@ -140,7 +140,7 @@ let package = Package(
             ]
         ),
         // The configuration model: the executable hands each component its values.
-        .target(name: "Config", dependencies: ["DNS", "SASL", "MTASTS", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Config", dependencies: ["DNS", "SASL", "MTASTS", "Message", .product(name: "Yams", package: "Yams")]),
         // Services.
         // Certificates from an ACME CA (RFC 8555) with tls-alpn-01 (RFC 8737).
         .target(

@@ -353,6 +353,29 @@ public enum ConfigExamples {
               # Optional, default: the host names of the listeners with SMTP enabled.
               MX:
                 - mail.example.com
+            # DKIM signing of the domain's outgoing mail (RFC 6376). `tern config
+            # dnsrecords example.com` prints each selector's key record. Changes apply
+            # on reload. Optional; without it, mail is not signed.
+            DKIM:
+              # Selectors by name: <name>._domainkey.example.com holds the public key.
+              Selectors:
+                2026a:
+                  # The private key, PKCS#8 PEM, from `tern dkim genrsa` (RSA-2048) or
+                  # `tern dkim gened25519`; relative to this file. Required.
+                  PrivateKeyFile: dkim/2026a.ed25519.pem
+                  # Header/body canonicalization (RFC 6376 §3.4). Default: relaxed/relaxed
+                  Canonicalization: relaxed/relaxed
+                  # The header fields signed, From among them. Default: the recommended
+                  # set (RFC 6376 §5.4.1), each signed once more than present so none can
+                  # be added later.
+                  Headers: [From, To, Cc, Subject, Date, Message-ID, Reply-To, MIME-Version, Content-Type]
+                  # How long signatures stay valid (x=). Optional, default: no expiry.
+                  Expiration: 72h
+                2026b:
+                  PrivateKeyFile: dkim/2026b.rsa.pem
+              # The selectors that sign, each adding a signature; publish a new key
+              # in DNS before adding its selector here. Optional, default: none.
+              Sign: [2026a, 2026b]
           example.org:
             Description: A second domain, with a catch-all
 

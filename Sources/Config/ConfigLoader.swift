@@ -33,7 +33,7 @@ public enum ConfigLoader {
     ///
     /// - Parameters:
     ///   - domainsPath: nil for `domains.yaml` beside the static file.
-    ///   - checkFiles: whether certificate and key files must exist.
+    ///   - checkFiles: whether certificate and key files (TLS, DKIM) must exist.
     /// - Throws: every error of both files, static file first, each in line order.
     public static func load(staticPath: String, domainsPath: String? = nil, checkFiles: Bool = true) throws(ConfigErrors) -> TernConfig {
         let domainsPath = domainsPath ?? defaultDomainsPath(forStaticPath: staticPath)
@@ -68,6 +68,7 @@ public enum ConfigLoader {
             }
             // Routes with errors of their own were left out of the model; the rest are checked.
             for issue in staticConfig.routeIssues(domains) { domainsReader.report(issue) }
+            if checkFiles { for issue in domains.keyFileIssues() { domainsReader.report(issue) } }
         }
         errors = (staticReader?.errors.sortedByPlace() ?? []) + errors + (domainsReader?.errors.sortedByPlace() ?? [])
 

@@ -440,6 +440,11 @@ struct Fields {
         return reader.duration(node, path.key(key)) ?? defaultValue
     }
 
+    func optionalDuration(_ key: String) -> Duration? {
+        guard let node = value(key) else { return nil }
+        return reader.duration(node, path.key(key))
+    }
+
     /// A nested mapping with its own keys; nil when absent (or, with `required`, reported).
     func fields(_ key: String, known: [String], required: Bool = false) -> Fields? {
         guard let node = required ? self.required(key) : value(key) else { return nil }

@@ -260,10 +260,12 @@ public struct DomainSettings: Sendable, Equatable {
     public var routes: [RouteConfig]
     /// The MTA-STS policy the domain publishes; nil: none.
     public var mtaSTS: MTASTSSettings?
+    /// How its outgoing mail is signed; nil: not signed.
+    public var dkim: DKIMSettings?
 
     public init(
         domain: Domain, description: String? = nil, localpartCatchallSeparator: String? = nil, localpartCaseSensitive: Bool = false,
-        routes: [RouteConfig] = [], mtaSTS: MTASTSSettings? = nil
+        routes: [RouteConfig] = [], mtaSTS: MTASTSSettings? = nil, dkim: DKIMSettings? = nil
     ) {
         self.domain = domain
         self.description = description
@@ -271,6 +273,7 @@ public struct DomainSettings: Sendable, Equatable {
         self.localpartCaseSensitive = localpartCaseSensitive
         self.routes = routes
         self.mtaSTS = mtaSTS
+        self.dkim = dkim
     }
 
     /// `mta-sts.<domain>`, the Policy Host senders fetch the policy from (RFC 8461 §3.2);
@@ -289,6 +292,57 @@ public struct DomainSettings: Sendable, Equatable {
     /// The form addresses are compared in.
     func normalized(_ localpart: String) -> String {
         localpartCaseSensitive ? localpart : localpart.lowercased()
+    }
+}
+
+/// How a domain signs the mail it sends (DKIM, RFC 6376): its selectors with their keys, and
+/// the ones that sign now. Publishing a new selector's key in DNS before adding it to `sign`,
+/// and keeping an old one published for a while after, is how keys are rolled over.
+public struct DKIMSettings: Sendable, Equatable {
+    public var selectors: [DKIMSelectorSettings]
+    /// The selectors that sign outgoing mail, each adding a DKIM-Signature (RSA and Ed25519
+    /// side by side, as large providers do).
+    public var sign: [String]
+
+    public init(selectors: [DKIMSelectorSettings], sign: [String]) {
+        self.selectors = selectors
+        self.sign = sign
+    }
+
+    /// The selectors of `sign`, in that order.
+    public var signingSelectors: [DKIMSelectorSettings] {
+        sign.compactMap { name in selectors.first { $0.name == name } }
+    }
+}
+
+/// One DKIM selector: `<name>._domainkey.<domain>` holds its public key (RFC 6376 §3.6.2.1).
+public struct DKIMSelectorSettings: Sendable, Equatable {
+    /// RFC 6376 §3.4: simple or relaxed, for the header and the body separately.
+    public enum Canonicalization: String, Sendable, Equatable, CaseIterable {
+        case simple, relaxed
+    }
+
+    public var name: String
+    /// PEM, PKCS#8 ("PRIVATE KEY"): an RSA or Ed25519 key (`tern dkim genrsa|gened25519`);
+    /// absolute, resolved against the directory of domains.yaml.
+    public var privateKeyFile: String
+    public var headerCanonicalization: Canonicalization
+    public var bodyCanonicalization: Canonicalization
+    /// The header fields to sign; nil: the recommended set of RFC 6376 §5.4.1.
+    public var headers: [String]?
+    /// How long signatures stay valid (x=, RFC 6376 §3.5); nil: no expiry.
+    public var expiration: Duration?
+
+    public init(
+        name: String, privateKeyFile: String, headerCanonicalization: Canonicalization = .relaxed, bodyCanonicalization: Canonicalization = .relaxed,
+        headers: [String]? = nil, expiration: Duration? = nil
+    ) {
+        self.name = name
+        self.privateKeyFile = privateKeyFile
+        self.headerCanonicalization = headerCanonicalization
+        self.bodyCanonicalization = bodyCanonicalization
+        self.headers = headers
+        self.expiration = expiration
     }
 }
 

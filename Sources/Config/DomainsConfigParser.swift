@@ -4,19 +4,22 @@
 import DNS
 import Foundation
 import MTASTS
+import Message
 import SASL
 import Yams
 
 /// The keys of each mapping in domains.yaml.
 enum DomainsSchema {
     static let root = ["Domains", "Accounts"]
-    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes", "MTASTS"]
+    static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes", "MTASTS", "DKIM"]
     /// mox's names for the same settings.
     static let mtaSTS = ["PolicyID", "Mode", "MaxAge", "MX"]
+    static let dkim = ["Selectors", "Sign"]
+    static let dkimSelector = ["PrivateKeyFile", "Canonicalization", "Headers", "Expiration"]
     static let account = ["Domain", "FullName", "Destinations", "Passwords", "CRAMMD5Secret", "QuotaBytes", "Routes"]
     static let destination = ["Mailbox"]
 
-    static let allKeys: Set<String> = Set(root + domain + mtaSTS + account + destination + StaticSchema.route)
+    static let allKeys: Set<String> = Set(root + domain + mtaSTS + dkim + dkimSelector + account + destination + StaticSchema.route)
 }
 
 extension DomainsConfig {
@@ -96,7 +99,66 @@ extension DomainsConfig {
             localpartCaseSensitive: fields.bool("LocalpartCaseSensitive", default: false),
             // Transport names are checked against tern.yaml afterwards (StaticConfig.routeIssues).
             routes: reader.routes(fields, under: KeyPath(["Domains", domain.unicode])),
-            mtaSTS: fields.fields("MTASTS", known: DomainsSchema.mtaSTS).flatMap { readMTASTS($0, reader) })
+            mtaSTS: fields.fields("MTASTS", known: DomainsSchema.mtaSTS).flatMap { readMTASTS($0, reader) },
+            dkim: fields.fields("DKIM", known: DomainsSchema.dkim).flatMap { readDKIM($0, reader) })
+    }
+
+    private static func readDKIM(_ fields: Fields, _ reader: DocumentReader) -> DKIMSettings? {
+        let path = fields.path
+        let directory = Validation.directory(of: reader.file)
+        let selectorEntries = fields.entries("Selectors", required: true) ?? []
+        let selectors = selectorEntries.compactMap { entry -> DKIMSelectorSettings? in
+            let selectorPath = path.key("Selectors").key(entry.name)
+            // RFC 6376 §3.1: a selector is one or more DNS labels.
+            if (try? Domain(entry.name + ".example")) == nil || entry.name.isEmpty || entry.name.hasPrefix(".") {
+                reader.error(selectorPath, "'\(entry.name)' is not a selector: use DNS labels such as 2026a or mail.2026", at: entry.keyPosition)
+            }
+            guard let selector = reader.fields(entry.value, selectorPath, owner: entry.keyPosition, known: DomainsSchema.dkimSelector) else { return nil }
+            var header = DKIMSelectorSettings.Canonicalization.relaxed
+            var body = DKIMSelectorSettings.Canonicalization.relaxed
+            if let text = selector.string("Canonicalization") {
+                let parts = text.lowercased().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                let parsed = parts.compactMap(DKIMSelectorSettings.Canonicalization.init(rawValue:))
+                if parts.count <= 2, parsed.count == parts.count, let first = parsed.first {
+                    // RFC 6376 §3.5 c=: a header algorithm alone means simple for the body.
+                    (header, body) = (first, parsed.count == 2 ? parsed[1] : .simple)
+                } else {
+                    reader.error(
+                        selectorPath.key("Canonicalization"), "expected header/body canonicalization such as relaxed/relaxed or simple/simple (RFC 6376 §3.4), found '\(text)'",
+                        at: selector.position("Canonicalization"))
+                }
+            }
+            let headers = selector.list("Headers").map { nodes in
+                nodes.enumerated().compactMap { index, node -> String? in
+                    let itemPath = selectorPath.key("Headers").index(index)
+                    guard let name = reader.string(node, itemPath) else { return nil }
+                    guard HeaderFolding.isValidFieldName(name) else {
+                        reader.error(itemPath, "'\(name)' is not a header field name", node: node)
+                        return nil
+                    }
+                    return name
+                }
+            }
+            if let headers, !headers.contains(where: { $0.lowercased() == "from" }) {
+                reader.error(selectorPath.key("Headers"), "must include From (RFC 6376 §5.4: the From field is always signed)", at: selector.position("Headers"))
+            }
+            guard let keyFile = selector.string("PrivateKeyFile", required: true) else { return nil }
+            return DKIMSelectorSettings(
+                name: entry.name, privateKeyFile: Validation.resolvePath(keyFile, directory: directory), headerCanonicalization: header,
+                bodyCanonicalization: body, headers: headers, expiration: selector.optionalDuration("Expiration"))
+        }
+        let sign = (fields.list("Sign") ?? []).enumerated().compactMap { index, node -> String? in
+            let itemPath = path.key("Sign").index(index)
+            guard let name = reader.string(node, itemPath) else { return nil }
+            // Against the names written, so a selector with errors of its own is not also
+            // reported missing here.
+            guard selectorEntries.contains(where: { $0.name == name }) else {
+                reader.error(itemPath, "no selector '\(name)' under Selectors", node: node)
+                return nil
+            }
+            return name
+        }
+        return DKIMSettings(selectors: selectors, sign: sign)
     }
 
     private static func readMTASTS(_ fields: Fields, _ reader: DocumentReader) -> MTASTSSettings? {
@@ -185,13 +247,27 @@ extension DomainsConfig {
     }
 }
 
+extension DomainsConfig {
+    /// DKIM private key files that cannot be read (the keys themselves are read when `serve`
+    /// starts, or a reload applies).
+    public func keyFileIssues() -> [ConfigIssue] {
+        domains.flatMap { domain in
+            (domain.dkim?.selectors ?? []).compactMap { selector in
+                FileManager.default.isReadableFile(atPath: selector.privateKeyFile) ? nil : ConfigIssue(
+                    path: ["Domains", domain.domain.unicode, "DKIM", "Selectors", selector.name, "PrivateKeyFile"],
+                    message: "cannot read \(selector.privateKeyFile) (create one with `tern dkim genrsa` or `tern dkim gened25519`)")
+            }
+        }
+    }
+}
+
 extension StaticConfig {
     /// The checks of the domains file that depend on this config (the postmaster account
     /// must exist, routes name transports of Queue.Transports), placed in the domains file;
     /// for `DomainsConfig.parse(check:)` and the watcher, so a reload cannot remove the
     /// postmaster's account or route mail to a transport that does not exist.
     public func domainsIssues(_ domains: DomainsConfig) -> [ConfigIssue] {
-        var issues = routeIssues(domains)
+        var issues = routeIssues(domains) + domains.keyFileIssues()
         if domains.account(named: postmaster.account) == nil {
             issues.append(ConfigIssue(
                 path: ["Accounts"],

@@ -49,7 +49,14 @@ struct ExamplesAndLoaderTests {
         defer { directory.cleanup() }
         let staticPath = try directory.write("tern.yaml", ConfigExamples.staticFile())
         try directory.write("domains.yaml", ConfigExamples.domainsFile())
+        // The example's DKIM keys: only readable files are checked here.
+        try FileManager.default.createDirectory(atPath: directory.path + "/dkim", withIntermediateDirectories: true)
+        try directory.write("dkim/2026a.ed25519.pem", "key")
+        try directory.write("dkim/2026b.rsa.pem", "key")
         let config = try ConfigLoader.load(staticPath: staticPath)
+        #expect(config.domains.domains.first?.dkim?.signingSelectors.map(\.privateKeyFile) == [
+            directory.path + "/dkim/2026a.ed25519.pem", directory.path + "/dkim/2026b.rsa.pem",
+        ])
         #expect(config.domainsPath == directory.path + "/domains.yaml")
         #expect(config.staticConfig.postmaster.account == "admin")
         #expect(ConfigLoader.check(staticPath: staticPath).isEmpty)
