@@ -124,6 +124,9 @@ struct Connection {
         var messageFile: MessageFile?
         /// Octets of trace fields at the start of `messageFile`.
         var traceLength = 0
+        /// The incoming analysis of the current transaction, started when its message starts
+        /// to arrive, so the DNS lookups overlap with the transfer.
+        var verdict: Task<IncomingAnalysis.Verdict, Never>?
     }
 
     private func perform(_ actions: [Session.Action], _ connection: ConnectionState) async throws {
@@ -195,9 +198,9 @@ struct Connection {
                         continue
                     }
                 }
-                if envelope.kind == .incoming, envelope.authenticatedAccount == nil, let analysis = settings.analysis,
-                   let refusal = await analyze(file: file, envelope: envelope, analysis: analysis, connection)
-                {
+                let verdict = connection.transport.verdict
+                connection.transport.verdict = nil
+                if let verdict, let analysis = settings.analysis, let refusal = await prepend(await verdict.value, to: file, analysis: analysis, connection) {
                     file.remove()
                     metrics.countDelivery(.temporaryFailure(refusal))
                     try await perform(connection.session.delivered(.temporaryFailure(refusal)), connection)
@@ -221,12 +224,20 @@ struct Connection {
         }
     }
 
-    /// Runs the incoming analysis and prepends its fields to the message file (removing
-    /// Authentication-Results fields that claim to be this host's, RFC 8601 §5). Returns why
-    /// the message cannot be taken now, nil when it can.
-    private func analyze(file: MessageFile, envelope: Envelope, analysis: IncomingAnalysis, _ connection: ConnectionState) async -> String? {
-        guard let address = IPAddress(remoteAddress) else { return nil }
-        let verdict = await analysis.analyze(IncomingAnalysis.Input(clientAddress: address, clientName: envelope.clientName, sender: envelope.sender))
+    /// Starts the incoming analysis of mail from another server (SMTP, no AUTH) for
+    /// `envelope`; nil for other mail or without an analysis.
+    private func startAnalysis(_ envelope: Envelope) -> Task<IncomingAnalysis.Verdict, Never>? {
+        guard envelope.kind == .incoming, envelope.authenticatedAccount == nil, let analysis = settings.analysis,
+              let address = IPAddress(remoteAddress)
+        else { return nil }
+        let input = IncomingAnalysis.Input(clientAddress: address, clientName: envelope.clientName, sender: envelope.sender)
+        return Task { await analysis.analyze(input) }
+    }
+
+    /// Prepends the verdict's fields to the message file, removing Authentication-Results
+    /// fields that claim to be this host's (RFC 8601 §5). Returns why the message cannot be
+    /// taken now, nil when it can.
+    private func prepend(_ verdict: IncomingAnalysis.Verdict, to file: MessageFile, analysis: IncomingAnalysis, _ connection: ConnectionState) async -> String? {
         for result in verdict.authenticationResults.results { metrics.countVerdict(method: result.method, result: result.result) }
         logger.info("message analyzed", metadata: [
             "iprev": "\(verdict.iprev.status.rawValue)", "spf": "\(verdict.spf.result)", "spfdomain": "\(verdict.spf.domain)",
@@ -363,6 +374,8 @@ struct Connection {
                 recipient: recipient, tlsCipher: connection.transport.cipher, date: now())
             try file.write(Array(trace.utf8))
             connection.transport.traceLength = trace.utf8.count
+            connection.transport.verdict?.cancel()
+            connection.transport.verdict = startAnalysis(envelope)
         }
         connection.transport.messageFile = file
         return file

@@ -10,6 +10,8 @@
 //      that claim this host's identifier are removed first (RFC 8601 §5,
 //      `MessageRewrite`).
 //
+// The connection starts the analysis when the message starts to arrive (DATA, or the first
+// BDAT), so its DNS lookups overlap with the transfer, and waits for it at the end.
 // DKIM and DMARC join here when their modules land; the verdicts then also decide whether
 // the message is refused or goes to Junk.
 import DNS
