@@ -136,6 +136,7 @@ let package = Package(
                 "MTASTS", "DNS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -349,6 +350,7 @@ let package = Package(
                 "MTASTSCache", "MTASTS", "DNS", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Message"]),

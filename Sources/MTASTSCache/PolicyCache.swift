@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import MTASTS
+import Metrics
 
 /// The MTA-STS policies of recipient domains (RFC 8461 §5.1), in SQLite (`<data>/mtasts.db`),
 /// so a delivery rarely waits for an HTTPS fetch and a policy outlives restarts, which is what
@@ -22,10 +23,12 @@ public final class PolicyCache: Sendable {
     private let fetcher: any PolicyFetcher
     let now: @Sendable () -> Date
     let logger: Logger
+    private let metrics: MetricsFactory
 
     /// Opens the cache at `path` (the directory must exist), creating the database if needed.
     public init(
-        path: String, resolver: any Resolver, fetcher: any PolicyFetcher, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        path: String, resolver: any Resolver, fetcher: any PolicyFetcher, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        metrics: MetricsFactory = MetricsSystem.factory
     ) throws {
         var configuration = Configuration()
         configuration.label = "mtasts"
@@ -38,6 +41,7 @@ public final class PolicyCache: Sendable {
         self.fetcher = fetcher
         self.now = now
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func close() {
@@ -62,7 +66,11 @@ public final class PolicyCache: Sendable {
         let cached = try await entry(for: domain)
         let valid = cached?.valid(at: now)
         func answer(_ outcome: PolicyLookup.Outcome) -> PolicyLookup {
-            PolicyLookup(domain: domain, outcome: outcome)
+            let lookup = PolicyLookup(domain: domain, outcome: outcome)
+            // How deliveries' policies come about: a rise of kept_* or fetch_failed is worth a
+            // look (a domain's broken policy host, or a downgrade attempt).
+            Counter(label: "tern_mtasts_lookups_total", dimensions: [("outcome", lookup.metricOutcome)], factory: metrics).increment()
+            return lookup
         }
 
         let record: STSRecord

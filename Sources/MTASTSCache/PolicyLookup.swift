@@ -80,6 +80,21 @@ public struct PolicyLookup: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The outcome as a metric label value.
+    var metricOutcome: String {
+        switch outcome {
+        case .policy(_, .cached): return "cached"
+        case .policy(_, .fetched): return "fetched"
+        case .policy(_, .keptAfterLookupFailure): return "kept_after_lookup_failure"
+        case .policy(_, .keptWithoutRecord): return "kept_without_record"
+        case .policy(_, .keptAfterFetchFailure): return "kept_after_fetch_failure"
+        case .noPolicy(.noRecord): return "no_record"
+        case .noPolicy(.removed): return "removed"
+        case .noPolicy(.lookupFailed): return "lookup_failed"
+        case .noPolicy(.fetchFailed): return "fetch_failed"
+        }
+    }
+
     public var description: String {
         switch outcome {
         case let .policy(policy, source):

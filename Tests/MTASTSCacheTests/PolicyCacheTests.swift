@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MTASTS
 import MTASTSCache
+import MetricsTestKit
 import Testing
 
 /// Every transition of `PolicyCache.get`, with the test's clock, DNS and fetcher.
@@ -74,7 +75,8 @@ import Testing
     /// RFC 8461 §3.3: after a failed fetch, no new attempt for the same id within five minutes.
     @Test func failedFirstFetchBacksOff() async throws {
         let fixture = try Fixture()
-        let cache = try fixture.open()
+        let metrics = TestMetrics()
+        let cache = try fixture.open(metrics: metrics)
         defer { cache.close() }
         try fixture.resolver.publish("v=STSv1; id=1")
         fixture.fetcher.fail(.status(500))
@@ -99,6 +101,9 @@ import Testing
         #expect(try await cache.get(fixture.domain).outcome == .policy(try STSPolicy(parsing: policyText()), .fetched))
         #expect(fixture.fetcher.calls == 2)
         #expect(try await cache.entry(for: fixture.domain)?.backoff == nil)
+        // Each answer counted by how it came about.
+        #expect(try metrics.expectCounter("tern_mtasts_lookups_total", [("outcome", "fetch_failed")]).totalValue == 2)
+        #expect(try metrics.expectCounter("tern_mtasts_lookups_total", [("outcome", "fetched")]).totalValue == 1)
     }
 
     /// The backoff is per record id: a new id is fetched at once.

@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import Logging
+import Metrics
 import MTASTS
 import MTASTSCache
 import Synchronization
@@ -73,7 +74,7 @@ struct Fixture {
 
     var path: String { directory.path + "/mtasts.db" }
 
-    func open() throws -> PolicyCache {
-        try PolicyCache(path: path, resolver: resolver, fetcher: fetcher, now: { [clock] in clock.now }, logger: quietLogger)
+    func open(metrics: MetricsFactory = MetricsSystem.factory) throws -> PolicyCache {
+        try PolicyCache(path: path, resolver: resolver, fetcher: fetcher, now: { [clock] in clock.now }, logger: quietLogger, metrics: metrics)
     }
 }
