@@ -30,6 +30,8 @@ public final class Account: Sendable {
     /// that the cleaner removes or the next writer of that name replaces.
     private let lastFileID: Mutex<Int64>
     private let quotaLimit = Mutex<Int64?>(nil)
+    /// Header fields SEARCH has read, so the next SEARCH on them need not read them again.
+    let headerCache = HeaderCache()
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.

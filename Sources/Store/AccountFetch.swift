@@ -61,16 +61,66 @@ extension Account {
 
     /// The summaries of the messages of `uids` whose header fields named in `names` satisfy
     /// `isMatch`, decided on the reader's thread in one trip: SEARCH on header fields keeps
-    /// nothing of a message that does not match.
+    /// nothing of a message that does not match. The fields come from the account's
+    /// `HeaderCache` where it has them; the stored structures are read for the others (all
+    /// at once when many are missing, one by one when few are, e.g. new mail since the last
+    /// search), and the cache keeps what they gave.
     public func summaries(
         in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames,
         where isMatch: @escaping @Sendable (MessageSummary, HeaderSection) -> Bool
     ) async throws -> [MessageSummary] {
-        try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ -> MessageSummary? in
+        let cache = headerCache
+        let cached = try await pool.read { db -> [MessageSummary]? in
+            _ = try MailboxRow.require(db, id: mailbox)
+            var rows: [(MessageRow, HeaderSection?)] = []
+            var missing = 0
+            let statement = try db.cachedStatement(sql: MessageRow.select + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
+            for range in uids.merged {
+                let cursor = try Row.fetchCursor(statement, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
+                while let row = try cursor.next() {
+                    let message = try MessageRow(row: row)
+                    let header = cache.header(message.contentID, names)
+                    if header == nil {
+                        missing += 1
+                        // Many to read: one scan of the rows with their structures is cheaper.
+                        if missing > Self.headerCacheMissesReadOneByOne { return nil }
+                    }
+                    rows.append((message, header))
+                }
+            }
+            var read: [(contentID: Int64, header: HeaderSection)] = []
+            let structure = try db.cachedStatement(sql: "SELECT structure FROM content WHERE id = ?")
+            var matches: [MessageSummary] = []
+            for (message, known) in rows {
+                let header: HeaderSection
+                if let known {
+                    header = known
+                } else {
+                    guard let row = try Row.fetchOne(structure, arguments: [message.contentID]) else { continue }
+                    header = try row.withUnsafeData(atIndex: 0) { data in
+                        guard let data else { throw StoreError.corrupt("message file \(message.contentID) without structure") }
+                        return try StoredStructure.decodeHeader(data, fileID: message.contentID, only: names)
+                    }
+                    read.append((message.contentID, header))
+                }
+                if isMatch(message.summary, header) { matches.append(message.summary) }
+            }
+            cache.store(read, names: names)
+            return matches
+        }
+        if let cached { return cached }
+        let checked = try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ -> (MessageSummary?, Int64, HeaderSection) in
             let summary = row.summary
-            return isMatch(summary, try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names)) ? summary : nil
-        }.compactMap { $0 }
+            let header = try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names)
+            return (isMatch(summary, header) ? summary : nil, row.contentID, header)
+        }
+        cache.store(checked.map { ($0.1, $0.2) }, names: names)
+        return checked.compactMap(\.0)
     }
+
+    /// Up to this many messages whose fields the cache lacks are read one by one; more, and
+    /// the search reads every structure in one scan.
+    static let headerCacheMissesReadOneByOne = 64
 
     /// Reads the messages of `uids` with their content columns, one indexed range scan per
     /// range of UIDs, and makes each into a `T` on the reader's thread. The delivery

@@ -21,6 +21,48 @@ import Testing
         }
     }
 
+    /// SEARCH on header fields: the same answers whether the fields come from the stored
+    /// structures, from the cache, or from both (new mail since the last search).
+    @Test func headerSearchUsesTheCache() async throws {
+        let count = Account.headerCacheMissesReadOneByOne + 10
+        let filled = try await FilledInbox(messages: count)
+        defer { filled.store.close() }
+        let (account, inbox) = (filled.account, filled.inbox)
+        let names = HeaderNames(["Subject"])
+        let search: @Sendable () async throws -> [UInt32] = {
+            try await account.summaries(in: inbox.id, uids: .all, only: names) { _, header in
+                header.first("Subject")?.hasSuffix("3") == true
+            }.map(\.uid)
+        }
+        let expected = (1...count).filter { String($0 - 1).hasSuffix("3") }.map(UInt32.init)
+        #expect(account.headerCache.count == 0)
+        #expect(try await search() == expected)
+        #expect(account.headerCache.count == count, "every message's fields kept")
+        #expect(try await search() == expected, "from the cache")
+        // A few new messages: read one by one, the rest from the cache.
+        for index in count..<(count + 5) {
+            _ = try await filled.store.deliver(
+                IncomingMessage(file: filled.fixture.incoming(sampleMessage(subject: "m\(index)"))), to: [DeliveryRecipient(account: "mjl")])
+        }
+        #expect(try await search() == expected + (count + 1...count + 5).filter { String($0 - 1).hasSuffix("3") }.map(UInt32.init))
+        #expect(account.headerCache.count == count + 5)
+        // Other names are other entries; a message's fields under each.
+        let bySubjectAndFrom = try await account.summaries(in: inbox.id, uids: UIDSet([1]), only: HeaderNames(["Subject", "From"])) { _, header in
+            header.fields.count == 2
+        }
+        #expect(bySubjectAndFrom.map(\.uid) == [1])
+        #expect(account.headerCache.count == count + 6)
+    }
+
+    @Test func headerCacheStartsOverWhenFull() {
+        let cache = HeaderCache(capacity: 3)
+        let names = HeaderNames(["Subject"])
+        cache.store([(1, HeaderSection()), (2, HeaderSection())], names: names)
+        #expect(cache.header(1, names) != nil && cache.header(1, HeaderNames(["From"])) == nil)
+        cache.store([(3, HeaderSection()), (4, HeaderSection())], names: names)
+        #expect(cache.count == 2 && cache.header(1, names) == nil && cache.header(4, names) != nil)
+    }
+
     @Test func uidsAndFirstUnseenForSelect() async throws {
         let filled = try await FilledInbox(messages: 4)
         defer { filled.store.close() }
