@@ -308,13 +308,16 @@ private struct WireReader {
         case .mx:
             data = .mx(MX(preference: try u16(), exchange: try name()))
         case .txt:
-            // RFC 1035 §3.3.14: one or more <character-string>s.
+            // RFC 1035 §3.3.14: one or more <character-string>s. Empty RDATA is read as no
+            // strings (RFC 6763 §6.1 asks clients to accept it), so that one such record does
+            // not make the whole answer unreadable; a length octet read there would belong to
+            // the next record.
             var strings: [[UInt8]] = []
-            repeat {
+            while offset < end {
                 let length = Int(try u8())
                 guard offset + length <= end else { throw .badRDataLength(type: type, offset: start) }
                 strings.append(try take(length))
-            } while offset < end
+            }
             data = .txt(strings)
         case .soa:
             data = .soa(SOA(

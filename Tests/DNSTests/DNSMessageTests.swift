@@ -151,6 +151,20 @@ import Testing
         #expect(throws: DNSWireError.truncated(offset: 23)) { try DNSMessage(parsing: overlong) }
     }
 
+    /// RFC 1035 §3.3.14 wants at least one string, but a TXT record with empty RDATA is read
+    /// as no strings, and the record after it is still read whole.
+    @Test func emptyTXTRecordDataIsNoStrings() throws {
+        let name = try DNSName("null.example.com")
+        let message = DNSMessage(
+            id: 9, isResponse: true, rcode: .noError, questions: [Question(name: name, type: .txt)],
+            answers: [
+                ResourceRecord(name: name, ttl: 60, data: .txt([])),
+                ResourceRecord(name: name, ttl: 60, data: .txt([Array("v=spf1 -all".utf8)])),
+            ])
+        #expect(try DNSMessage(parsing: message.encoded()) == message)
+        #expect(try DNSMessage(parsing: Self.answerMessage(type: 16, rdata: [])).answers.first?.data == .txt([]))
+    }
+
     @Test func optRules() throws {
         let opt: [UInt8] = [0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0]
         // RFC 6891 §6.1.1: two OPT records are an error; OPT only in the additional section.
