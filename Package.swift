@@ -101,12 +101,19 @@ let package = Package(
         .target(name: "Zlib"),
         // Sender Policy Framework (RFC 7208): records, macros, check_host() over a Resolver.
         .target(name: "SPF", dependencies: ["DNS"]),
+        // The Public Suffix List (shipped as a resource) and organizational domains (RFC 7489 §3.2).
+        .target(name: "PublicSuffix", dependencies: ["DNS"], resources: [.copy("Resources/public_suffix_list.dat")]),
+        // DMARC (RFC 7489): records, policy discovery, identifier alignment, the policy to apply,
+        // and the verification of external report destinations. SPF and DKIM results come in as values.
+        .target(name: "DMARC", dependencies: ["DNS", "PublicSuffix"]),
         // SMTP TLS Reporting (RFC 8460): report and result types, JSON and gzip.
         .target(name: "TLSRPT", dependencies: ["Zlib"]),
         // TLS results of outgoing deliveries per day and policy domain, for the reports.
         // iprev (RFC 8601 §3): forward-confirmed reverse DNS of an SMTP client's address.
         .target(name: "IPRev", dependencies: ["DNS"]),
         .target(name: "TLSRPTStore", dependencies: ["TLSRPT", .product(name: "GRDB", package: "GRDB.swift")]),
+        // DMARC evaluations of incoming messages per policy domain and UTC hour, for aggregate reports.
+        .target(name: "DMARCStore", dependencies: ["DMARC", "DNS", .product(name: "GRDB", package: "GRDB.swift")]),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
             name: "Store",
@@ -215,7 +222,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE", "PublicSuffix", "DMARC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -304,6 +311,9 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL", "MTASTS"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
+        .testTarget(name: "PublicSuffixTests", dependencies: ["PublicSuffix", "DNS"]),
+        .testTarget(name: "DMARCTests", dependencies: ["DMARC", "PublicSuffix", "DNS", "TestSupport"]),
+        .testTarget(name: "DMARCStoreTests", dependencies: ["DMARCStore", "DMARC", "PublicSuffix", "DNS", "TestSupport"]),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
         .testTarget(name: "IPRevTests", dependencies: ["IPRev", "DNS"]),
         .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT", "TestSupport"]),

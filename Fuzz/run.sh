@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
-# one of dns-message, mime-message, imap-command, mtasts, spf-record. The files under test import nothing but
-# Foundation, the C library and (for mtasts and spf-record) the pure part of the DNS module, so they are compiled
-# here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
+# one of dns-message, mime-message, imap-command, mtasts, spf-record, dmarc-record. The files under test import
+# nothing but Foundation, the C library and (for mtasts and spf-record) the pure part of the DNS module, so they are
+# compiled here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts|spf-record [SECONDS]}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts|spf-record|dmarc-record [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
@@ -51,6 +51,13 @@ spf-record)
         Sources/SPF/ASCII.swift Sources/SPF/IPMatching.swift Sources/SPF/SPFResult.swift \
         Sources/DNS/IPAddress.swift Sources/DNS/DNSName.swift -o "$out/$target"
     cp Fuzz/seeds/spf-record/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
+dmarc-record)
+    # The DMARC record parser imports nothing. Seeds: RFC 7489 Appendix B records, every tag,
+    # invalid values.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DMARCFuzz \
+        Fuzz/DMARCRecordFuzzer.swift Sources/DMARC/DMARCRecord.swift -o "$out/$target"
+    cp Fuzz/seeds/dmarc-record/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 *)
     echo "unknown fuzz target $target" >&2

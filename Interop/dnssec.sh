@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop test: Tern's DNS client (`tern dns lookup`) against real DNS servers.
+# Interop test: Tern's DNS client (`tern dns lookup`, `tern dmarc lookup`) against real DNS
+# servers.
 #
 #   nsd      authoritative for tern.test. (signed here with ldns-signzone) and
 #            plain.test. (unsigned), on 127.0.0.1:<free port>
@@ -76,6 +77,7 @@ done
         printf 'big.tern.test.\t3600\tIN\tTXT\t"%s"\n' "$s"
     done
     printf 'bogus.tern.test.\t3600\tIN\tTXT\t"this rrset has a tampered signature"\n'
+    printf '_dmarc.tern.test.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; sp=quarantine; " "rua=mailto:dmarc@tern.test!10m"\n'
 } > "$TMP/dns/tern.test.zone"
 
 {
@@ -83,6 +85,7 @@ done
     printf 'plain.test.\t3600\tIN\tNS\tns1.plain.test.\n'
     printf 'ns1.plain.test.\t3600\tIN\tA\t127.0.0.1\n'
     printf 'www.plain.test.\t3600\tIN\tA\t127.0.0.2\n'
+    printf '_dmarc.plain.test.\t3600\tIN\tTXT\t"v=DMARC1; p=none"\n'
 } > "$TMP/dns/plain.test.zone"
 
 dnssec_sign_zone "$TMP/dns" tern.test
@@ -246,6 +249,33 @@ check_end
 check_begin "A nonexistent.tern.test (NXDOMAIN)"
 lookup A nonexistent.tern.test
 expect_rc 1; expect_stderr NXDOMAIN
+check_end
+
+# f. DMARC policy discovery (RFC 7489 §6.6.3) through the validating resolver: the
+#    organizational domain's record after an NSEC-proven NXDOMAIN at the subdomain is
+#    authentic; the same in the unsigned zone is not.
+expect_stdout_line() { # LINE (exact)
+    grep -qxF -- "$1" "$OUT" || bad "stdout lacks the line '$1'" "a stdout line '$1'"
+}
+check_begin "dmarc lookup mail.tern.test (signed, organizational domain's record)"
+run_tern dmarc lookup --resolver "127.0.0.1:$UNBOUND_PORT" mail.tern.test
+expect_rc 0
+expect_stdout_line "record at: _dmarc.tern.test (the organizational domain's, none at the domain)"
+expect_stdout_line "authentic: yes"
+expect_stdout_line "rua: mailto:dmarc@tern.test (at most 10485760 bytes)"
+expect_stdout_line "policy for mail.tern.test: quarantine (sp)"
+check_end
+
+check_begin "dmarc lookup www.plain.test (insecure)"
+run_tern dmarc lookup --resolver "127.0.0.1:$UNBOUND_PORT" www.plain.test
+expect_rc 0
+expect_stdout_line "authentic: no"
+expect_stdout_line "policy for www.plain.test: none (sp)"
+check_end
+
+check_begin "dmarc lookup nonexistent.test (no record)"
+run_tern dmarc lookup --resolver "127.0.0.1:$UNBOUND_PORT" nonexistent.test
+expect_rc 1; expect_stderr "no DMARC record at _dmarc.nonexistent.test"
 check_end
 
 log "done in $((SECONDS - START_TIME)) s"

@@ -170,6 +170,25 @@ public struct Domain: Hashable, Sendable, CustomStringConvertible, Comparable {
         self.unicode = unicodeLabels.map(IDNA.string).joined(separator: ".")
     }
 
+    private init(ascii: String, unicode: String) {
+        self.ascii = ascii
+        self.unicode = unicode
+    }
+
+    /// The name made of the last `count` labels, e.g. "example.com" for 2 from
+    /// "mail.example.com"; `count` is clamped to 1 through the number of labels. No
+    /// validation again: each label is valid already, the name only gets shorter, and the
+    /// RFC 5893 §2 rules bind a name's labels only when it has a right-to-left label, which
+    /// the whole name had too if the suffix has one.
+    public func suffix(labels count: Int) -> Domain {
+        let asciiLabels = labels
+        let kept = min(max(count, 1), asciiLabels.count)
+        guard kept < asciiLabels.count else { return self }
+        return Domain(
+            ascii: asciiLabels.suffix(kept).joined(separator: "."),
+            unicode: unicodeLabels.suffix(kept).joined(separator: "."))
+    }
+
     public static func == (lhs: Domain, rhs: Domain) -> Bool {
         lhs.ascii == rhs.ascii
     }

@@ -443,3 +443,17 @@ struct DomainErrorTests {
         }
     }
 }
+
+@Suite("Domain: suffixes")
+struct DomainSuffixTests {
+    @Test func lastLabelsInBothForms() throws {
+        let domain = try Domain("www.Bücher.example")
+        #expect(domain.suffix(labels: 2) == (try Domain("xn--bcher-kva.example")))
+        #expect(domain.suffix(labels: 2).unicode == "bücher.example")
+        #expect(domain.suffix(labels: 1).ascii == "example")
+        // Clamped to the labels there are.
+        #expect(domain.suffix(labels: 3) == domain)
+        #expect(domain.suffix(labels: 9) == domain)
+        #expect(domain.suffix(labels: 0).ascii == "example")
+    }
+}
