@@ -106,6 +106,19 @@ let package = Package(
         // DMARC (RFC 7489): records, policy discovery, identifier alignment, the policy to apply,
         // and the verification of external report destinations. SPF and DKIM results come in as values.
         .target(name: "DMARC", dependencies: ["DNS", "PublicSuffix"]),
+        // DKIM (RFC 6376, RFC 8301, RFC 8463): signature and key-record parsing, canonicalization,
+        // verification over a Resolver, and signing with RSA or Ed25519 keys.
+        .target(
+            name: "DKIM",
+            dependencies: [
+                "DNS", "Message",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // SMTP TLS Reporting (RFC 8460): report and result types, JSON and gzip.
         .target(name: "TLSRPT", dependencies: ["Zlib"]),
         // TLS results of outgoing deliveries per day and policy domain, for the reports.
@@ -222,7 +235,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE", "PublicSuffix", "DMARC",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE", "PublicSuffix", "DMARC", "DKIM",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -264,6 +277,7 @@ let package = Package(
         ),
         // Benchmarks, run in release builds (README: Benchmarks).
         .executableTarget(name: "message-parse-bench", dependencies: ["Message"], path: "Benchmarks/MessageParse"),
+        .executableTarget(name: "dkim-bench", dependencies: ["DKIM", "DNS"], path: "Benchmarks/DKIM"),
         .testTarget(
             name: "DNSTests",
             dependencies: [
@@ -314,6 +328,14 @@ let package = Package(
         .testTarget(name: "PublicSuffixTests", dependencies: ["PublicSuffix", "DNS"]),
         .testTarget(name: "DMARCTests", dependencies: ["DMARC", "PublicSuffix", "DNS", "TestSupport"]),
         .testTarget(name: "DMARCStoreTests", dependencies: ["DMARCStore", "DMARC", "PublicSuffix", "DNS", "TestSupport"]),
+        .testTarget(
+            name: "DKIMTests",
+            dependencies: [
+                "DKIM", "DNS", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "TLSRPTTests", dependencies: ["TLSRPT", "Zlib"]),
         .testTarget(name: "IPRevTests", dependencies: ["IPRev", "DNS"]),
         .testTarget(name: "TLSRPTStoreTests", dependencies: ["TLSRPTStore", "TLSRPT", "TestSupport"]),
@@ -426,7 +448,7 @@ let package = Package(
         .testTarget(
             name: "TernTests",
             dependencies: [
-                "Tern", "DNS", "DNSTestSupport", "SPF", "Certificates", "TestSupport", "TLSRPT", "TLSRPTStore",
+                "Tern", "DNS", "DNSTestSupport", "SPF", "Certificates", "TestSupport", "TLSRPT", "TLSRPTStore", "DKIM",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

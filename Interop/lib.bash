@@ -62,6 +62,18 @@ start_localserve() {
 apt_install() {
     local command=$1; shift
     command -v "$command" >/dev/null && return 0
+    apt_install_packages "$@"
+}
+# apt_install_python MODULE PACKAGE...: installs the Debian packages unless Debian's own python3
+# (/usr/bin/python3, which Debian's python3-* packages install for; a python3 earlier in PATH
+# may be another one) can import MODULE.
+apt_install_python() {
+    local module=$1; shift
+    /usr/bin/python3 -c "import $module" 2>/dev/null && return 0
+    apt_install_packages "$@"
+}
+# apt_install_packages PACKAGE...: the installation itself.
+apt_install_packages() {
     log "installing $*"
     local policy_created=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; policy_created=1; fi

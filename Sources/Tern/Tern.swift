@@ -14,7 +14,7 @@ struct Tern: AsyncParsableCommand {
             "info,dns=debug"; levels: error, info, debug, trace, traceauth, tracedata).
             """,
         version: TernVersion.current,
-        subcommands: [VersionCommand.self, ServeCommand.self, LocalserveCommand.self, VerifyDataCommand.self, QueueCommand.self, SendmailCommand.self, ConfigCommand.self, DNSCommand.self, SPFCommand.self, DMARCCommand.self, TLSRPTCommand.self, MessageCommand.self]
+        subcommands: [VersionCommand.self, ServeCommand.self, LocalserveCommand.self, VerifyDataCommand.self, QueueCommand.self, SendmailCommand.self, ConfigCommand.self, DNSCommand.self, SPFCommand.self, DKIMCommand.self, DMARCCommand.self, TLSRPTCommand.self, MessageCommand.self]
     )
 }
 
