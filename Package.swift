@@ -195,7 +195,7 @@ let package = Package(
         .target(
             name: "SMTPServer",
             dependencies: [
-                "SMTP", "Message", "SASL", "Store", "ServerSupport", "DNS", "SPF", "IPRev",
+                "SMTP", "Message", "SASL", "Store", "ServerSupport", "DNS", "SPF", "IPRev", "DKIM", "DMARC", "PublicSuffix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -235,7 +235,7 @@ let package = Package(
             name: "Tern",
             dependencies: [
                 "MTASTS", "MTASTSCache", "DNS", "Message", "Config", "TernLog", "HTTP", "SMTP", "ServerSupport", "SMTPServer", "IMAP", "IMAPServer", "ACME", "Store", "SASL", "Certificates",
-                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE", "PublicSuffix", "DMARC", "DKIM",
+                "Queue", "SMTPClient", "TLSHandshakeCapture", "SPF", "TLSRPT", "TLSRPTStore", "DANE", "PublicSuffix", "DMARC", "DMARCStore", "DKIM",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -389,7 +389,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "SMTP", "Message", "Certificates", "SASL", "Store", "DNS",
+                "SMTPServer", "ServerSupport", "TLSHandshakeCapture", "SMTP", "Message", "Certificates", "SASL", "Store", "DNS", "DKIM", "PublicSuffix",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -12,6 +12,7 @@ import NIOSSL
 import SASL
 import ServerSupport
 import SMTP
+import Store
 
 /// Stores a received message durably. The session answers 250 only after `deliver` returns
 /// `.delivered`, so an implementation must have the message on disk (fsynced, committed) by
@@ -126,7 +127,7 @@ struct Connection {
         var traceLength = 0
         /// The incoming analysis of the current transaction, started when its message starts
         /// to arrive, so the DNS lookups overlap with the transfer.
-        var verdict: Task<IncomingAnalysis.Verdict, Never>?
+        var verdict: Task<(IncomingAnalysis.Input, IncomingAnalysis.TransactionVerdict), Never>?
     }
 
     private func perform(_ actions: [Session.Action], _ connection: ConnectionState) async throws {
@@ -198,13 +199,29 @@ struct Connection {
                         continue
                     }
                 }
-                let verdict = connection.transport.verdict
+                let transaction = connection.transport.verdict
                 connection.transport.verdict = nil
-                if let verdict, let analysis = settings.analysis, let refusal = await prepend(await verdict.value, to: file, analysis: analysis, connection) {
-                    file.remove()
-                    metrics.countDelivery(.temporaryFailure(refusal))
-                    try await perform(connection.session.delivered(.temporaryFailure(refusal)), connection)
-                    continue
+                if let transaction, let analysis = settings.analysis {
+                    let (input, verdict) = await transaction.value
+                    var refusal: Session.DeliveryResult?
+                    switch await finishAnalysis(verdict, input: input, file: file, analysis: analysis, connection) {
+                    case let .failure(failure): refusal = .temporaryFailure(failure.reason)
+                    case .success(.reject(let reply)): refusal = .rejected(reply)
+                    case .success(.junk):
+                        // RFC 7489 §6.3 p=quarantine: delivered, but as suspicious.
+                        envelope.recipients = envelope.recipients.map { recipient in
+                            var junk = recipient
+                            junk.mailbox = MailboxRole.junk.defaultName
+                            return junk
+                        }
+                    case .success(.deliver): break
+                    }
+                    if let refusal {
+                        file.remove()
+                        metrics.countDelivery(refusal)
+                        try await perform(connection.session.delivered(refusal), connection)
+                        continue
+                    }
                 }
                 let result = await routing.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
@@ -226,36 +243,54 @@ struct Connection {
 
     /// Starts the incoming analysis of mail from another server (SMTP, no AUTH) for
     /// `envelope`; nil for other mail or without an analysis.
-    private func startAnalysis(_ envelope: Envelope) -> Task<IncomingAnalysis.Verdict, Never>? {
+    private func startAnalysis(_ envelope: Envelope) -> Task<(IncomingAnalysis.Input, IncomingAnalysis.TransactionVerdict), Never>? {
         guard envelope.kind == .incoming, envelope.authenticatedAccount == nil, let analysis = settings.analysis,
               let address = IPAddress(remoteAddress)
         else { return nil }
-        let input = IncomingAnalysis.Input(clientAddress: address, clientName: envelope.clientName, sender: envelope.sender)
-        return Task { await analysis.analyze(input) }
+        let recipientDomain = envelope.recipients.first.flatMap { recipient -> String? in
+            if case let .mailbox(mailbox) = recipient.address { mailbox.domain } else { nil }
+        }
+        let input = IncomingAnalysis.Input(
+            clientAddress: address, clientName: envelope.clientName, sender: envelope.sender, recipientDomain: recipientDomain)
+        return Task { (input, await analysis.checkTransaction(input)) }
     }
 
-    /// Prepends the verdict's fields to the message file, removing Authentication-Results
-    /// fields that claim to be this host's (RFC 8601 §5). Returns why the message cannot be
-    /// taken now, nil when it can.
-    private func prepend(_ verdict: IncomingAnalysis.Verdict, to file: MessageFile, analysis: IncomingAnalysis, _ connection: ConnectionState) async -> String? {
-        for result in verdict.authenticationResults.results { metrics.countVerdict(method: result.method, result: result.result) }
-        logger.info("message analyzed", metadata: [
-            "iprev": "\(verdict.iprev.status.rawValue)", "spf": "\(verdict.spf.result)", "spfdomain": "\(verdict.spf.domain)",
-        ])
+    /// Checks the message (DKIM, DMARC) on top of the transaction's verdicts and prepends
+    /// the fields they give to the message file, removing Authentication-Results fields that
+    /// claim to be this host's (RFC 8601 §5). Fails with why the message cannot be taken now.
+    private func finishAnalysis(
+        _ transaction: IncomingAnalysis.TransactionVerdict, input: IncomingAnalysis.Input, file: MessageFile, analysis: IncomingAnalysis,
+        _ connection: ConnectionState
+    ) async -> Result<IncomingAnalysis.Disposition, AnalysisFailure> {
+        let path = file.path
+        let traceLength = connection.transport.traceLength
         do {
+            // Reading the whole file: off the connection's event loop.
+            let message = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                Array(try Data(contentsOf: URL(fileURLWithPath: path)).dropFirst(traceLength))
+            }
+            let verdict = await analysis.checkMessage(message, transaction: transaction, input: input)
+            for result in verdict.authenticationResults.results { metrics.countVerdict(method: result.method, result: result.result) }
+            logger.info("message analyzed", metadata: [
+                "iprev": "\(verdict.iprev.status.rawValue)", "spf": "\(verdict.spf.result)", "spfdomain": "\(verdict.spf.domain)",
+                "dkim": "\(verdict.dkim.map { "\($0.status.rawValue):\($0.domain ?? "-")" }.joined(separator: ","))",
+                "dmarc": "\(verdict.dmarc.map { "\($0.result.rawValue):\($0.disposition.rawValue)" } ?? "none")",
+            ])
+            if case .reject = verdict.disposition { return .success(verdict.disposition) }
             let fields = try verdict.headerFields()
-            let path = file.path
-            let traceLength = connection.transport.traceLength
             let authservID = analysis.hostname
-            // Reading and writing the whole file: off the connection's event loop.
             connection.transport.traceLength = try await withTaskExecutorPreference(globalConcurrentExecutor) {
                 try MessageRewrite.prepend(fields, to: path, traceLength: traceLength) { AuthenticationResults.mustRemove($0, authservID: authservID) }
             }
-            return nil
+            return .success(verdict.disposition)
         } catch {
-            logger.error("adding the analysis to the message failed", metadata: ["error": "\(error)"])
-            return "the message could not be processed"
+            logger.error("analysing the message failed", metadata: ["error": "\(error)"])
+            return .failure(AnalysisFailure(reason: "the message could not be processed"))
         }
+    }
+
+    struct AnalysisFailure: Error {
+        var reason: String
     }
 
     /// RFC 4954: runs the SASL exchange. Challenges go out through the session (334 and

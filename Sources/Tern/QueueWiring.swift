@@ -1,4 +1,5 @@
 import Config
+import DMARCStore
 import DNS
 import Foundation
 import Logging
@@ -6,6 +7,7 @@ import MTASTS
 import MTASTSCache
 import Message
 import NIOSSL
+import PublicSuffix
 import Queue
 import SASL
 import SMTP
@@ -251,5 +253,42 @@ struct TransportSecurityServices {
         try? await fetcher.shutdown()
         cache.close()
         resultStore?.close()
+    }
+}
+
+/// What the verdicts on incoming mail need on `serve`: the public suffix list (DMARC's
+/// organizational domains) and the store of DMARC evaluations for aggregate reports
+/// (DataDir/dmarc.db).
+struct IncomingAnalysisServices {
+    let resolver: any DNS.Resolver
+    let publicSuffixList: PublicSuffixList
+    private let dmarcStore: DMARCStore
+
+    init(dataDir: String, resolver: any DNS.Resolver) throws {
+        self.resolver = resolver
+        publicSuffixList = try PublicSuffixList.shipped()
+        dmarcStore = try DMARCStore.open(path: dataDir + "/dmarc.db")
+    }
+
+    func analysis(hostname: String) -> IncomingAnalysis {
+        let store = dmarcStore
+        let logger = Logger(label: "dmarc")
+        return IncomingAnalysis(hostname: hostname, resolver: resolver, publicSuffixList: publicSuffixList, recordDMARC: { evaluation, input in
+            for one in evaluation.evaluations {
+                do {
+                    // RFC 7489 Appendix C: envelope_from is the MAIL FROM domain.
+                    _ = try await store.add(
+                        one, sourceIP: input.clientAddress, envelopeFrom: input.sender.mailbox?.domain ?? "", envelopeTo: input.recipientDomain,
+                        at: Date())
+                } catch {
+                    // Report data: a lost evaluation is logged, the delivery goes on.
+                    logger.error("storing a DMARC evaluation failed", metadata: ["domain": "\(one.authorDomain.ascii)", "error": "\(error)"])
+                }
+            }
+        })
+    }
+
+    func close() {
+        dmarcStore.close()
     }
 }

@@ -90,6 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
         queueSettings.localRoutes = LocalRoutes(domains)
         variant.queue(&queueSettings)
         let resolver = try makeResolver(settings.resolver)
+        let incoming = try variant.incomingAnalysis ? IncomingAnalysisServices(dataDir: settings.dataDir, resolver: resolver) : nil
+        defer { incoming?.close() }
         let security = try variant.transportSecurity ? TransportSecurityServices(
             dataDir: settings.dataDir, resolver: resolver, recordTLSResults: settings.queue.recordTLSResults) : nil
         let queue = OutboundQueue(
@@ -153,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
                     connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
                     connection.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
                     if kind.0 == .submission { connection.authentication = authentication }
-                    if kind.0 == .incoming, variant.incomingAnalysis { connection.analysis = IncomingAnalysis(hostname: hostname, resolver: resolver) }
+                    if kind.0 == .incoming, let incoming { connection.analysis = incoming.analysis(hostname: hostname) }
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"
                     let bound = try await Listener(
