@@ -1,13 +1,16 @@
 import ArgumentParser
 import DMARC
 import DNS
+import Foundation
 import PublicSuffix
+import SMTP
+import SMTPServer
 
 struct DMARCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dmarc",
         abstract: "DMARC (RFC 7489) the way the server evaluates it.",
-        subcommands: [DMARCLookupCommand.self]
+        subcommands: [DMARCLookupCommand.self, DMARCVerifyCommand.self]
     )
 }
 
@@ -109,5 +112,76 @@ struct DMARCLookupCommand: AsyncParsableCommand {
             line("rf", record.reportFormats.joined(separator: ":")),
             line("ri", "\(record.reportInterval)"),
         ] + record.tags.filter { !known.contains($0.name) }.map { "\($0.name): \($0.value) (unknown, ignored)" }
+    }
+}
+
+/// `tern dmarc verify --ip IP --mail-from ADDRESS --helo NAME FILE`: the verdicts the server's
+/// SMTP listener would reach for a message received from IP with that envelope: iprev, SPF,
+/// DKIM, DMARC, as the Authentication-Results and Received-SPF fields it would add, and what
+/// it would do with the message.
+struct DMARCVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Evaluate SPF, DKIM and DMARC for a message file and connection data, as the SMTP server does.",
+        discussion: """
+            Reads the message from FILE ("-" for stdin) as the client sent it and checks iprev \
+            for --ip, SPF for --mail-from ("" or "<>" for the null reverse-path, which checks \
+            --helo), every DKIM signature, and DMARC for the From domain(s). Prints the \
+            Authentication-Results and Received-SPF fields the server would prepend (the \
+            authserv-id is --hostname), then "disposition:" deliver, junk (DMARC quarantine) or \
+            reject with the SMTP reply. The exit status is 0 when the message would be \
+            delivered (into the inbox or Junk) and 1 when it would be refused.
+            """
+    )
+
+    @OptionGroup var resolverOptions: ResolverOptions
+    @OptionGroup var logOptions: LogOptions
+
+    @Option(name: .customLong("ip"), help: "The SMTP client's IP address.")
+    var ip: String
+
+    @Option(name: .customLong("mail-from"), help: "The MAIL FROM address; \"\" or \"<>\" for the null reverse-path.")
+    var mailFrom: String
+
+    @Option(name: .customLong("helo"), help: "The EHLO/HELO name the client gave.")
+    var helo: String
+
+    @Option(name: .customLong("hostname"), help: "This server's name, the authserv-id of Authentication-Results.")
+    var hostname = "localhost"
+
+    @Argument(help: "The message file, \"-\" for standard input.")
+    var file: String
+
+    func run() async throws {
+        try logOptions.bootstrap()
+        guard let address = IPAddress(ip) else { throw ValidationError("'\(ip)' is not an IP address") }
+        var sender = mailFrom
+        if sender.hasPrefix("<"), sender.hasSuffix(">"), sender.count >= 2 { sender = String(sender.dropFirst().dropLast()) }
+        let reversePath: ReversePath
+        if sender.isEmpty {
+            reversePath = .null
+        } else {
+            guard let path = try? Path.parseReverse(Array("<\(sender)>".utf8)[...], allowUTF8: true) else {
+                throw ValidationError("'\(mailFrom)' is not an address")
+            }
+            reversePath = path.0
+        }
+        let message: [UInt8]
+        do {
+            message = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        } catch {
+            printError("tern: dmarc verify: cannot read \(file): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        let analysis = IncomingAnalysis(hostname: hostname, resolver: try resolverOptions.makeResolver(), publicSuffixList: try PublicSuffixList.shipped())
+        let verdict = await analysis.analyze(IncomingAnalysis.Input(clientAddress: address, clientName: helo, sender: reversePath), message: message)
+        print(String(decoding: try verdict.headerFields(), as: UTF8.self), terminator: "")
+        switch verdict.disposition {
+        case .deliver: print("disposition: deliver")
+        case .junk: print("disposition: junk")
+        case let .reject(reply):
+            print("disposition: reject \(reply.code) \(reply.enhanced?.description ?? "") \(reply.lines.joined(separator: " "))")
+            throw ExitCode(1)
+        }
     }
 }

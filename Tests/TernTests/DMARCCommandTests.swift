@@ -123,3 +123,45 @@ private func txt(_ owner: String, _ strings: String...) -> ResourceRecord {
         #expect(help.stdout.contains("  dmarc                   DMARC (RFC 7489) the way the server evaluates it."))
     }
 }
+
+/// `tern dmarc verify`: the SMTP server's verdicts for a message file and connection data.
+@Suite struct DMARCVerifyCommandTests {
+    static let zone: [ResourceRecord] = [
+        txt("bank.test", "v=spf1 ip4:192.0.2.1 -all"),
+        txt("_dmarc.bank.test", "v=DMARC1; p=reject"),
+    ]
+
+    @Test func verdictsAndDisposition() async throws {
+        let server = try await FakeDNSServer(handler: FakeDNSServer.zone(Self.zone, authentic: true))
+        defer { Task { await server.stop() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tern-dmarc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("message.eml").path
+        try Data("From: Bank <service@bank.test>\r\nSubject: statement\r\n\r\nhello\r\n".utf8).write(to: URL(fileURLWithPath: file))
+        func verify(_ ip: String) async throws -> TernRun {
+            try await TernRun.run([
+                "dmarc", "verify", "--resolver", server.address, "--hostname", "mx.tern.test", "--ip", ip, "--mail-from", "service@bank.test",
+                "--helo", "mail.bank.test", file,
+            ])
+        }
+        // From the domain's own server: SPF passes and aligns.
+        let allowed = try await verify("192.0.2.1")
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let unfolded = allowed.stdout.replacingOccurrences(of: "\r\n\t", with: " ").replacingOccurrences(of: "\r\n ", with: " ")
+        #expect(unfolded.hasPrefix("Authentication-Results: mx.tern.test; iprev="))
+        #expect(unfolded.contains("spf=pass (DNSSEC) smtp.mailfrom=bank.test; dmarc=pass (DNSSEC) header.from=bank.test\r\n"))
+        #expect(unfolded.contains("Received-SPF: pass (mx.tern.test: domain of service@bank.test designates 192.0.2.1"))
+        #expect(unfolded.hasSuffix("disposition: deliver\n"))
+        // From elsewhere: SPF fails, no DKIM: the policy refuses it.
+        let forged = try await verify("198.51.100.7")
+        #expect(forged.status == 1)
+        #expect(forged.stdout.replacingOccurrences(of: "\r\n\t", with: " ").contains("dmarc=fail (p=reject dis=reject DNSSEC)"))
+        #expect(forged.stdout.contains("disposition: reject 550 5.7.26 message refused by the DMARC policy of bank.test"))
+        // Bad input: a clear error.
+        let bad = try await TernRun.run(["dmarc", "verify", "--ip", "nonsense", "--mail-from", "", "--helo", "x", file])
+        #expect(bad.status != 0 && bad.stderr.contains("'nonsense' is not an IP address"))
+        let missing = try await TernRun.run(["dmarc", "verify", "--resolver", server.address, "--ip", "192.0.2.1", "--mail-from", "", "--helo", "x", "/nonexistent.eml"])
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read /nonexistent.eml"))
+    }
+}
