@@ -434,6 +434,12 @@ public enum ConfigExamples {
                   - example.org
                 Transport: proxied
 
+        # Exceptions to DMARC rejects (RFC 7489 §6.7): mail whose From domain fails
+        # DMARC under p=reject is accepted into the recipient's mailbox named here
+        # instead of being refused, e.g. a mailing list that rewrites its members'
+        # messages. Changes apply on reload. Optional.
+        AcceptDMARCRejects:
+          lists.example.net: Lists
         """#
     }
 }

@@ -12,6 +12,11 @@ public struct DomainsConfig: Sendable, Equatable {
     public private(set) var domains: [DomainSettings]
     /// In the order written.
     public private(set) var accounts: [Account]
+    /// Mail whose From domain (a key) fails DMARC under a reject policy is accepted into the
+    /// recipient's mailbox named by the value instead of being refused: the operator's
+    /// exceptions, e.g. for a mailing list that breaks its members' DMARC (RFC 7489 §6.7
+    /// lets a receiver "override" the policy).
+    public var acceptDMARCRejects: [Domain: String] = [:]
 
     private var domainIndex: [Domain: Int] = [:]
     private var accountIndex: [String: Int] = [:]

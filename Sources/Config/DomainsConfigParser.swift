@@ -10,7 +10,7 @@ import Yams
 
 /// The keys of each mapping in domains.yaml.
 enum DomainsSchema {
-    static let root = ["Domains", "Accounts"]
+    static let root = ["Domains", "Accounts", "AcceptDMARCRejects"]
     static let domain = ["Description", "LocalpartCatchallSeparator", "LocalpartCaseSensitive", "Routes", "MTASTS", "DKIM"]
     /// mox's names for the same settings.
     static let mtaSTS = ["PolicyID", "Mode", "MaxAge", "MX"]
@@ -62,10 +62,30 @@ extension DomainsConfig {
         let accountEntries = root.entries("Accounts", required: true)
         let domains = (domainEntries ?? []).compactMap { readDomain($0, reader) }
         let accounts = (accountEntries ?? []).compactMap { readAccount($0, reader) }
-        let (config, issues) = build(domains: domains, accounts: accounts)
+        var (config, issues) = build(domains: domains, accounts: accounts)
         for issue in issues { reader.report(issue) }
+        config.acceptDMARCRejects = readDMARCExceptions(root.entries("AcceptDMARCRejects") ?? [], reader)
         guard domainEntries != nil, accountEntries != nil else { return (nil, reader) }
         return (config, reader)
+    }
+
+    /// From domain → mailbox name.
+    private static func readDMARCExceptions(_ entries: [Entry], _ reader: DocumentReader) -> [Domain: String] {
+        var exceptions: [Domain: String] = [:]
+        for entry in entries {
+            let path = KeyPath(["AcceptDMARCRejects", entry.name])
+            guard case let .success(domain) = Validation.hostname(entry.name) else {
+                reader.error(path, "'\(entry.name)' is not a domain", at: entry.keyPosition)
+                continue
+            }
+            guard let mailbox = reader.string(entry.value, path) else { continue }
+            guard !mailbox.isEmpty else {
+                reader.error(path, "expected the name of the mailbox to deliver into, e.g. Lists or Junk", at: entry.keyPosition)
+                continue
+            }
+            exceptions[domain] = mailbox
+        }
+        return exceptions
     }
 
     private static func readDomain(_ entry: Entry, _ reader: DocumentReader) -> DomainSettings? {

@@ -207,12 +207,12 @@ struct Connection {
                     switch await finishAnalysis(verdict, input: input, file: file, analysis: analysis, connection) {
                     case let .failure(failure): refusal = .temporaryFailure(failure.reason)
                     case .success(.reject(let reply)): refusal = .rejected(reply)
-                    case .success(.junk):
-                        // RFC 7489 §6.3 p=quarantine: delivered, but as suspicious.
+                    case let .success(.deliverInto(mailbox)):
+                        // DMARC quarantine (Junk), or an operator's exception to a reject.
                         envelope.recipients = envelope.recipients.map { recipient in
-                            var junk = recipient
-                            junk.mailbox = MailboxRole.junk.defaultName
-                            return junk
+                            var redirected = recipient
+                            redirected.mailbox = mailbox
+                            return redirected
                         }
                     case .success(.deliver): break
                     }

@@ -26,6 +26,7 @@ import Message
 import PublicSuffix
 import SMTP
 import SPF
+import Store
 
 public struct IncomingAnalysis: Sendable {
     /// What the SMTP transaction says about the message.
@@ -54,8 +55,9 @@ public struct IncomingAnalysis: Sendable {
 
     public enum Disposition: Sendable, Hashable {
         case deliver
-        /// Into the recipients' Junk mailbox (DMARC quarantine, RFC 7489 §6.3 p=quarantine).
-        case junk
+        /// Into this mailbox of each recipient: Junk for DMARC quarantine (RFC 7489 §6.3), or
+        /// the one the operator named for a domain whose DMARC rejects are accepted.
+        case deliverInto(String)
         /// Refused with this reply.
         case reject(Reply)
     }
@@ -82,12 +84,16 @@ public struct IncomingAnalysis: Sendable {
     private let dkim: DKIMVerifier
     private let random: @Sendable () -> UInt64
     private let recordDMARC: @Sendable (MessageEvaluation, Input) async -> Void
+    private let acceptDMARCRejects: @Sendable (Domain) -> String?
 
-    /// `random` serves DMARC's "pct" sampling; `recordDMARC` gets every DMARC evaluation.
+    /// `random` serves DMARC's "pct" sampling; `recordDMARC` gets every DMARC evaluation;
+    /// `acceptDMARCRejects` names, for a From domain, the mailbox its DMARC-rejected mail is
+    /// accepted into instead (the operator's exceptions, RFC 7489 §6.7), nil for none.
     public init(
         hostname: String, resolver: any Resolver, publicSuffixList: PublicSuffixList, now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> UInt64 = { UInt64.random(in: .min ... .max) },
-        recordDMARC: @escaping @Sendable (MessageEvaluation, Input) async -> Void = { _, _ in }
+        recordDMARC: @escaping @Sendable (MessageEvaluation, Input) async -> Void = { _, _ in },
+        acceptDMARCRejects: @escaping @Sendable (Domain) -> String? = { _ in nil }
     ) {
         self.hostname = hostname
         self.resolver = resolver
@@ -95,6 +101,7 @@ public struct IncomingAnalysis: Sendable {
         dkim = DKIMVerifier(resolver: resolver, now: now)
         self.random = random
         self.recordDMARC = recordDMARC
+        self.acceptDMARCRejects = acceptDMARCRejects
     }
 
     public func checkTransaction(_ input: Input) async -> TransactionVerdict {
@@ -124,7 +131,7 @@ public struct IncomingAnalysis: Sendable {
         return Verdict(
             iprev: transaction.iprev, spf: transaction.spf, dkim: signatures, dmarc: evaluation,
             authenticationResults: Message.AuthenticationResults(authservID: hostname, results: results),
-            disposition: Self.disposition(evaluation))
+            disposition: Self.disposition(evaluation, exceptions: acceptDMARCRejects))
     }
 
     /// Both steps at once, for a message not received over SMTP (`tern dmarc verify`).
@@ -155,7 +162,7 @@ public struct IncomingAnalysis: Sendable {
         return DKIMOutcome(result: status, domain: domain, selector: result.selector)
     }
 
-    static func disposition(_ evaluation: MessageEvaluation?) -> Disposition {
+    static func disposition(_ evaluation: MessageEvaluation?, exceptions: (Domain) -> String? = { _ in nil }) -> Disposition {
         if let evaluation, evaluation.evaluations.isEmpty, evaluation.disposition == .reject {
             // No From field, or several: the message itself is malformed (RFC 5322 §3.6), which
             // RFC 7489 §6.6.1 says is "typically rejected"; X.6.0, a content error.
@@ -163,11 +170,17 @@ public struct IncomingAnalysis: Sendable {
         }
         switch evaluation?.disposition {
         case .reject?:
+            // RFC 7489 §6.7: the operator may accept what the policy refuses; only when every
+            // rejecting author domain is one of the exceptions.
+            let rejecting = evaluation?.evaluations.filter { $0.disposition == .reject }.map(\.authorDomain) ?? []
+            if let mailbox = rejecting.first.flatMap(exceptions), rejecting.allSatisfy({ exceptions($0) != nil }) {
+                return .deliverInto(mailbox)
+            }
             // RFC 7372 §3.3 X.7.26: more than one authentication check failed (DMARC: SPF and
             // DKIM, for the author's domain).
             let domains = evaluation?.evaluations.map(\.authorDomain.unicode).joined(separator: ", ") ?? ""
             return .reject(Reply(550, EnhancedStatus(5, 7, 26), "message refused by the DMARC policy of \(domains): \(evaluation?.reason ?? "")"))
-        case .quarantine?: return .junk
+        case .quarantine?: return .deliverInto(MailboxRole.junk.defaultName)
         case .none?, nil: return .deliver
         }
     }

@@ -128,8 +128,8 @@ struct DMARCVerifyCommand: AsyncParsableCommand {
             for --ip, SPF for --mail-from ("" or "<>" for the null reverse-path, which checks \
             --helo), every DKIM signature, and DMARC for the From domain(s). Prints the \
             Authentication-Results and Received-SPF fields the server would prepend (the \
-            authserv-id is --hostname), then "disposition:" deliver, junk (DMARC quarantine) or \
-            reject with the SMTP reply. The exit status is 0 when the message would be \
+            authserv-id is --hostname), then "disposition:" deliver, deliver into Junk (DMARC \
+            quarantine), or reject with the SMTP reply. The exit status is 0 when the message would be \
             delivered (into the inbox or Junk) and 1 when it would be refused.
             """
     )
@@ -178,7 +178,7 @@ struct DMARCVerifyCommand: AsyncParsableCommand {
         print(String(decoding: try verdict.headerFields(), as: UTF8.self), terminator: "")
         switch verdict.disposition {
         case .deliver: print("disposition: deliver")
-        case .junk: print("disposition: junk")
+        case let .deliverInto(mailbox): print("disposition: deliver into \(mailbox)")
         case let .reject(reply):
             print("disposition: reject \(reply.code) \(reply.enhanced?.description ?? "") \(reply.lines.joined(separator: " "))")
             throw ExitCode(1)

@@ -270,10 +270,13 @@ struct IncomingAnalysisServices {
         dmarcStore = try DMARCStore.open(path: dataDir + "/dmarc.db")
     }
 
-    func analysis(hostname: String) -> IncomingAnalysis {
+    /// `domains`: the configuration in effect, for the operator's DMARC exceptions.
+    func analysis(hostname: String, domains: DomainsHolder) -> IncomingAnalysis {
         let store = dmarcStore
         let logger = Logger(label: "dmarc")
-        return IncomingAnalysis(hostname: hostname, resolver: resolver, publicSuffixList: publicSuffixList, recordDMARC: { evaluation, input in
+        return IncomingAnalysis(
+            hostname: hostname, resolver: resolver, publicSuffixList: publicSuffixList,
+            recordDMARC: { evaluation, input in
             for one in evaluation.evaluations {
                 do {
                     // RFC 7489 Appendix C: envelope_from is the MAIL FROM domain.
@@ -285,7 +288,7 @@ struct IncomingAnalysisServices {
                     logger.error("storing a DMARC evaluation failed", metadata: ["domain": "\(one.authorDomain.ascii)", "error": "\(error)"])
                 }
             }
-        })
+        }, acceptDMARCRejects: { domains.domains.acceptDMARCRejects[$0] })
     }
 
     func close() {

@@ -155,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
                     connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
                     connection.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
                     if kind.0 == .submission { connection.authentication = authentication }
-                    if kind.0 == .incoming, let incoming { connection.analysis = incoming.analysis(hostname: hostname) }
+                    if kind.0 == .incoming, let incoming { connection.analysis = incoming.analysis(hostname: hostname, domains: domains) }
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"
                     let bound = try await Listener(

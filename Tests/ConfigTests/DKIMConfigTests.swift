@@ -82,3 +82,27 @@ struct DKIMConfigTests {
         ])
     }
 }
+
+@Suite("AcceptDMARCRejects: the operator's exceptions to DMARC rejects")
+struct DMARCExceptionsConfigTests {
+    @Test func parsedAndChecked() throws {
+        let config = try DomainsConfig.parse("""
+            Domains: {}
+            Accounts: {}
+            AcceptDMARCRejects:
+              Lists.Example.NET: Lists
+              bücher.example: Junk
+            """, file: "domains.yaml")
+        #expect(config.acceptDMARCRejects == [try Domain("lists.example.net"): "Lists", try Domain("xn--bcher-kva.example"): "Junk"])
+        #expect(domainsErrors("""
+            Domains: {}
+            Accounts: {}
+            AcceptDMARCRejects:
+              "not a domain!": Lists
+              lists.example.org: ""
+            """) == [
+            "domains.yaml:4:3: AcceptDMARCRejects.not a domain!: 'not a domain!' is not a domain",
+            "domains.yaml:5:3: AcceptDMARCRejects.lists.example.org: expected the name of the mailbox to deliver into, e.g. Lists or Junk",
+        ])
+    }
+}

@@ -28,14 +28,15 @@ import Testing
 
     /// Sends `message`; returns the reply to the end of DATA, and what was stored.
     func send(
-        _ message: String, from sender: String = "<sender@remote.example>", resolver: MockResolver, recorded: Recorded = Recorded()
+        _ message: String, from sender: String = "<sender@remote.example>", resolver: MockResolver, recorded: Recorded = Recorded(),
+        exceptions: [String: String] = [:]
     ) async throws -> (reply: (code: Int, lines: [String])?, stored: String?, mailbox: String?) {
         var result: (reply: (code: Int, lines: [String])?, stored: String?, mailbox: String?) = (nil, nil, nil)
         let analysis = IncomingAnalysis(
             hostname: "mx.example.org", resolver: resolver, publicSuffixList: try PublicSuffixList.shipped(), random: { 0 },
             recordDMARC: { evaluation, input in
                 recorded.evaluations.withLock { $0.append("\(evaluation.result.rawValue) \(input.clientAddress) \(input.recipientDomain ?? "-")") }
-            })
+            }, acceptDMARCRejects: { exceptions[$0.ascii] })
         try await withListener(configure: { $0.analysis = analysis }) { port, deliverer in
             try await TestClient.with(port: port) { (client: inout TestClient) async throws in
                 _ = try await client.reply()
@@ -153,6 +154,11 @@ import Testing
         #expect(sent.reply?.code == 550)
         #expect(sent.reply?.lines.first?.hasPrefix("5.7.26 message refused by the DMARC policy of bank.example") == true)
         #expect(sent.stored == nil)
+        // The operator's exception (RFC 7489 §6.7): accepted into the mailbox named.
+        let excepted = try await send(
+            "From: bank@bank.example\r\nSubject: pay\r\n\r\nbody", resolver: resolver, exceptions: ["bank.example": "Lists"])
+        #expect(excepted.reply?.code == 250 && excepted.mailbox == "Lists")
+        #expect(excepted.stored?.replacingOccurrences(of: "\r\n\t", with: " ").contains("dmarc=fail (p=reject dis=reject DNSSEC)") == true)
     }
 
     /// p=quarantine: delivered, into the Junk mailbox.
