@@ -29,8 +29,13 @@ import Testing
         typealias InboundIn = ByteBuffer
         let seen = Mutex(Seen())
         let done: EventLoopPromise<Void>
+        /// Done as soon as this much has arrived, without waiting for the server to close.
+        let expected: [UInt8]?
 
-        init(done: EventLoopPromise<Void>) { self.done = done }
+        init(done: EventLoopPromise<Void>, expected: [UInt8]? = nil) {
+            self.done = done
+            self.expected = expected
+        }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if case let TLSUserEvent.handshakeCompleted(negotiatedProtocol) = event {
@@ -44,7 +49,11 @@ import Testing
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let bytes = unwrapInboundIn(data)
-            seen.withLock { $0.received += bytes.readableBytesView }
+            let received = seen.withLock { seen in
+                seen.received += bytes.readableBytesView
+                return seen.received
+            }
+            if let expected, received.count >= expected.count { done.succeed() }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -60,14 +69,16 @@ import Testing
 
     /// Connects with TLS (any certificate accepted, the leaf recorded), sends `send` once the
     /// handshake is done, and waits until the server closes or `wait` passes.
-    static func connect(port: Int, serverName: String?, alpn: [String], send: String? = nil, wait: TimeAmount = .seconds(2)) async throws -> Seen {
+    static func connect(
+        port: Int, serverName: String?, alpn: [String], send: String? = nil, wait: TimeAmount = .seconds(2), expecting expected: String? = nil
+    ) async throws -> Seen {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.applicationProtocols = alpn
         configuration.certificateVerification = .none
         let context = try NIOSSLContext(configuration: configuration)
         let group = MultiThreadedEventLoopGroup.singleton
         let done = group.any().makePromise(of: Void.self)
-        let recorder = Recorder(done: done)
+        let recorder = Recorder(done: done, expected: expected.map { Array($0.utf8) })
         let leaf = Mutex<[UInt8]?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -88,6 +99,7 @@ import Testing
         let timeout = channel.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
         try? await done.futureResult.get()
         timeout.cancel()
+        if expected != nil { try? await channel.close() }
         var seen = recorder.seen.withLock { $0 }
         seen.peerCertificateDER = leaf.withLock { $0 }
         return seen
@@ -187,18 +199,18 @@ import Testing
             #expect(String(decoding: plain.received, as: UTF8.self) == "220 greeting\r\n")
 
             // acme-tls/1 for a name with nothing published: the normal certificate, no ALPN.
-            let other = try await Self.connect(port: port, serverName: "other.example.com", alpn: ["acme-tls/1"], wait: .milliseconds(500))
+            let other = try await Self.connect(port: port, serverName: "other.example.com", alpn: ["acme-tls/1"], wait: .seconds(10), expecting: "220 greeting\r\n")
             #expect(other.handshakeCompleted)
             #expect(other.negotiatedProtocol == nil)
             #expect(other.peerCertificateDER == fixture.normal.certificateDER)
 
             // acme-tls/1 without SNI.
-            let noSNI = try await Self.connect(port: port, serverName: nil, alpn: ["acme-tls/1"], wait: .milliseconds(500))
+            let noSNI = try await Self.connect(port: port, serverName: nil, alpn: ["acme-tls/1"], wait: .seconds(10), expecting: "220 greeting\r\n")
             #expect(noSNI.peerCertificateDER == fixture.normal.certificateDER)
 
             // Unpublished: back to normal.
             fixture.challenges.unpublish(name: "mail.example.com")
-            let after = try await Self.connect(port: port, serverName: "mail.example.com", alpn: ["acme-tls/1"], wait: .milliseconds(500))
+            let after = try await Self.connect(port: port, serverName: "mail.example.com", alpn: ["acme-tls/1"], wait: .seconds(10), expecting: "220 greeting\r\n")
             #expect(after.peerCertificateDER == fixture.normal.certificateDER)
 
             await Self.eventually { log.all.contains("bytes NOOP\r\n") }
@@ -348,10 +360,11 @@ final class OutcomeBox: Sendable {
         let bound = try await listener.bind(host: "127.0.0.1", port: 0)
         let serving = Task { try await bound.serve() }
 
-        let before = try await ChallengeResponderTests.connect(port: bound.port, serverName: "mail.example.com", alpn: [], wait: .milliseconds(300))
+        // The server keeps the connection open: done once its greeting is in (or after 10 s).
+        let before = try await ChallengeResponderTests.connect(port: bound.port, serverName: "mail.example.com", alpn: [], wait: .seconds(10), expecting: "hi\r\n")
         #expect(before.peerCertificateDER == first.certificateDER)
         try rotating.replace(chainPEM: second.certificatePEM, keyPEM: second.privateKeyPEM)
-        let after = try await ChallengeResponderTests.connect(port: bound.port, serverName: "mail.example.com", alpn: [], wait: .milliseconds(300))
+        let after = try await ChallengeResponderTests.connect(port: bound.port, serverName: "mail.example.com", alpn: [], wait: .seconds(10), expecting: "hi\r\n")
         #expect(after.peerCertificateDER == second.certificateDER)
         #expect(after.handshakeCompleted)
         #expect(String(decoding: after.received, as: UTF8.self) == "hi\r\n")
