@@ -21,19 +21,8 @@ set -euo pipefail
 NAME=dane
 # shellcheck source=Interop/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
-PID=""; NSD_PID=""; UNBOUND_PID=""; POSTFIX_UP=0
-PFCONF="$TMP/postfix-etc"
+serve_dns_postfix_workspace
 PASSWORD=dane-secret
-cleanup() {
-    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-    stop_pid "$UNBOUND_PID" unbound
-    stop_pid "$NSD_PID" nsd
-    [ "$POSTFIX_UP" = 1 ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 postfix_install
 dnssec_install

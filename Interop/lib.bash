@@ -343,6 +343,25 @@ CF
 # validated by unbound with the signed zone's DS as its only trust anchor. Loopback only. ---
 
 # dnssec_install: ldnsutils (ldns-keygen, ldns-signzone, drill), nsd and unbound.
+# serve_dns_postfix_workspace: for a test of `tern serve` with nsd, unbound and Postfix: TMP (a
+# new directory), PFCONF (Postfix's configuration directory in it), PID, NSD_PID, UNBOUND_PID
+# and POSTFIX_UP (set them as the peers start), and an exit trap that stops whatever runs and
+# removes TMP (kept when KEEP is set).
+serve_dns_postfix_workspace() {
+    TMP=$(mktemp -d)
+    chmod 755 "$TMP"
+    PID=""; NSD_PID=""; UNBOUND_PID=""; POSTFIX_UP=0
+    PFCONF="$TMP/postfix-etc"
+    trap serve_dns_postfix_cleanup EXIT
+}
+serve_dns_postfix_cleanup() {
+    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+    stop_pid "$UNBOUND_PID" unbound
+    stop_pid "$NSD_PID" nsd
+    [ "$POSTFIX_UP" = 1 ] && postfix -c "$PFCONF" stop >/dev/null 2>&1
+    [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+
 # dns_zone_head ZONE: a zone file's SOA, NS and the name server's address (127.0.0.1).
 dns_zone_head() {
     printf '%s.\t3600\tIN\tSOA\tns1.%s. hostmaster.%s. 1 3600 900 604800 300\n' "$1" "$1" "$1"
