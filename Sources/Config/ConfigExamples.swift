@@ -353,9 +353,13 @@ public enum ConfigExamples {
               # Optional, default: the host names of the listeners with SMTP enabled.
               MX:
                 - mail.example.com
-            # DKIM signing of the domain's outgoing mail (RFC 6376). `tern config
-            # dnsrecords example.com` prints each selector's key record. Changes apply
-            # on reload. Optional; without it, mail is not signed.
+            # DKIM signing of the domain's outgoing mail (RFC 6376): every message
+            # submitted with a From address in the domain, local recipients included.
+            # `tern config dnsrecords example.com` prints each selector's key record.
+            # Changes apply on reload; a signing key that cannot be read stops `serve`
+            # from starting, and on reload leaves the domain's previous signing in
+            # place. A key file is read again only when its selector's settings change:
+            # put a new key under a new selector. Optional; without it, mail is not signed.
             DKIM:
               # Selectors by name: <name>._domainkey.example.com holds the public key.
               Selectors:

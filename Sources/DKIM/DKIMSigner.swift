@@ -114,12 +114,17 @@ public struct DKIMSigner: Sendable {
     /// `message` with one DKIM-Signature field per signer prepended (each signs the message
     /// as given, not the others' fields). A message with LF line endings gets LF fields.
     public static func sign(_ message: [UInt8], with signers: [DKIMSigner]) throws(DKIMSigningError) -> [UInt8] {
+        try signatureFields(for: message, with: signers) + message
+    }
+
+    /// The fields `sign(_:with:)` prepends, for a caller that writes the message itself.
+    public static func signatureFields(for message: [UInt8], with signers: [DKIMSigner]) throws(DKIMSigningError) -> [UInt8] {
         var fields: [UInt8] = []
         for signer in signers { fields += try signer.signatureField(for: message) }
         if let firstLF = message.firstIndex(of: 0x0A), firstLF == 0 || message[firstLF - 1] != 0x0D {
             fields.removeAll { $0 == 0x0D }
         }
-        return fields + message
+        return fields
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DKIM
 import DNS
 import Foundation
 import Logging
@@ -13,6 +14,7 @@ import SASL
 import ServerSupport
 import SMTP
 import Store
+import Synchronization
 
 /// Stores a received message durably. The session answers 250 only after `deliver` returns
 /// `.delivered`, so an implementation must have the message on disk (fsynced, committed) by
@@ -42,6 +44,9 @@ public struct ConnectionSettings: Sendable {
     /// The verdicts on mail from other servers (SPF, iprev, ...) and the Authentication-Results
     /// field they give; nil: none (localserve, tests).
     public var analysis: IncomingAnalysis?
+    /// The DKIM keys submitted messages are signed with, by the From domain; nil: none
+    /// (unsigned).
+    public var signing: OutgoingSigning?
     /// AUTH on this listener (submission); nil: no AUTH.
     public var authentication: Authentication? {
         didSet { session.authMechanisms = authentication?.mechanisms.map(\.name) ?? [] }
@@ -177,14 +182,16 @@ struct Connection {
                 var envelope = envelope
                 if envelope.kind == .submission, let account = envelope.authenticatedAccount {
                     var refusal: Reply?
+                    var authorDomains: [String] = []
                     do {
                         switch try Submission.prepare(
                             path: file.path, traceLength: connection.transport.traceLength, account: account, policy: policy,
                             hostname: settings.session.hostname, now: now(), makeID: makeID)
                         {
-                        case let .accepted(ignoreTLSPolicy):
+                        case let .accepted(ignoreTLSPolicy, domains):
                             // RFC 8689 §5: with REQUIRETLS the header field is ignored.
                             envelope.ignoreTLSPolicy = ignoreTLSPolicy && !envelope.parameters.requireTLS
+                            authorDomains = domains
                         case let .refused(reply):
                             refusal = reply
                         }
@@ -196,6 +203,14 @@ struct Connection {
                         file.remove()
                         metrics.countDelivery(.rejected(refusal))
                         try await perform(connection.session.delivered(.rejected(refusal)), connection)
+                        continue
+                    }
+                    // Every submitted message, local recipients included: it leaves the
+                    // author's domain as it is now, whoever reads it.
+                    if let failure = await sign(file, authorDomains: authorDomains, connection) {
+                        file.remove()
+                        metrics.countDelivery(.temporaryFailure(failure))
+                        try await perform(connection.session.delivered(.temporaryFailure(failure)), connection)
                         continue
                     }
                 }
@@ -286,6 +301,26 @@ struct Connection {
         } catch {
             logger.error("analysing the message failed", metadata: ["error": "\(error)"])
             return .failure(AnalysisFailure(reason: "the message could not be processed"))
+        }
+    }
+
+    /// Signs a submitted message with the selectors of its author's domains (RFC 6376 §5).
+    /// Returns why the message cannot be taken now, nil when it can (also when nothing signs).
+    private func sign(_ file: MessageFile, authorDomains: [String], _ connection: ConnectionState) async -> String? {
+        guard let signers = settings.signing?.signers(forDomains: authorDomains), !signers.isEmpty else { return nil }
+        let path = file.path
+        let traceLength = connection.transport.traceLength
+        let selectors = signers.map { "\($0.selector)._domainkey.\($0.domain)" }.joined(separator: " ")
+        do {
+            // Reading and writing the whole file: off the connection's event loop.
+            connection.transport.traceLength = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try Submission.sign(path: path, traceLength: traceLength, with: signers)
+            }
+            logger.debug("message signed", metadata: ["dkim": "\(selectors)"])
+            return nil
+        } catch {
+            logger.error("signing a submitted message failed", metadata: ["dkim": "\(selectors)", "error": "\(error)"])
+            return "the message could not be signed"
         }
     }
 
@@ -422,6 +457,7 @@ struct Connection {
 final class MessageFile: Sendable {
     let path: String
     private let descriptor: Int32
+    private let closed = Atomic<Bool>(false)
 
     init(path: String) throws {
         descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -441,7 +477,12 @@ final class MessageFile: Sendable {
         }
     }
 
-    func close() { _ = Glibc.close(descriptor) }
+    /// Closes the descriptor once: `remove()` after `close()` must not close the same number
+    /// again, which by then may be another thread's socket (NIO then fails on it).
+    func close() {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        _ = Glibc.close(descriptor)
+    }
 
     func remove() {
         close()

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DKIM
 import Foundation
 import Message
 import SMTP
@@ -10,12 +11,14 @@ import SMTP
 /// What a message submission agent checks and completes before it accepts a message
 /// (RFC 6409 §8): the author in From must be the authenticated account's own address
 /// (§8.1 allows refusing others, and it keeps accounts from sending as each other), and a
-/// missing Date (§8.2) or Message-ID (§8.3) is added.
+/// missing Date (§8.2) or Message-ID (§8.3) is added. Then the message is signed for its
+/// author's domain (`sign`).
 enum Submission {
     enum Outcome: Equatable {
         /// Accepted (the file may have been rewritten). `ignoreTLSPolicy`: the message says
-        /// "TLS-Required: No" (RFC 8689 §5).
-        case accepted(ignoreTLSPolicy: Bool)
+        /// "TLS-Required: No" (RFC 8689 §5). `authorDomains`: the domains of the From
+        /// addresses, each once, in order: the domains that sign it.
+        case accepted(ignoreTLSPolicy: Bool, authorDomains: [String])
         case refused(Reply)
     }
 
@@ -45,7 +48,24 @@ enum Submission {
         // RFC 8689 §5: "TLS-Required: No" (case-insensitive) asks that the recipients' TLS
         // policies be ignored.
         let tlsRequired = header.first("TLS-Required").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        return .accepted(ignoreTLSPolicy: tlsRequired == "no")
+        var seen: Set<String> = []
+        let domains = authors.map(\.domain).filter { seen.insert($0.lowercased()).inserted }
+        return .accepted(ignoreTLSPolicy: tlsRequired == "no", authorDomains: domains)
+    }
+
+    /// Puts one DKIM-Signature field per signer in front of the message file (RFC 6376 §5.6)
+    /// and returns the octets now in front of the client's message (the fields and this
+    /// host's trace fields). The signers sign the client's message as prepared, without the
+    /// trace fields: those record this hop, and later hops add theirs above them (RFC 5321
+    /// §4.4), so they are not part of the message the author's domain vouches for (RFC 6376
+    /// §5.4). The message is read whole: the body hash covers all of it.
+    static func sign(path: String, traceLength: Int, with signers: [DKIMSigner]) throws -> Int {
+        let source = try FileSource(path: path)
+        let message = try source.read(offset: traceLength, length: source.count - traceLength)
+        let fields = try DKIMSigner.signatureFields(for: message, with: signers)
+        // Nothing is removed: DKIM-Signature fields the client's message already has stay,
+        // below the new ones (RFC 6376 §5.6: "inserted before any other DKIM-Signature fields").
+        return try MessageRewrite.prepend(fields, to: path, traceLength: traceLength) { _ in false }
     }
 
     /// Rewrites the file as: trace fields, the added fields, the rest; then renames it into

@@ -49,18 +49,22 @@ struct ConfigTestCommand: ParsableCommand {
         abstract: "Check tern.yaml and domains.yaml.",
         discussion: """
             Prints "config OK", or every error on stderr as FILE:LINE:COLUMN: KEY: message and \
-            exits with status 1. Certificate and key files must exist and be readable.
+            exits with status 1. Certificate and key files must exist and be readable, and the \
+            DKIM keys of the selectors that sign must be keys `serve` can sign with.
             """
     )
 
     @OptionGroup var files: ConfigFileOptions
 
     func run() throws {
-        let errors = ConfigLoader.check(staticPath: files.staticPath(), domainsPath: files.domainsPath())
-        guard errors.isEmpty else {
-            for error in errors { printError(error.description) }
+        let config: TernConfig
+        do {
+            config = try ConfigLoader.load(staticPath: files.staticPath(), domainsPath: files.domainsPath())
+        } catch {
+            for problem in error.errors { printError(problem.description) }
             throw ExitCode(1)
         }
+        _ = try DomainSigners.load(config.domains, from: config.domainsPath)
         print("config OK")
     }
 }

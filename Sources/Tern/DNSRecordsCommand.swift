@@ -3,6 +3,7 @@ import ArgumentParser
 import Config
 import Crypto
 import DANE
+import DKIM
 import DNS
 import NIOSSL
 
@@ -13,8 +14,9 @@ struct ConfigDNSRecordsCommand: ParsableCommand {
         commandName: "dnsrecords",
         abstract: "Print the DNS records a domain needs, in zone-file syntax.",
         discussion: """
-            Reads tern.yaml and domains.yaml as `config test` does and prints MX, SPF, DMARC, \
-            MTA-STS, TLS reporting and DANE (TLSA) records for DOMAIN, each explained. For a \
+            Reads tern.yaml and domains.yaml as `config test` does and prints MX, SPF, DKIM \
+            (each selector's key), DMARC, MTA-STS, TLS reporting and DANE (TLSA) records for \
+            DOMAIN, each explained. For a \
             listener with ACME certificates, the TLSA record names the key every certificate \
             is issued for; the key is made in DataDir when there is none yet, so the record can \
             be published before the first certificate.
@@ -79,6 +81,7 @@ struct DNSRecordsZone {
         ]
         sections.append(try mx())
         sections.append(try spf())
+        sections.append(try dkim())
         sections.append(try dmarc())
         sections.append(try mtaSTS())
         sections.append(try tlsReporting())
@@ -144,16 +147,58 @@ struct DNSRecordsZone {
         return text
     }
 
-    private func dmarc() throws -> String {
-        """
-        ; DMARC (RFC 7489 §6.3): receivers refuse mail with From: @\(name) that passes neither
-        ; SPF nor DKIM for \(name). p=reject: all the domain's mail leaves through this server,
-        ; so its own mail passes and forged mail is refused. Tern does not sign with DKIM yet,
-        ; so mail passes through SPF alone, which forwarding breaks: to watch first, publish
-        ; p=none and change to p=reject once the reports show nothing legitimate failing.
-        ; Aggregate reports (rua) go to \(reportAddress), which reaches the Postmaster.
+    private func dkim() throws -> String {
+        guard let dkim = domain.dkim, !dkim.selectors.isEmpty else {
+            return """
+                ; DKIM (RFC 6376): \(name) signs no mail. To sign, make keys with `tern dkim genrsa` and
+                ; `tern dkim gened25519`, add them as selectors in a DKIM section of \(domain.domain.unicode)
+                ; in \(config.domainsPath) (`tern config describe-domains`), and print these records again.
 
-        """ + (try line("_dmarc." + name, txt("v=DMARC1; p=reject; rua=mailto:\(reportAddress)")))
+                """
+        }
+        var text = """
+            ; DKIM (RFC 6376 §3.6.2.1): the public key of each selector, which receivers look up to
+            ; verify the signatures on mail from @\(name). Publish a selector's record before adding
+            ; it to Sign, and keep it for a few days after taking it out, while mail signed with it
+            ; is still on its way. The RSA records are longer than one string holds: the strings
+            ; are joined again (RFC 6376 §3.6.2.2).
+
+            """
+        for selector in dkim.selectors {
+            let key: DKIMPrivateKey
+            do {
+                key = try DomainSigners.readKey(selector, of: domain.domain)
+            } catch {
+                throw DNSRecordsError.unusableDKIMKey(error)
+            }
+            let use = dkim.sign.contains(selector.name) ? "signs now" : "not in Sign: publish first, sign later"
+            text += "; Selector \(selector.name), \(key.algorithm.keyType) key in \(selector.privateKeyFile) (\(use)):\n"
+            text += try line("\(selector.name)._domainkey.\(name)", txt(key.keyRecord))
+        }
+        return text
+    }
+
+    private func dmarc() throws -> String {
+        let selectors = domain.dkim?.signingSelectors.map(\.name) ?? []
+        let authentication = selectors.isEmpty
+            ? """
+                ; \(name) does not sign with DKIM, so its mail passes through SPF alone, which forwarding
+                ; breaks: sign it (above), or publish p=none first and change to p=reject once the
+                ; reports show nothing legitimate failing.
+                """
+            : """
+                ; Its mail is signed with DKIM (selectors \(selectors.joined(separator: ", "))), so it passes also where
+                ; forwarding breaks SPF. To watch first, publish p=none and change to p=reject once
+                ; the reports show nothing legitimate failing.
+                """
+        return """
+            ; DMARC (RFC 7489 §6.3): receivers refuse mail with From: @\(name) that passes neither
+            ; SPF nor DKIM for \(name). p=reject: all the domain's mail leaves through this server,
+            ; so its own mail passes and forged mail is refused.
+            \(authentication)
+            ; Aggregate reports (rua) go to \(reportAddress), which reaches the Postmaster.
+
+            """ + (try line("_dmarc." + name, txt("v=DMARC1; p=reject; rua=mailto:\(reportAddress)")))
     }
 
     private func mtaSTS() throws -> String {
@@ -264,10 +309,12 @@ struct DNSRecordsZone {
 
 enum DNSRecordsError: Error, CustomStringConvertible {
     case unreadableCertificate(String, String)
+    case unusableDKIMKey(DKIMKeyProblem)
 
     var description: String {
         switch self {
         case let .unreadableCertificate(file, reason): "cannot read the certificate in \(file): \(reason)"
+        case let .unusableDKIMKey(problem): "\(problem)"
         }
     }
 }

@@ -30,8 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
             metrics, MTA-STS policies over HTTPS), \
             delivers into DataDir and sends submitted mail for other domains through the \
             outbound queue in DataDir/queue, which `tern queue` controls through the socket \
-            DataDir/ctl. Changes to domains.yaml (accounts, addresses, MTA-STS policies) apply without \
-            a restart; a domains.yaml with errors is not applied and its errors are logged. \
+            DataDir/ctl. Submitted mail is signed with the DKIM selectors of its From domain. \
+            Changes to domains.yaml (accounts, addresses, MTA-STS policies, DKIM selectors) apply \
+            without a restart; a domains.yaml with errors is not applied and its errors are logged, \
+            and a DKIM key that cannot be read keeps its domain's previous signing. \
             Stops cleanly on SIGINT or SIGTERM.
             """
     )
@@ -67,6 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = config.staticConfig
         let logger = Logger(label: "serve")
         let metrics = TernMetrics.bootstrap()
+        // Every signing key must be usable before anything starts.
+        let signers = try DomainSigners.load(config.domains, from: config.domainsPath)
 
         let store = try await Store.open(dataDirectory: settings.dataDir)
         defer { store.close() }
@@ -154,7 +158,10 @@ struct ServeCommand: AsyncParsableCommand {
                     connection.commandTimeout = Self.timeAmount(settings.limits.timeouts.smtpCommand)
                     connection.dataTimeout = Self.timeAmount(settings.limits.timeouts.smtpData)
                     connection.tlsHandshakeTimeout = Self.timeAmount(settings.limits.timeouts.tlsHandshake)
-                    if kind.0 == .submission { connection.authentication = authentication }
+                    if kind.0 == .submission {
+                        connection.authentication = authentication
+                        connection.signing = signers.signing
+                    }
                     if kind.0 == .incoming, let incoming { connection.analysis = incoming.analysis(hostname: hostname, domains: domains) }
                     var listenerLogger = Logger(label: "smtpserver")
                     listenerLogger[metadataKey: "listener"] = "\(listener.name)"
@@ -208,7 +215,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         services += acme.services
         let watcher = DomainsConfigWatcher(path: config.domainsPath, initial: config.domains, check: settings.domainsIssues)
-        services.append(DomainsReloadService(watcher: watcher, domains: domains, store: store, logger: logger))
+        services.append(DomainsReloadService(watcher: watcher, domains: domains, signers: signers, store: store, logger: logger))
 
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
@@ -362,6 +369,7 @@ struct ConfigCredentials: CredentialSource {
 struct DomainsReloadService: Service {
     let watcher: DomainsConfigWatcher
     let domains: DomainsHolder
+    let signers: DomainSigners
     let store: Store
     let logger: Logger
 
@@ -372,6 +380,11 @@ struct DomainsReloadService: Service {
                 switch event {
                 case let .applied(config):
                     domains.replace(config)
+                    for problem in signers.apply(config) {
+                        logger.error(
+                            "DKIM key not applied, the domain keeps its previous signing",
+                            metadata: ["domain": "\(problem.domain)", "selector": "\(problem.selector)", "error": "\(problem)"])
+                    }
                     try await createAccounts(config, in: store, logger: logger)
                     logger.info("domains configuration reloaded", metadata: ["accounts": "\(config.accounts.count)"])
                 case let .rejected(errors):

@@ -187,6 +187,33 @@ enum Keys {
         #expect(results.first?.signature?.signedHeaders == ["from", "from", "to", "subject", "subject", "date", "date", "message-id"])
     }
 
+    /// The seam gives each domain's signers, each domain and selector once however often
+    /// (and however spelled) the From names it, and nothing for domains that do not sign.
+    @Test func outgoingSigningByAuthorDomain() throws {
+        let rsa = try DKIMSigner(domain: "example.com", selector: "rsa", key: Keys.rsa2048)
+        // A fixed t=: Ed25519 signatures are deterministic, so signing twice gives one field.
+        let ed = try DKIMSigner(domain: "example.com", selector: "ed", key: Keys.ed25519, now: { Date(timeIntervalSince1970: 1_795_301_115) })
+        let other = try DKIMSigner(domain: "other.example", selector: "ed", key: Keys.ed25519)
+        let signing = OutgoingSigning { domain in
+            switch domain.lowercased() {
+            case "example.com": [ed, rsa]
+            case "other.example": [other]
+            default: []
+            }
+        }
+        let names = { (signers: [DKIMSigner]) in signers.map { "\($0.selector)@\($0.domain)" } }
+        #expect(names(signing.signers(forDomains: ["example.com"])) == ["ed@example.com", "rsa@example.com"])
+        #expect(names(signing.signers(forDomains: ["EXAMPLE.com", "other.example", "example.com"])) == ["ed@example.com", "rsa@example.com", "ed@other.example"])
+        #expect(signing.signers(forDomains: ["unsigned.example"]).isEmpty)
+        #expect(signing.signers(forDomains: []).isEmpty)
+
+        // The fields alone are what `sign` puts in front of the message.
+        let message = crlf("From: a@example.com\nSubject: s\n\nbody\n")
+        let fields = try DKIMSigner.signatureFields(for: message, with: [ed])
+        #expect(String(decoding: fields, as: UTF8.self).hasPrefix("DKIM-Signature: v=1; a=ed25519-sha256;"))
+        #expect(try DKIMSigner.sign(message, with: [ed]) == fields + message)
+    }
+
     @Test func signaturesAreCounted() throws {
         let metrics = TestMetrics()
         let signer = try DKIMSigner(domain: "example.com", selector: "ed", key: Keys.ed25519, metrics: DKIMMetrics(factory: metrics))

@@ -1,5 +1,6 @@
 import Certificates
 import Crypto
+import DKIM
 import Foundation
 import TestSupport
 import Testing
@@ -79,7 +80,28 @@ import Testing
         try certificate.certificatePEM.write(toFile: config + "/mx2.crt", atomically: true, encoding: .utf8)
         try certificate.privateKeyPEM.write(toFile: config + "/mx2.key", atomically: true, encoding: .utf8)
         try Self.staticFile(certFile: "mx2.crt", keyFile: "mx2.key").write(toFile: config + "/tern.yaml", atomically: true, encoding: .utf8)
-        try Self.domainsFile.write(toFile: config + "/domains.yaml", atomically: true, encoding: .utf8)
+        // Two selectors that sign and one published ahead of signing.
+        let ed25519 = DKIMPrivateKey.generateEd25519()
+        let rsa = try DKIMPrivateKey.generateRSA(bits: 2048)
+        let next = DKIMPrivateKey.generateEd25519()
+        try FileManager.default.createDirectory(atPath: config + "/dkim", withIntermediateDirectories: true)
+        for (file, key) in [("ed.pem", ed25519), ("rsa.pem", rsa), ("next.pem", next)] {
+            try key.pemRepresentation.write(toFile: config + "/dkim/" + file, atomically: true, encoding: .utf8)
+        }
+        try Self.domainsFile.replacingOccurrences(of: "      Mode: testing\n", with: """
+                  Mode: testing
+                DKIM:
+                  Selectors:
+                    2026a: {PrivateKeyFile: dkim/ed.pem}
+                    2026b: {PrivateKeyFile: dkim/rsa.pem}
+                    2027a: {PrivateKeyFile: dkim/next.pem}
+                  Sign: [2026a, 2026b]
+
+            """).write(toFile: config + "/domains.yaml", atomically: true, encoding: .utf8)
+        // The RSA record in 255-octet character-strings (RFC 1035 §3.3).
+        let rsaRecord = Array(rsa.keyRecord.utf8)
+        let rsaStrings = stride(from: 0, to: rsaRecord.count, by: 255).map { "\"" + String(decoding: rsaRecord[$0..<min($0 + 255, rsaRecord.count)], as: UTF8.self) + "\"" }
+        #expect(rsaStrings.count == 2)
 
         let run = try await TernRun.run(["config", "dnsrecords", "--config", config + "/tern.yaml", "example.test"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -115,11 +137,24 @@ import Testing
             mail.example.test.\t3600\tIN\tTXT\t"v=spf1 a -all"
             mx2.example.test.\t3600\tIN\tTXT\t"v=spf1 a -all"
 
+            ; DKIM (RFC 6376 §3.6.2.1): the public key of each selector, which receivers look up to
+            ; verify the signatures on mail from @example.test. Publish a selector's record before adding
+            ; it to Sign, and keep it for a few days after taking it out, while mail signed with it
+            ; is still on its way. The RSA records are longer than one string holds: the strings
+            ; are joined again (RFC 6376 §3.6.2.2).
+            ; Selector 2026a, ed25519 key in \(config)/dkim/ed.pem (signs now):
+            2026a._domainkey.example.test.\t3600\tIN\tTXT\t"\(ed25519.keyRecord)"
+            ; Selector 2026b, rsa key in \(config)/dkim/rsa.pem (signs now):
+            2026b._domainkey.example.test.\t3600\tIN\tTXT\t\(rsaStrings.joined(separator: " "))
+            ; Selector 2027a, ed25519 key in \(config)/dkim/next.pem (not in Sign: publish first, sign later):
+            2027a._domainkey.example.test.\t3600\tIN\tTXT\t"\(next.keyRecord)"
+
             ; DMARC (RFC 7489 §6.3): receivers refuse mail with From: @example.test that passes neither
             ; SPF nor DKIM for example.test. p=reject: all the domain's mail leaves through this server,
-            ; so its own mail passes and forged mail is refused. Tern does not sign with DKIM yet,
-            ; so mail passes through SPF alone, which forwarding breaks: to watch first, publish
-            ; p=none and change to p=reject once the reports show nothing legitimate failing.
+            ; so its own mail passes and forged mail is refused.
+            ; Its mail is signed with DKIM (selectors 2026a, 2026b), so it passes also where
+            ; forwarding breaks SPF. To watch first, publish p=none and change to p=reject once
+            ; the reports show nothing legitimate failing.
             ; Aggregate reports (rua) go to postmaster@example.test, which reaches the Postmaster.
             _dmarc.example.test.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; rua=mailto:postmaster@example.test"
 
@@ -158,6 +193,20 @@ import Testing
         #expect(other.status == 0)
         #expect(other.stdout.contains("; MTA-STS (RFC 8461): other.test has no policy. To publish one, add an MTASTS section\n"))
         #expect(!other.stdout.contains("_mta-sts"))
+        // Nor DKIM: how to start signing, and DMARC's note that SPF alone carries the mail.
+        #expect(other.stdout.contains("""
+            ; DKIM (RFC 6376): other.test signs no mail. To sign, make keys with `tern dkim genrsa` and
+            ; `tern dkim gened25519`, add them as selectors in a DKIM section of other.test
+            ; in \(config)/domains.yaml (`tern config describe-domains`), and print these records again.
+
+            """))
+        #expect(!other.stdout.contains("_domainkey"))
+        #expect(other.stdout.contains("""
+            ; other.test does not sign with DKIM, so its mail passes through SPF alone, which forwarding
+            ; breaks: sign it (above), or publish p=none first and change to p=reject once the
+            ; reports show nothing legitimate failing.
+
+            """))
         #expect(other.stdout.contains("_dmarc.other.test.\t3600\tIN\tTXT\t\"v=DMARC1; p=reject; rua=mailto:postmaster@other.test\"\n"))
     }
 
@@ -196,6 +245,15 @@ import Testing
         let invalid = try await TernRun.run(["config", "dnsrecords", "--config", directory.path + "/tern.yaml", "exa mple"])
         #expect(invalid.status == 1)
         #expect(invalid.stderr.hasPrefix("exa mple is not a domain of"))
+
+        // A DKIM key file that holds no key: no record can be printed for it.
+        try "not a key\n".write(toFile: directory.path + "/bad.pem", atomically: true, encoding: .utf8)
+        try Self.domainsFile.replacingOccurrences(of: "  other.test: {}", with: "  other.test:\n    DKIM:\n      Selectors:\n        s1: {PrivateKeyFile: bad.pem}")
+            .write(toFile: directory.path + "/domains.yaml", atomically: true, encoding: .utf8)
+        let badKey = try await TernRun.run(["config", "dnsrecords", "--config", directory.path + "/tern.yaml", "other.test"])
+        #expect(badKey.status == 1)
+        #expect(badKey.stdout == "")
+        #expect(badKey.stderr == "DKIM selector s1 of other.test: PrivateKeyFile \(directory.path)/bad.pem: not a PEM private key (PKCS#8 RSA or Ed25519, or PKCS#1 RSA of at least 1024 bits)\n")
 
         try "DataDir: data\nHostname: mail.example.test\nPostmaster: {Account: admin}\nListeners: {}\nBogus: 1\n"
             .write(toFile: directory.path + "/tern.yaml", atomically: true, encoding: .utf8)
