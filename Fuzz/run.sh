@@ -58,6 +58,7 @@ dmarc-record)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DMARCFuzz \
         Fuzz/DMARCRecordFuzzer.swift Sources/DMARC/DMARCRecord.swift -o "$out/$target"
     cp Fuzz/seeds/dmarc-record/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
 dkim-signature)
     # The DKIM-Signature and key-record parsers and the canonicalization import only
     # Foundation; the verifier and signer (DNS, crypto) are left out. Seeds: the RFC 8463
