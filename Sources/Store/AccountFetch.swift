@@ -62,64 +62,69 @@ extension Account {
     /// The summaries of the messages of `uids` whose header fields named in `names` satisfy
     /// `isMatch`, decided on the reader's thread in one trip: SEARCH on header fields keeps
     /// nothing of a message that does not match. The fields come from the account's
-    /// `HeaderCache` where it has them; the stored structures are read for the others (all
-    /// at once when many are missing, one by one when few are, e.g. new mail since the last
-    /// search), and the cache keeps what they gave.
+    /// `HeaderCache` where it has them; the stored structures are read only for the others
+    /// (new mail since the last search: one by one when few, else in ranges of their UIDs),
+    /// and the cache keeps what they gave.
     public func summaries(
         in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames,
         where isMatch: @escaping @Sendable (MessageSummary, HeaderSection) -> Bool
     ) async throws -> [MessageSummary] {
         let cache = headerCache
-        let cached = try await pool.read { db -> [MessageSummary]? in
+        return try await pool.read { db -> [MessageSummary] in
             _ = try MailboxRow.require(db, id: mailbox)
             var rows: [(MessageRow, HeaderSection?)] = []
-            var missing = 0
+            var missing: [UInt32] = []
             let statement = try db.cachedStatement(sql: MessageRow.select + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
             for range in uids.merged {
                 let cursor = try Row.fetchCursor(statement, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
                 while let row = try cursor.next() {
                     let message = try MessageRow(row: row)
                     let header = cache.header(message.contentID, names)
-                    if header == nil {
-                        missing += 1
-                        // Many to read: one scan of the rows with their structures is cheaper.
-                        if missing > Self.headerCacheMissesReadOneByOne { return nil }
-                    }
+                    if header == nil { missing.append(message.uid) }
                     rows.append((message, header))
                 }
             }
-            var read: [(contentID: Int64, header: HeaderSection)] = []
-            let structure = try db.cachedStatement(sql: "SELECT structure FROM content WHERE id = ?")
-            var matches: [MessageSummary] = []
-            for (message, known) in rows {
-                let header: HeaderSection
-                if let known {
-                    header = known
-                } else {
-                    guard let row = try Row.fetchOne(structure, arguments: [message.contentID]) else { continue }
-                    header = try row.withUnsafeData(atIndex: 0) { data in
-                        guard let data else { throw StoreError.corrupt("message file \(message.contentID) without structure") }
-                        return try StoredStructure.decodeHeader(data, fileID: message.contentID, only: names)
+            var read: [UInt32: HeaderSection] = [:]
+            if missing.count > Self.headerCacheMissesReadOneByOne {
+                // Many: the structures of the missing UIDs' ranges, a scan each.
+                let scan = try db.cachedStatement(sql: "SELECT m.uid, c.id, c.structure FROM message m JOIN content c ON c.id = m.contentID WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
+                for range in UIDSet(missing).merged {
+                    let cursor = try Row.fetchCursor(scan, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
+                    while let row = try cursor.next() {
+                        let uid: Int64 = try row.value(atIndex: 0)
+                        let contentID: Int64 = try row.value(atIndex: 1)
+                        read[UInt32(truncatingIfNeeded: uid)] = try Self.header(row, column: 2, contentID: contentID, names: names)
                     }
-                    read.append((message.contentID, header))
                 }
+            } else if !missing.isEmpty {
+                let structure = try db.cachedStatement(sql: "SELECT structure FROM content WHERE id = ?")
+                for (message, known) in rows where known == nil {
+                    guard let row = try Row.fetchOne(structure, arguments: [message.contentID]) else { continue }
+                    read[message.uid] = try Self.header(row, column: 0, contentID: message.contentID, names: names)
+                }
+            }
+            var matches: [MessageSummary] = []
+            var learned: [(contentID: Int64, header: HeaderSection)] = []
+            for (message, known) in rows {
+                guard let header = known ?? read[message.uid] else { continue }
+                if known == nil { learned.append((message.contentID, header)) }
                 if isMatch(message.summary, header) { matches.append(message.summary) }
             }
-            cache.store(read, names: names)
+            cache.store(learned, names: names)
             return matches
         }
-        if let cached { return cached }
-        let checked = try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ -> (MessageSummary?, Int64, HeaderSection) in
-            let summary = row.summary
-            let header = try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names)
-            return (isMatch(summary, header) ? summary : nil, row.contentID, header)
-        }
-        cache.store(checked.map { ($0.1, $0.2) }, names: names)
-        return checked.compactMap(\.0)
     }
 
-    /// Up to this many messages whose fields the cache lacks are read one by one; more, and
-    /// the search reads every structure in one scan.
+    /// The fields named in `names` of the structure in `column`, decoded where SQLite holds it.
+    private static func header(_ row: Row, column: Int, contentID: Int64, names: HeaderNames) throws -> HeaderSection {
+        try row.withUnsafeData(atIndex: column) { data in
+            guard let data else { throw StoreError.corrupt("message file \(contentID) without structure") }
+            return try StoredStructure.decodeHeader(data, fileID: contentID, only: names)
+        }
+    }
+
+    /// Up to this many messages whose fields the cache lacks are read one by one; more are
+    /// read in scans of their UID ranges.
     static let headerCacheMissesReadOneByOne = 64
 
     /// Reads the messages of `uids` with their content columns, one indexed range scan per
