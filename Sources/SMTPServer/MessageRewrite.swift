@@ -6,11 +6,14 @@ import Darwin
 import Foundation
 import Message
 
-/// Prepends header fields to a received message file, which the analysis can only do once
-/// the whole message is in: a new file with the fields, then the file's own trace fields,
+/// Adds header fields to a received message file, which can only be done once the whole
+/// message is in: a new file with `prefix` (fields above this host's trace fields: the
+/// analysis's Authentication-Results, DKIM-Signature), then the file's own trace fields,
+/// then `afterTrace` (fields of the message itself: a submission's Date and Message-ID),
 /// then the message's header section without the fields `remove` picks (RFC 8601 §5: forged
 /// Authentication-Results), then the rest, copied in pieces so a large message is never
-/// all in memory.
+/// all in memory. The new file replaces the old by rename, so a crash leaves one or the
+/// other, never a mix.
 enum MessageRewrite {
     /// A header section longer than this is left as it is (nothing removed): RFC 5322 sets
     /// no limit, but a real one is far shorter, and reading must stop somewhere.
@@ -19,7 +22,9 @@ enum MessageRewrite {
 
     /// Writes the new file at `path` + ".rw", replaces `path` with it (rename), and returns
     /// the length of what now precedes the message's own header (`prefix` + trace).
-    static func prepend(_ prefix: [UInt8], to path: String, traceLength: Int, remove: (HeaderField) -> Bool) throws -> Int {
+    static func prepend(
+        _ prefix: [UInt8], to path: String, traceLength: Int, afterTrace: [UInt8] = [], remove: (HeaderField) -> Bool = { _ in false }
+    ) throws -> Int {
         guard let input = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
         defer { try? input.close() }
         let newPath = path + ".rw"
@@ -32,7 +37,7 @@ enum MessageRewrite {
             var head = Array(try input.read(upToCount: traceLength + headerLimit) ?? Data())
             let trace = Array(head.prefix(traceLength))
             head.removeFirst(min(traceLength, head.count))
-            try output.write(contentsOf: prefix + trace + without(head, remove))
+            try output.write(contentsOf: prefix + trace + afterTrace + without(head, remove))
             while let piece = try input.read(upToCount: pieceSize), !piece.isEmpty {
                 try output.write(contentsOf: piece)
             }

@@ -44,7 +44,7 @@ enum Submission {
         var added = ""
         if header.first("Date") == nil { added += "Date: \(MessageDate.format(now))\r\n" }
         if header.first("Message-ID") == nil { added += "Message-ID: <\(makeID())@\(hostname)>\r\n" }
-        if !added.isEmpty { try insert(Array(added.utf8), after: traceLength, in: path, source: source) }
+        if !added.isEmpty { _ = try MessageRewrite.prepend([], to: path, traceLength: traceLength, afterTrace: Array(added.utf8)) }
         // RFC 8689 §5: "TLS-Required: No" (case-insensitive) asks that the recipients' TLS
         // policies be ignored.
         let tlsRequired = header.first("TLS-Required").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -65,28 +65,6 @@ enum Submission {
         let fields = try DKIMSigner.signatureFields(for: message, with: signers)
         // Nothing is removed: DKIM-Signature fields the client's message already has stay,
         // below the new ones (RFC 6376 §5.6: "inserted before any other DKIM-Signature fields").
-        return try MessageRewrite.prepend(fields, to: path, traceLength: traceLength) { _ in false }
-    }
-
-    /// Rewrites the file as: trace fields, the added fields, the rest; then renames it into
-    /// place, so a crash leaves the old file or the new one, never a mix.
-    private static func insert(_ fields: [UInt8], after offset: Int, in path: String, source: FileSource) throws {
-        let rewritten = try MessageFile(path: path + ".submit")
-        do {
-            try rewritten.write(try source.read(offset: 0, length: offset))
-            try rewritten.write(fields)
-            var position = offset
-            while position < source.count {
-                let chunk = try source.read(offset: position, length: 1 << 20)
-                if chunk.isEmpty { break }
-                try rewritten.write(chunk)
-                position += chunk.count
-            }
-            rewritten.close()
-            guard rename(rewritten.path, path) == 0 else { throw MessageFileError(path: path, code: errno) }
-        } catch {
-            rewritten.remove()
-            throw error
-        }
+        return try MessageRewrite.prepend(fields, to: path, traceLength: traceLength)
     }
 }
