@@ -11,6 +11,7 @@ public struct DNSMetrics: Sendable {
     let cacheHits: Counter
     let truncatedRetries: Counter
     let ignoredResponses: Counter
+    let retransmissions: Counter
     let duration: Metrics.Timer
 
     public init(factory: MetricsFactory = MetricsSystem.factory) {
@@ -22,6 +23,7 @@ public struct DNSMetrics: Sendable {
         cacheHits = Counter(label: "tern_dns_cache_hits_total", factory: factory)
         truncatedRetries = Counter(label: "tern_dns_tcp_retries_total", factory: factory)
         ignoredResponses = Counter(label: "tern_dns_ignored_responses_total", factory: factory)
+        retransmissions = Counter(label: "tern_dns_udp_retransmissions_total", factory: factory)
         duration = Metrics.Timer(label: "tern_dns_lookup_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 

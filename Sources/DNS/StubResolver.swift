@@ -11,9 +11,10 @@ import NIOPosix
 /// when an answer is truncated (RFC 7766 §5), with EDNS(0) and the DO bit so a validating
 /// resolver reports DNSSEC status in the AD bit.
 ///
-/// Flow of `resolve`: cache → for each round, for each server: one exchange (UDP, then TCP on
-/// TC=1) → follow CNAMEs within the answer, asking again for the chain's end if the resolver
-/// stopped early → cache the outcome with its TTL.
+/// Flow of `resolve`: cache → join a lookup of the same question already under way, else: for
+/// each round, for each server: one exchange (UDP, resent while unanswered, see
+/// `RetransmissionTimer`; then TCP on TC=1) → follow CNAMEs within the answer, asking again
+/// for the chain's end if the resolver stopped early → cache the outcome with its TTL.
 ///
 /// Spoofing defences (RFC 5452 §9.1): random 16-bit IDs, a fresh socket per query so the
 /// kernel picks a random source port (Linux randomises UDP autobind ports), a connected UDP
@@ -28,6 +29,9 @@ public final class StubResolver: Resolver {
     private let logger: Logger
     private let metrics: DNSMetrics
     private let cache: DNSCache
+    private let lookups = LookupCoalescer<DNSCache.Key, Result<DNSAnswer, DNSError>>()
+    private let retransmission: RetransmissionTimer
+    private let now: @Sendable () -> ContinuousClock.Instant
     private let randomID: @Sendable () -> UInt16
 
     public init(
@@ -43,6 +47,8 @@ public final class StubResolver: Resolver {
         self.logger = logger
         self.metrics = metrics
         self.cache = DNSCache(capacity: configuration.cacheCapacity, now: now)
+        self.retransmission = RetransmissionTimer(floor: configuration.retransmitFloor)
+        self.now = now
         self.randomID = randomID
     }
 
@@ -52,13 +58,15 @@ public final class StubResolver: Resolver {
             metrics.cacheHits.increment()
             return try cached.get()
         }
-        let start = ContinuousClock.now
-        let (outcome, ttl) = await resolveUncached(name, type)
-        let elapsed = (ContinuousClock.now - start).components
-        metrics.duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-        metrics.countLookup(outcome)
-        if let ttl { await cache.put(key, outcome, ttl: ttl) }
-        return try outcome.get()
+        return try await lookups.run(key) {
+            let start = ContinuousClock.now
+            let (outcome, ttl) = await self.resolveUncached(name, type)
+            let elapsed = (ContinuousClock.now - start).components
+            self.metrics.duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            self.metrics.countLookup(outcome)
+            if let ttl { await self.cache.put(key, outcome, ttl: ttl) }
+            return outcome
+        }.get()
     }
 
     /// The outcome and how long it may be cached (nil: not at all).
@@ -209,27 +217,55 @@ public final class StubResolver: Resolver {
         }
         let metrics = self.metrics
         let logger = self.logger
+        let retransmission = self.retransmission
+        let now = self.now
+        let serverName = display(server)
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(bytes: query.encoded())))
+            let datagram = AddressedEnvelope(remoteAddress: server, data: ByteBuffer(bytes: query.encoded()))
+            try await outbound.write(datagram)
+            let sent = now()
+            let firstInterval = retransmission.interval(for: serverName)
             return try await withTimeout(configuration.timeout) {
-                do {
-                    for try await envelope in inbound {
-                        // Not from the server, unparsable, or not our question: possibly a
-                        // spoofing attempt. Keep waiting for the real answer.
-                        guard envelope.remoteAddress == server,
-                            let response = try? DNSMessage(parsing: Array(envelope.data.readableBytesView)),
-                            Self.matches(response, query)
-                        else {
-                            metrics.ignoredResponses.increment()
-                            logger.debug("ignoring mismatched response", metadata: ["server": "\(display(server))"])
-                            continue
+                try await withThrowingTaskGroup(of: DNSMessage?.self) { group in
+                    // Same datagram, same ID: whichever copy is answered first counts.
+                    group.addTask {
+                        var interval = firstInterval
+                        while true {
+                            try await Task.sleep(for: interval)
+                            metrics.retransmissions.increment()
+                            try await outbound.write(datagram)
+                            interval *= 2
                         }
-                        return response
                     }
-                } catch {
-                    throw ExchangeFailure.network("udp \(display(server)): \(reason(error))")
+                    group.addTask {
+                        do {
+                            for try await envelope in inbound {
+                                // Not from the server, unparsable, or not our question: possibly
+                                // a spoofing attempt. Keep waiting for the real answer.
+                                guard envelope.remoteAddress == server,
+                                    let response = try? DNSMessage(parsing: Array(envelope.data.readableBytesView)),
+                                    Self.matches(response, query)
+                                else {
+                                    metrics.ignoredResponses.increment()
+                                    logger.debug("ignoring mismatched response", metadata: ["server": "\(serverName)"])
+                                    continue
+                                }
+                                // Karn's rule: an answer after the first resend may be to either copy.
+                                let roundTrip = now() - sent
+                                if roundTrip < firstInterval { retransmission.record(roundTrip, for: serverName) }
+                                return response
+                            }
+                        } catch {
+                            throw ExchangeFailure.network("udp \(serverName): \(reason(error))")
+                        }
+                        throw ExchangeFailure.network("udp \(serverName): socket closed")
+                    }
+                    defer { group.cancelAll() }
+                    while let result = try await group.next() {
+                        if let response = result { return response }
+                    }
+                    throw ExchangeFailure.network("udp \(serverName): socket closed")
                 }
-                throw ExchangeFailure.network("udp \(display(server)): socket closed")
             }
         }
     }

@@ -12,6 +12,14 @@ final class ManualClock: Sendable {
     func advance(_ duration: Duration) { current.withLock { $0 = $0.advanced(by: duration) } }
 }
 
+/// What a test's handlers record, in order.
+private final class Tally<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+    /// Records `value`; returns how many there are now.
+    func append(_ value: Value) -> Int { values.withLock { $0.append(value); return $0.count } }
+    var all: [Value] { values.withLock { $0 } }
+}
+
 private func name(_ text: String) -> DNSName {
     // Test names are literals; a bad one should fail loudly, in the test.
     (try? DNSName(text)) ?? .root
@@ -19,12 +27,14 @@ private func name(_ text: String) -> DNSName {
 
 /// The default timeout is long: with the whole suite running in parallel on a small
 /// machine, a loopback answer can take seconds, and a retry would change what the tests see.
+/// For the same reason UDP queries are not resent unless a test asks (`retransmitFloor`).
 private func resolver(
     _ servers: [FakeDNSServer], timeout: Duration = .seconds(15), attempts: Int = 2, forceTCP: Bool = false,
-    clock: ManualClock = ManualClock()
+    retransmitFloor: Duration? = nil, clock: ManualClock = ManualClock()
 ) throws -> StubResolver {
     var configuration = StubResolverConfiguration(servers: try servers.map { try SocketAddress(ipAddress: "127.0.0.1", port: $0.port) })
     configuration.timeout = timeout
+    configuration.retransmitFloor = retransmitFloor ?? timeout
     configuration.attempts = attempts
     configuration.forceTCP = forceTCP
     return StubResolver(configuration: configuration, now: clock.now)
@@ -200,6 +210,60 @@ private func resolver(
             try await resolver([server], timeout: .milliseconds(200), attempts: 2).resolve(name("mail.example.test"), .a)
         }
         #expect(server.received.count == 2)
+    }
+
+    /// RFC 1035 §4.2.1: a lost datagram is sent again within the same exchange, with the same
+    /// ID, well before the timeout (which here would fail the test: one attempt, 60 s).
+    @Test func lostQueryIsSentAgain() async throws {
+        let queries = Tally<UInt16>()
+        let server = try await FakeDNSServer { query, transport in
+            let count = queries.append(query.id)
+            // The first two copies are lost.
+            return count <= 2 ? [] : FakeDNSServer.zone(Self.zone)(query, transport)
+        }
+        defer { Task { await server.stop() } }
+        let stub = try resolver([server], timeout: .seconds(60), attempts: 1, retransmitFloor: .milliseconds(50))
+        let answer = try await stub.resolve(name("mail.example.test"), .a)
+        #expect(answer.records.map(\.data) == [.a(.v4(192, 0, 2, 25))])
+        let ids = queries.all
+        #expect(ids.count == 3)
+        #expect(Set(ids).count == 1)
+    }
+
+    /// The resend interval follows the measured round-trip time (RFC 6298 §2) but never goes
+    /// below the floor, and starts at 1 s before anything was measured.
+    @Test func retransmissionIntervalFollowsRoundTrips() {
+        let timer = RetransmissionTimer(floor: .milliseconds(100))
+        #expect(timer.interval(for: "a") == .seconds(1))
+        timer.record(.milliseconds(400), for: "a")
+        // First sample: SRTT = R, RTTVAR = R/2, interval = SRTT + 4 RTTVAR.
+        #expect(timer.interval(for: "a") == .milliseconds(1200))
+        for _ in 0..<50 { timer.record(.milliseconds(2), for: "a") }
+        #expect(timer.interval(for: "a") == .milliseconds(100))
+        #expect(timer.interval(for: "b") == .seconds(1))
+    }
+
+    /// Concurrent lookups of one question share one exchange.
+    @Test func concurrentLookupsOfOneQuestionShareOneRun() async {
+        let coalescer = LookupCoalescer<String, Int>()
+        let runs = Tally<Void>()
+        let (gate, opener) = AsyncStream<Void>.makeStream()
+        let first = Task {
+            await coalescer.run("q") { @Sendable in
+                _ = runs.append(())
+                for await _ in gate { break }
+                return 42
+            }
+        }
+        while await coalescer.callers(of: "q") < 1 { await Task.yield() }
+        let second = Task { await coalescer.run("q") { @Sendable in _ = runs.append(()); return 7 } }
+        while await coalescer.callers(of: "q") < 2 { await Task.yield() }
+        opener.yield()
+        #expect(await first.value == 42)
+        #expect(await second.value == 42)
+        #expect(runs.all.count == 1)
+        // Once finished, the next lookup runs again.
+        #expect(await coalescer.run("q") { @Sendable in 8 } == 8)
     }
 
     @Test func unreachableServerIsANetworkError() async throws {
