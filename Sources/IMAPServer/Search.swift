@@ -27,10 +27,11 @@ final class SearchCandidate {
 
     func header() -> HeaderSection? { ownHeader }
 
-    /// The decoded values (RFC 2047) of the fields named `name`.
-    func values(_ name: String) -> [String] {
-        guard let header = header() else { return [] }
-        return header.fields.filter { $0.is(name) }.map { EncodedWord.decode($0.value) }
+    /// Whether a field named `name` satisfies `matches`.
+    func hasField(_ name: String, where matches: (HeaderField) -> Bool = { _ in true }) -> Bool {
+        guard let header = header() else { return false }
+        for field in header.fields where field.is(name) && matches(field) { return true }
+        return false
     }
 
     /// Every header field, decoded, one per line.
@@ -84,6 +85,21 @@ struct SearchText {
     init(_ text: String) {
         ascii = text.utf8.allSatisfy { $0 < 0x80 }
         folded = Array(text.lowercased().utf8)
+    }
+
+    /// In the decoded value (RFC 2047) of `field`. An ASCII string is looked for in the
+    /// field's own octets when they need no decoding (one line, no encoded-word): non-ASCII
+    /// octets cannot match it, whatever their charset, so this finds what decoding would.
+    func isFound(inValueOf field: HeaderField) -> Bool {
+        if folded.isEmpty { return true }
+        if ascii, let value = field.singleLineValue,
+            let found = value.withUnsafeBufferPointer({ octets in
+                EncodedWord.mayStart(in: octets) ? nil : Self.find(folded, in: octets, fold: Self.asciiLowercase)
+            })
+        {
+            return found
+        }
+        return isFound(in: EncodedWord.decode(field.value))
     }
 
     func isFound(in haystack: String) -> Bool {
@@ -151,11 +167,9 @@ struct SearchEvaluator {
         case let .to(text): return header("To", contains: text, message)
         case let .subject(text): return header("Subject", contains: text, message)
         case let .header(name, text):
-            let values = message.values(name)
             // RFC 9051 §6.4.4: an empty string matches every message that has the field.
-            if text.isEmpty { return !values.isEmpty }
-            let needle = prepared(text)
-            return values.contains { needle.isFound(in: $0) }
+            if text.isEmpty { return message.hasField(name) }
+            return header(name, contains: text, message)
         case let .body(text):
             return prepared(text).isFound(in: message.body())
         case let .text(text):
@@ -208,7 +222,7 @@ struct SearchEvaluator {
 
     private func header(_ name: String, contains text: ByteString, _ message: SearchCandidate) -> Bool {
         let needle = prepared(text)
-        return message.values(name).contains { needle.isFound(in: $0) }
+        return message.hasField(name) { needle.isFound(inValueOf: $0) }
     }
 
     private func prepared(_ text: ByteString) -> SearchText {

@@ -25,7 +25,7 @@ public enum EncodedWord {
     /// padding in B, "?" inside Q text, words longer than 75 octets. Linear in the input.
     public static func decode(_ text: String) -> String {
         let bytes = Array(text.utf8)
-        guard containsEncodedWordStart(bytes) else { return text }
+        guard bytes.withUnsafeBufferPointer({ mayStart(in: $0) }) else { return text }
         let words = scan(bytes)
         guard !words.isEmpty else { return text }
 
@@ -72,7 +72,9 @@ public enum EncodedWord {
         var text: Range<Int>
     }
 
-    private static func containsEncodedWordStart(_ bytes: [UInt8]) -> Bool {
+    /// Whether `bytes` hold "=?", where every encoded-word starts: text without it decodes
+    /// to itself.
+    public static func mayStart(in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         while index + 1 < bytes.count {
             if bytes[index] == 0x3D, bytes[index + 1] == 0x3F { return true }

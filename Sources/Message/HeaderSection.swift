@@ -114,6 +114,20 @@ public struct HeaderField: Hashable, Sendable, Codable {
         return out
     }
 
+    /// The octets of `unfoldedValue` where they lie in `raw`, without a copy, for a field on
+    /// one line (nothing to unfold); nil for a folded field. Searching every message's
+    /// Subject or From takes this way.
+    public var singleLineValue: ArraySlice<UInt8>? {
+        var end = raw.endIndex
+        if end > colon + 1, raw[end - 1] == 0x0A { end -= 1 }
+        if end > colon + 1, raw[end - 1] == 0x0D { end -= 1 }
+        var start = colon + 1
+        for index in start..<end where raw[index] == 0x0D || raw[index] == 0x0A { return nil }
+        while start < end, raw[start] == 0x20 || raw[start] == 0x09 { start += 1 }
+        while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+        return raw[start..<end]
+    }
+
     /// Parses a field from its raw octets; nil when there is no valid name before a colon
     /// (RFC 5322 §3.6.8: printable US-ASCII except colon).
     public init?(raw: [UInt8]) {

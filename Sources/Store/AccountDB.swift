@@ -83,7 +83,7 @@ struct MailboxRow: Sendable {
     }
 }
 
-/// A message row with its content's size, as the mutating operations need it.
+/// A message row, with its content's size, as the mutating operations need it.
 struct MessageRow: Sendable {
     var id: Int64
     var mailboxID: Int64
@@ -97,13 +97,13 @@ struct MessageRow: Sendable {
     var size: Int64
 
     static let select = """
-        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, c.size
-        FROM message m JOIN content c ON c.id = m.contentID
+        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, m.size
+        FROM message m
         """
 
     /// `select` and the content's structure, REQUIRETLS flag and delivery metadata.
     static let selectWithContent = """
-        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, c.size,
+        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, m.size,
             c.structure, c.requireTLS, c.deliveryMetadata
         FROM message m JOIN content c ON c.id = m.contentID
         """
@@ -253,12 +253,12 @@ enum AccountDB {
         guard let uid = UInt32(exactly: mailbox.uidNext) else { throw StoreError.uidsExhausted(mailbox.name) }
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, keywords, internalDate, saveDate)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, keywords, internalDate, saveDate, size)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [
                 mailbox.id, Int64(uid), contentID, modSeq, flags.rawValue, Keywords.encode(keywords),
-                internalDate.timeIntervalSince1970, saveDate.timeIntervalSince1970,
+                internalDate.timeIntervalSince1970, saveDate.timeIntervalSince1970, size,
             ])
         mailbox.uidNext += 1
         mailbox.count(flags, size: size, 1)

@@ -72,6 +72,7 @@ extension Account {
         let cache = headerCache
         return try await pool.read { db -> [MessageSummary] in
             _ = try MailboxRow.require(db, id: mailbox)
+            let cached = cache.headers(names)
             var rows: [(MessageRow, HeaderSection?)] = []
             var missing: [UInt32] = []
             let statement = try db.cachedStatement(sql: MessageRow.select + " WHERE m.mailboxID = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
@@ -79,7 +80,7 @@ extension Account {
                 let cursor = try Row.fetchCursor(statement, arguments: [mailbox.rawValue, Int64(range.lowerBound), Int64(range.upperBound)])
                 while let row = try cursor.next() {
                     let message = try MessageRow(row: row)
-                    let header = cache.header(message.contentID, names)
+                    let header = cached[message.contentID]
                     if header == nil { missing.append(message.uid) }
                     rows.append((message, header))
                 }

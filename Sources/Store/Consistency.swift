@@ -13,6 +13,8 @@ public enum ConsistencyProblem: Hashable, Sendable, CustomStringConvertible {
     case orphanFile(account: String, path: String)
     /// A content row no message refers to (its file should have been removed with it).
     case unreferencedContent(account: String, fileID: Int64)
+    /// A message row whose copy of its content's size differs from the content row's.
+    case messageSizeMismatch(account: String, mailbox: String, uid: UInt32, recorded: Int64, content: Int64)
     /// A message row pointing to a content row that does not exist.
     case missingContent(account: String, mailbox: String, uid: UInt32, fileID: Int64)
     /// A message row whose mailbox does not exist.
@@ -44,6 +46,8 @@ public enum ConsistencyProblem: Hashable, Sendable, CustomStringConvertible {
             return "account \(account): file \(path) has no database row"
         case let .unreferencedContent(account, id):
             return "account \(account): message file \(id) is in no mailbox"
+        case let .messageSizeMismatch(account, mailbox, uid, recorded, content):
+            return "account \(account) mailbox \(mailbox) uid \(uid): size \(recorded) recorded, content has \(content)"
         case let .missingContent(account, mailbox, uid, id):
             return "account \(account) mailbox \(mailbox) uid \(uid): content \(id) missing"
         case let .missingMailbox(account, mailboxID, uid):
@@ -146,7 +150,7 @@ extension Account {
             var counts: [Int64: Counts] = [:]
             var previous: (mailbox: Int64, uid: UInt32)?
             let messages = try Row.fetchCursor(db, sql: """
-                SELECT m.mailboxID, m.uid, m.modSeq, m.flags, m.contentID, c.size, c.id IS NOT NULL AS hasContent
+                SELECT m.mailboxID, m.uid, m.modSeq, m.flags, m.contentID, m.size AS recordedSize, c.size, c.id IS NOT NULL AS hasContent
                 FROM message m LEFT JOIN content c ON c.id = m.contentID ORDER BY m.mailboxID, m.uid
                 """)
             while let row = try messages.next() {
@@ -161,8 +165,11 @@ extension Account {
                     problems.append(.missingMailbox(account: account, mailboxID: mailboxID, uid: uid))
                     continue
                 }
+                let recordedSize: Int64 = try row.value("recordedSize")
                 if !hasContent {
                     problems.append(.missingContent(account: account, mailbox: mailbox.name, uid: uid, fileID: contentID))
+                } else if recordedSize != size {
+                    problems.append(.messageSizeMismatch(account: account, mailbox: mailbox.name, uid: uid, recorded: recordedSize, content: size))
                 }
                 if uid == 0 || Int64(uid) >= mailbox.uidNext {
                     problems.append(.uidNotBelowUIDNext(account: account, mailbox: mailbox.name, uid: uid, uidNext: mailbox.uidNext))
@@ -177,7 +184,7 @@ extension Account {
                 }
                 var count = counts[mailboxID, default: Counts()]
                 count.messages += 1
-                count.size += size
+                count.size += recordedSize
                 if !flags.contains(.seen) { count.unseen += 1 }
                 if flags.contains(.deleted) { count.deleted += 1 }
                 counts[mailboxID] = count

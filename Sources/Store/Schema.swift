@@ -48,7 +48,10 @@ enum StoreDatabase {
 ///   id is never handed out twice): size, the parsed MIME structure (StoredStructure), REQUIRETLS,
 ///   delivery metadata, and the delivery journal id of a multi-account delivery.
 /// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates,
-///   and the content it shows. Copies share one content row and so one file.
+///   and the content it shows, with the content's size (v3): reading flags and sizes,
+///   as FETCH and SEARCH do for every message, then never touches the content rows,
+///   whose structures fill most of the database. Copies share one content row and so one
+///   file.
 /// - `expunged`: UIDs removed from a mailbox and the mod-sequence of their removal, for
 ///   QRESYNC VANISHED (RFC 7162 §3.2.10).
 enum AccountSchema {
@@ -122,6 +125,12 @@ enum AccountSchema {
                 ALTER TABLE account DROP COLUMN scramSHA1;
                 ALTER TABLE account DROP COLUMN scramSHA256;
                 ALTER TABLE account DROP COLUMN cramMD5Secret;
+                """)
+        }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE message ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+                UPDATE message SET size = (SELECT c.size FROM content c WHERE c.id = message.contentID);
                 """)
         }
         return migrator

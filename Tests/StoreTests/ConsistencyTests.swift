@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Store
 import Testing
 
@@ -38,6 +39,23 @@ import Testing
             account: "mjl", fileID: two.summary.fileID, path: two.path, recorded: two.summary.size, actual: two.summary.size + 5)))
         #expect(problems.contains(.orphanFile(account: "mjl", path: extra)))
         #expect(problems.allSatisfy { !$0.description.isEmpty })
+    }
+
+    @Test func detectsAMessageSizeDifferentFromItsContent() async throws {
+        let (fixture, store, account) = try await setUp()
+        let inbox = try await account.inbox()
+        let one = try #require(try await account.message(in: inbox.id, uid: 1))
+        store.close()
+        let queue = try DatabaseQueue(path: fixture.root + "/accounts/mjl/index.db")
+        try await queue.write { db in try db.execute(sql: "UPDATE message SET size = size + 1 WHERE uid = 1") }
+        try queue.close()
+        let reopened = try await fixture.open()
+        defer { reopened.close() }
+        let problems = try await reopened.verify()
+        #expect(problems.contains(.messageSizeMismatch(
+            account: "mjl", mailbox: "INBOX", uid: 1, recorded: one.summary.size + 1, content: one.summary.size)))
+        // The mailbox's size counter now disagrees with its messages too.
+        #expect(problems.contains { if case .counterMismatch(_, "INBOX", "size", _, _) = $0 { return true } else { return false } })
     }
 
     @Test func detectsIncompleteJournalEntries() async throws {

@@ -29,4 +29,25 @@ import Testing
         }
         #expect(kept == ["mjl", "7", "3"])
     }
+
+    /// v3 copies each content's size into its message rows, copies included.
+    @Test func v3GivesMessagesTheirContentSize() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try DatabaseQueue(path: directory + "/index.db")
+        try AccountSchema.migrator.migrate(queue, upTo: "v2")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO account (id, name, created, modSeq, lastUIDValidity) VALUES (1, 'mjl', 0, 3, 1);
+                INSERT INTO mailbox (id, name, uidValidity, uidNext, highestModSeq, created) VALUES (1, 'INBOX', 1, 4, 3, 0);
+                INSERT INTO content (id, size, structure, created) VALUES (10, 1234, x'00', 0), (11, 99, x'00', 0);
+                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, internalDate, saveDate)
+                VALUES (1, 1, 10, 1, 0, 0, 0), (1, 2, 11, 2, 0, 0, 0), (1, 3, 10, 3, 0, 0, 0);
+                """)
+        }
+        try AccountSchema.migrator.migrate(queue)
+        let sizes = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT size FROM message ORDER BY uid") }
+        #expect(sizes == [1234, 99, 1234])
+    }
 }
