@@ -200,12 +200,68 @@ public enum AddressList {
 
     static func parseLenient(_ value: String, maxItems: Int) -> [AddressListItem] {
         let bytes = Array(value.utf8)
+        if maxItems > 0, let address = parseCommonForm(bytes) { return [.mailbox(address)] }
         var scanner = FieldScanner(bytes, maxItems: maxItems)
         if let items = try? scanner.parseAddressList(commentAsName: true) {
             return items
         }
         return LenientAddressParser(bytes: bytes, maxItems: maxItems).parse()
     }
+
+    /// The forms most fields take, `local@domain` and `Display Name <local@domain>`, in
+    /// US-ASCII with atoms only (no quotes, comments, dots or encoded-words in the name, no
+    /// obsolete syntax), read without the full scanner: FETCH ENVELOPE parses the From and
+    /// To of every message. The scanner reads them alike; nil for anything else.
+    static func parseCommonForm(_ bytes: [UInt8]) -> Address? {
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "<")) else {
+            guard let (local, domain) = commonAddrSpec(bytes[...]) else { return nil }
+            return Address(displayName: nil, localPart: local, domain: domain)
+        }
+        guard open + 1 < bytes.count, bytes[bytes.count - 1] == UInt8(ascii: ">"),
+            let (local, domain) = commonAddrSpec(bytes[(open + 1)..<(bytes.count - 1)])
+        else { return nil }
+        var name: [UInt8] = []
+        var index = 0
+        while index < open {
+            let octet = bytes[index]
+            if octet == 0x20 || octet == 0x09 {
+                index += 1
+                continue
+            }
+            let start = index
+            while index < open, isCommonAtext(bytes[index]) { index += 1 }
+            let word = bytes[start..<index]
+            guard !word.isEmpty, !word.withUnsafeBufferPointer({ EncodedWord.mayStart(in: $0) }) else { return nil }
+            if !name.isEmpty { name.append(0x20) }
+            name += word
+        }
+        return Address(displayName: name.isEmpty ? nil : String(decoding: name, as: UTF8.self), localPart: local, domain: domain)
+    }
+
+    /// A dot-atom, "@", a dot-atom (RFC 5322 §3.4.1), in US-ASCII.
+    private static func commonAddrSpec(_ octets: ArraySlice<UInt8>) -> (String, String)? {
+        guard let at = octets.firstIndex(of: UInt8(ascii: "@")),
+            isCommonDotAtom(octets[octets.startIndex..<at]), isCommonDotAtom(octets[(at + 1)...])
+        else { return nil }
+        return (String(decoding: octets[octets.startIndex..<at], as: UTF8.self), String(decoding: octets[(at + 1)...], as: UTF8.self))
+    }
+
+    private static func isCommonDotAtom(_ octets: ArraySlice<UInt8>) -> Bool {
+        guard let first = octets.first, let last = octets.last, first != FieldSyntax.dot, last != FieldSyntax.dot else { return false }
+        var previousDot = false
+        for octet in octets {
+            if octet == FieldSyntax.dot {
+                if previousDot { return false }
+                previousDot = true
+            } else {
+                guard isCommonAtext(octet) else { return false }
+                previousDot = false
+            }
+        }
+        return true
+    }
+
+    private static func isCommonAtext(_ octet: UInt8) -> Bool { octet < 0x80 && FieldSyntax.isAtext(octet) }
 
     /// All mailboxes, group members in place of their group.
     public static func mailboxes(_ items: [AddressListItem]) -> [Address] {

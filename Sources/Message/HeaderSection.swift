@@ -103,6 +103,7 @@ public struct HeaderField: Hashable, Sendable, Codable {
     /// white space trimmed, 8-bit octets and encoded-words as received (IMAP ENVELOPE
     /// serves them this way).
     public var unfoldedValue: [UInt8] {
+        if let value = singleLineValue { return Array(value) }
         var out: [UInt8] = []
         out.reserveCapacity(raw.count - colon)
         for octet in raw[(colon + 1)...] where octet != 0x0D && octet != 0x0A {

@@ -53,24 +53,37 @@ extension Account {
     /// Like `storedMessages`, with only each message's own header section decoded, or only
     /// its fields named in `only`: FETCH ENVELOPE, SEARCH on header fields and SORT need
     /// nothing more.
+    /// Named fields come from the account's `HeaderCache` where it has them (see
+    /// `withCachedHeaders`).
     public func storedHeaders(in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames? = nil) async throws -> [StoredHeader] {
-        try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
-            StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: names))
+        guard let names else {
+            return try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
+                StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: nil))
+            }
         }
+        return try await withCachedHeaders(in: mailbox, uids: uids, only: names) { StoredHeader(summary: $0, header: $1) }
     }
 
     /// The summaries of the messages of `uids` whose header fields named in `names` satisfy
     /// `isMatch`, decided on the reader's thread in one trip: SEARCH on header fields keeps
-    /// nothing of a message that does not match. The fields come from the account's
-    /// `HeaderCache` where it has them; the stored structures are read only for the others
-    /// (new mail since the last search: one by one when few, else in ranges of their UIDs),
-    /// and the cache keeps what they gave.
+    /// nothing of a message that does not match.
     public func summaries(
         in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames,
         where isMatch: @escaping @Sendable (MessageSummary, HeaderSection) -> Bool
     ) async throws -> [MessageSummary] {
+        try await withCachedHeaders(in: mailbox, uids: uids, only: names) { summary, header in isMatch(summary, header) ? summary : nil }
+    }
+
+    /// What `make` gives for each message of `uids` and its header fields named in `names`
+    /// (nil: nothing), in UID order, made on the reader's thread in one trip. The fields come
+    /// from the account's `HeaderCache` where it has them; the stored structures are read
+    /// only for the others (new mail since the last search: one by one when few, else in
+    /// ranges of their UIDs), and the cache keeps what they gave.
+    private func withCachedHeaders<T: Sendable>(
+        in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames, _ make: @escaping @Sendable (MessageSummary, HeaderSection) -> T?
+    ) async throws -> [T] {
         let cache = headerCache
-        return try await pool.read { db -> [MessageSummary] in
+        return try await pool.read { db -> [T] in
             _ = try MailboxRow.require(db, id: mailbox)
             let cached = cache.headers(names)
             var rows: [(MessageRow, HeaderSection?)] = []
@@ -104,15 +117,15 @@ extension Account {
                     read[message.uid] = try Self.header(row, column: 0, contentID: message.contentID, names: names)
                 }
             }
-            var matches: [MessageSummary] = []
+            var made: [T] = []
             var learned: [(contentID: Int64, header: HeaderSection)] = []
             for (message, known) in rows {
                 guard let header = known ?? read[message.uid] else { continue }
                 if known == nil { learned.append((message.contentID, header)) }
-                if isMatch(message.summary, header) { matches.append(message.summary) }
+                if let value = make(message.summary, header) { made.append(value) }
             }
             cache.store(learned, names: names)
-            return matches
+            return made
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Message
 
 private func mailbox(_ name: String?, _ local: String, _ domain: String) -> AddressListItem {
@@ -383,5 +384,50 @@ private func strictError(_ value: String) -> AddressError? {
         #expect("".trimmingBlanks() == "")
         #expect("a".trimmingBlanks() == "a")
         #expect(" a ".trimmingBlanks() == "a")
+    }
+}
+
+/// The common forms are read without the full scanner; what that reading gives must be what
+/// the scanner gives.
+@Suite struct CommonAddressFormTests {
+    @Test func commonFormsAreReadDirectly() {
+        #expect(AddressList.parseCommonForm(Array("Bench Sender <sender@mailbench.example>".utf8))
+            == address("Bench Sender", "sender", "mailbench.example"))
+        #expect(AddressList.parseCommonForm(Array("<tern@localhost>".utf8)) == address(nil, "tern", "localhost"))
+        #expect(AddressList.parseCommonForm(Array("first.last+tag@Example.ORG".utf8)) == address(nil, "first.last+tag", "Example.ORG"))
+        #expect(AddressList.parseCommonForm(Array("A \t B<a@b>".utf8)) == address("A B", "a", "b"))
+        for other in [
+            "\"Quoted\" <a@b>", "J. Smith <a@b>", "a@b, c@d", "=?utf-8?q?x?= <a@b>", "a@b (comment)", "<a@b> trailing", "a.@b",
+            "a@b..c", "@b", "a@", "<>", "Grüße <a@b>", "a@b@c", "group: a@b;", "<a@[192.0.2.1]>", "",
+        ] {
+            #expect(AddressList.parseCommonForm(Array(other.utf8)) == nil, "\(other)")
+        }
+    }
+
+    @Test func agreesWithTheScanner() {
+        // Mostly the common form, with now and then something else mixed in.
+        let usual = ["a", "b", "Z", "x9", "+", "="]
+        let unusual = [".", " ", "\t", "?", "=?", "\"", "(", ")", ",", ";", ":", "é", "<", ">", "@", "[", "]"]
+        var random = SplitMix64(state: 5322)
+        func piece(_ count: Int) -> String {
+            (0..<count).map { _ in random.below(8) == 0 ? unusual[random.below(unusual.count)] : usual[random.below(usual.count)] }.joined()
+        }
+        var direct = 0
+        for _ in 0..<20_000 {
+            let spec = piece(1 + random.below(4)) + "@" + piece(1 + random.below(4))
+            let text: String
+            switch random.below(3) {
+            case 0: text = spec
+            case 1: text = "<" + spec + ">"
+            default: text = (0..<(1 + random.below(3))).map { _ in piece(1 + random.below(4)) }.joined(separator: " ") + " <" + spec + ">"
+            }
+            let bytes = Array(text.utf8)
+            guard let common = AddressList.parseCommonForm(bytes) else { continue }
+            direct += 1
+            var scanner = FieldScanner(bytes, maxItems: AddressList.maxItems)
+            let scanned = try? scanner.parseAddressList(commentAsName: true)
+            #expect(scanned == [.mailbox(common)], "\(text)")
+        }
+        #expect(direct > 2_000)
     }
 }

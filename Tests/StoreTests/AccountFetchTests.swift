@@ -54,6 +54,26 @@ import Testing
         #expect(account.headerCache.count == count + 6)
     }
 
+    /// FETCH ENVELOPE and SORT: named fields through the cache are the fields the stored
+    /// structures give; the whole header never goes into the cache.
+    @Test func storedHeadersOfNamedFieldsUseTheCache() async throws {
+        let filled = try await FilledInbox(messages: 6)
+        defer { filled.store.close() }
+        let (account, inbox) = (filled.account, filled.inbox)
+        let names = HeaderNames(["Subject", "From", "Date"])
+        let whole = try await account.storedHeaders(in: inbox.id, uids: UIDSet(ranges: [2...4]))
+        #expect(account.headerCache.count == 0)
+        let expected = whole.map { stored in (stored.summary, stored.header.fields.filter { names.contains($0) }) }
+        #expect(expected.allSatisfy { $0.1.count == 3 })
+        let first = try await account.storedHeaders(in: inbox.id, uids: UIDSet(ranges: [2...4]), only: names)
+        #expect(account.headerCache.count == 3)
+        let again = try await account.storedHeaders(in: inbox.id, uids: UIDSet(ranges: [2...4]), only: names)
+        for headers in [first, again] {
+            #expect(headers.map(\.summary) == expected.map(\.0))
+            #expect(headers.map(\.header.fields) == expected.map(\.1))
+        }
+    }
+
     @Test func headerCacheStartsOverWhenFull() {
         let cache = HeaderCache(capacity: 3)
         let names = HeaderNames(["Subject"])
