@@ -6,27 +6,39 @@ import Message
 enum FetchData {
     // MARK: ENVELOPE
 
-    /// The fields ENVELOPE is made of.
-    static let envelopeFields = HeaderNames(["Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID"])
+    /// The fields ENVELOPE is made of, in the order of `EnvelopeField`.
+    static let envelopeFieldNames = ["Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID"]
+    static let envelopeFields = HeaderNames(envelopeFieldNames)
+
+    private enum EnvelopeField: Int, CaseIterable {
+        case date, subject, from, sender, replyTo, to, cc, bcc, inReplyTo, messageID
+    }
 
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
     /// and Reply-To defaulting to From. Addresses are parsed leniently, as clients show them.
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {
-        func raw(_ name: String) -> ByteString? {
-            guard let field = header.fields.first(where: { $0.is(name) }) else { return nil }
-            return ByteString(field.unfoldedValue)
+        // One pass over the fields, the first of each name counting: a message's envelope is
+        // made for every message of a FETCH ENVELOPE.
+        var first = [Int?](repeating: nil, count: EnvelopeField.allCases.count)
+        for index in header.fields.indices {
+            for (slot, name) in envelopeFieldNames.enumerated() where first[slot] == nil && header.fields[index].is(name) {
+                first[slot] = index
+                break
+            }
         }
-        func addresses(_ name: String) -> [IMAP.Address] {
-            guard let field = header.fields.first(where: { $0.is(name) }) else { return [] }
-            return imapAddresses(field.value, utf8: utf8)
+        func raw(_ field: EnvelopeField) -> ByteString? {
+            first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }
         }
-        let from = addresses("From")
-        let sender = addresses("Sender")
-        let replyTo = addresses("Reply-To")
+        func addresses(_ field: EnvelopeField) -> [IMAP.Address] {
+            first[field.rawValue].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
+        }
+        let from = addresses(.from)
+        let sender = addresses(.sender)
+        let replyTo = addresses(.replyTo)
         return Envelope(
-            date: raw("Date"), subject: raw("Subject"), from: from, sender: sender.isEmpty ? from : sender,
-            replyTo: replyTo.isEmpty ? from : replyTo, to: addresses("To"), cc: addresses("Cc"), bcc: addresses("Bcc"),
-            inReplyTo: raw("In-Reply-To"), messageID: raw("Message-ID"))
+            date: raw(.date), subject: raw(.subject), from: from, sender: sender.isEmpty ? from : sender,
+            replyTo: replyTo.isEmpty ? from : replyTo, to: addresses(.to), cc: addresses(.cc), bcc: addresses(.bcc),
+            inReplyTo: raw(.inReplyTo), messageID: raw(.messageID))
     }
 
     static func imapAddresses(_ value: String, utf8: Bool) -> [IMAP.Address] {
