@@ -30,15 +30,20 @@ public final class Account: Sendable {
     /// that the cleaner removes or the next writer of that name replaces.
     private let lastFileID: Mutex<Int64>
     private let quotaLimit = Mutex<Int64?>(nil)
-    /// Header fields SEARCH has read, so the next SEARCH on them need not read them again.
-    let headerCache = HeaderCache()
+    /// Header fields SEARCH, SORT and FETCH ENVELOPE have read, so the next one on them need
+    /// not read them again.
+    let headerCache: HeaderCache
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.
     public static let filesPerShard: Int64 = 4096
 
-    init(name: String, directory: String, pool: DatabasePool, environment: StoreEnvironment, limits: StoreLimits, lastFileID: Int64) {
+    init(
+        name: String, directory: String, pool: DatabasePool, environment: StoreEnvironment, limits: StoreLimits, lastFileID: Int64,
+        headerCacheBudget: HeaderCacheBudget
+    ) {
         self.name = name
+        headerCache = HeaderCache(budget: headerCacheBudget)
         self.directory = directory
         self.pool = pool
         self.environment = environment
@@ -54,7 +59,8 @@ public final class Account: Sendable {
     /// Opens (with `create`, also creates) the account in `directory`. A database without
     /// its account row (a crash during creation) is initialized now.
     static func open(
-        name: String, directory: String, create: Bool, environment: StoreEnvironment, limits: StoreLimits
+        name: String, directory: String, create: Bool, environment: StoreEnvironment, limits: StoreLimits,
+        headerCacheBudget: HeaderCacheBudget
     ) throws -> Account {
         let databasePath = directory + "/index.db"
         guard create || FileIO.exists(databasePath) else { throw StoreError.noSuchAccount(name) }
@@ -71,7 +77,9 @@ public final class Account: Sendable {
             let highest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM content") ?? 0
             return max(sequence, highest)
         }
-        return Account(name: name, directory: directory, pool: pool, environment: environment, limits: limits, lastFileID: lastFileID)
+        return Account(
+            name: name, directory: directory, pool: pool, environment: environment, limits: limits, lastFileID: lastFileID,
+            headerCacheBudget: headerCacheBudget)
     }
 
     /// A new account's row and default mailboxes: INBOX (RFC 9051 §5.1 requires it) and one

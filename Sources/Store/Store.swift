@@ -25,6 +25,7 @@ public final class Store: Sendable {
     let journal: DeliveryJournal
     let logger = Logger(label: "store")
     private let openAccounts = Mutex<[String: Account]>([:])
+    private let headerCacheBudget: HeaderCacheBudget
     private let lockDescriptor: Mutex<Int32?>
 
     public var temporaryDirectory: String { dataDirectory + "/tmp" }
@@ -35,6 +36,7 @@ public final class Store: Sendable {
         self.environment = environment
         self.limits = limits
         self.journal = journal
+        headerCacheBudget = HeaderCacheBudget(bytes: limits.headerCacheBytes)
         lockDescriptor = Mutex(lock)
     }
 
@@ -104,7 +106,8 @@ public final class Store: Sendable {
         return try openAccounts.withLock { accounts throws -> Account in
             if let account = accounts[name] { return account }
             let account = try Account.open(
-                name: name, directory: accountDirectory(name), create: false, environment: environment, limits: limits)
+                name: name, directory: accountDirectory(name), create: false, environment: environment, limits: limits,
+                headerCacheBudget: headerCacheBudget)
             accounts[name] = account
             return account
         }
@@ -119,7 +122,8 @@ public final class Store: Sendable {
                 throw StoreError.accountExists(name)
             }
             let account = try Account.open(
-                name: name, directory: accountDirectory(name), create: true, environment: environment, limits: limits)
+                name: name, directory: accountDirectory(name), create: true, environment: environment, limits: limits,
+                headerCacheBudget: headerCacheBudget)
             accounts[name] = account
             return account
         }

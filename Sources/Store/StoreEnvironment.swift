@@ -64,6 +64,9 @@ public struct StoreLimits: Hashable, Sendable {
     public var changeFeedBuffer = 1000
     /// Distinct accounts one delivery may go to.
     public var maxDeliveryAccounts = 1000
+    /// Octets the header fields kept for SEARCH, SORT and FETCH ENVELOPE may take, all
+    /// accounts together (`HeaderCacheBudget`).
+    public var headerCacheBytes = 64 << 20
 
     public init() {}
 }

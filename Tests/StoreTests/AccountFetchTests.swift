@@ -74,13 +74,30 @@ import Testing
         }
     }
 
-    @Test func headerCacheStartsOverWhenFull() {
-        let cache = HeaderCache(capacity: 3)
+    /// All accounts' caches share one budget: what does not fit empties the cache used
+    /// longest ago, and something bigger than the whole budget is not kept.
+    @Test func headerCachesShareOneBudget() throws {
+        let subject = try #require(HeaderField(raw: Array("Subject: hello\r\n".utf8)))
+        let header = HeaderSection(fields: [subject])
+        let size = HeaderCache.size(of: header)
+        let budget = HeaderCacheBudget(bytes: 4 * size)
+        let (a, b) = (HeaderCache(budget: budget), HeaderCache(budget: budget))
         let names = HeaderNames(["Subject"])
-        cache.store([(1, HeaderSection()), (2, HeaderSection())], names: names)
-        #expect(cache.headers(names)[1] != nil && cache.headers(HeaderNames(["From"]))[1] == nil)
-        cache.store([(3, HeaderSection()), (4, HeaderSection())], names: names)
-        #expect(cache.count == 2 && cache.headers(names)[1] == nil && cache.headers(names)[4] != nil)
+        a.store([(1, header), (2, header)], names: names)
+        b.store([(1, header)], names: names)
+        #expect(budget.spent == 3 * size)
+        _ = a.headers(names)  // a is now the more recently used
+        b.store([(2, header), (3, header)], names: names)
+        // Five entries do not fit in four: b, used longest ago, starts over with its new two.
+        #expect(a.count == 2 && b.headers(names)[1] == nil && b.headers(names)[3] != nil)
+        #expect(budget.spent == 4 * size)
+        a.store([(3, header)], names: names)
+        // Now a: b was read after a's last use.
+        #expect(a.count == 1 && b.count == 2)
+        #expect(budget.spent == 3 * size)
+        a.store((10..<15).map { ($0, header) }, names: names)
+        #expect(a.count == 1, "bigger than the whole budget: not kept")
+        #expect(a.headers(names)[3] != nil && a.headers(HeaderNames(["From"]))[3] == nil)
     }
 
     @Test func uidsAndFirstUnseenForSelect() async throws {
