@@ -8,8 +8,9 @@ public struct StubResolverConfiguration: Sendable {
     public var timeout: Duration = .seconds(3)
     /// The shortest wait before an unanswered UDP query is sent again within `timeout`; the
     /// wait follows the server's measured round-trip time and doubles at each resend
-    /// (`RetransmissionTimer`). Set it to `timeout` or more for no resends.
-    public var retransmitFloor: Duration = .milliseconds(100)
+    /// (`RetransmissionTimer`). 50 ms is also unbound's least retransmission timeout. Set it
+    /// to `timeout` or more for no resends.
+    public var retransmitFloor: Duration = .milliseconds(50)
     /// Rounds over all servers while they time out or fail at the network level.
     public var attempts: Int = 2
     /// RFC 6891 §6.2.5 and the 2020 DNS flag day: 1232 octets avoids IP fragmentation on

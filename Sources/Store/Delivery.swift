@@ -120,10 +120,12 @@ extension Store {
     /// `message.file` stays where it is: the caller unlinks it afterwards (it may also be
     /// queued for remote recipients). Since it is hard-linked, it must not be modified.
     ///
-    /// The work runs in its own task, so cancelling the caller cannot stop it between the
-    /// commits of two accounts.
+    /// Cancelling the caller cannot stop a delivery between the commits of two accounts: it
+    /// waits only on the group committer's own task and on file work handed to other
+    /// threads, none of which looks at cancellation. It runs in the caller's task, so the
+    /// SMTP connection resumes on its event loop without another hop.
     public func deliver(_ message: IncomingMessage, to recipients: [DeliveryRecipient]) async throws -> [DeliveredMessage] {
-        try await Task { try await self.performDelivery(message, to: recipients) }.value
+        try await performDelivery(message, to: recipients)
     }
 
     private func performDelivery(_ message: IncomingMessage, to recipients: [DeliveryRecipient]) async throws -> [DeliveredMessage] {

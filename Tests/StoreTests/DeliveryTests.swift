@@ -86,6 +86,25 @@ import Testing
         #expect(try await store.verify() == [])
     }
 
+    /// A cancelled caller (an SMTP connection torn down, a shutdown) does not stop a
+    /// delivery half way: it completes in every account.
+    @Test func cancellingTheCallerDoesNotStopADelivery() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        for name in ["a", "b"] { try store.createAccount(name) }
+        let file = try fixture.incoming(sampleMessage())
+        let delivery = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            #expect(Task.isCancelled)
+            return try await store.deliver(IncomingMessage(file: file), to: [DeliveryRecipient(account: "a"), DeliveryRecipient(account: "b")])
+        }
+        let results = try await delivery.value
+        #expect(results.map(\.account) == ["a", "b"])
+        for name in ["a", "b"] { #expect(fixture.messageFiles(name).count == 1) }
+        #expect(try await store.verify() == [])
+    }
+
     enum Outcome { case nowhere, everywhere }
 
     static let crashPoints: [(DeliveryStep, String)] = [
