@@ -63,8 +63,8 @@ extension Account {
         internalDate: Date? = nil
     ) async throws -> AppendResult {
         let keywords = try Keywords.normalize(keywords, limits: limits)
-        // Fail before writing a file when the mailbox is gone.
-        _ = try await status(mailbox)
+        // A mailbox that is gone fails the commit, which removes the file: the session has
+        // just found the mailbox, so asking first would cost every APPEND a read for nothing.
         let fileID = allocateFileID()
         let (path, parsed) = try await placeFile(id: fileID, from: source)
         do {
