@@ -3,51 +3,55 @@ import GRDB
 @testable import Store
 import Testing
 
+/// An account database file in a directory of its own, removed afterwards.
+private func withScratchDatabase(_ body: (DatabaseQueue) throws -> Void) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try body(try DatabaseQueue(path: directory + "/index.db"))
+}
+
 @Suite struct SchemaTests {
     /// Account databases made before v2 kept password credentials; the domains file holds
     /// them now, and v2 drops the columns without touching the rest.
     @Test func v2DropsTheCredentialColumns() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let queue = try DatabaseQueue(path: directory + "/index.db")
-        try AccountSchema.migrator.migrate(queue, upTo: "v1")
-        try queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO account (id, name, created, modSeq, lastUIDValidity, scramSHA256) VALUES (1, 'mjl', 0, 7, 3, x'00')")
-        }
-        func columns() throws -> [String] {
-            try queue.read { db in try db.columns(in: "account").map(\.name) }
-        }
-        #expect(try columns().contains("scramSHA256"))
-        try AccountSchema.migrator.migrate(queue)
-        #expect(try columns() == ["id", "name", "created", "modSeq", "lastUIDValidity"])
-        let kept = try queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, modSeq, lastUIDValidity FROM account").map { row -> [String] in
-                [row["name"], String(row["modSeq"] as Int64), String(row["lastUIDValidity"] as Int64)]
+        try withScratchDatabase { queue in
+            try AccountSchema.migrator.migrate(queue, upTo: "v1")
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO account (id, name, created, modSeq, lastUIDValidity, scramSHA256) VALUES (1, 'mjl', 0, 7, 3, x'00')")
             }
+            func columns() throws -> [String] {
+                try queue.read { db in try db.columns(in: "account").map(\.name) }
+            }
+            #expect(try columns().contains("scramSHA256"))
+            try AccountSchema.migrator.migrate(queue)
+            #expect(try columns() == ["id", "name", "created", "modSeq", "lastUIDValidity"])
+            let kept = try queue.read { db in
+                try Row.fetchOne(db, sql: "SELECT name, modSeq, lastUIDValidity FROM account").map { row -> [String] in
+                    [row["name"], String(row["modSeq"] as Int64), String(row["lastUIDValidity"] as Int64)]
+                }
+            }
+            #expect(kept == ["mjl", "7", "3"])
         }
-        #expect(kept == ["mjl", "7", "3"])
     }
 
     /// v3 copies each content's size into its message rows, copies included.
     @Test func v3GivesMessagesTheirContentSize() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let queue = try DatabaseQueue(path: directory + "/index.db")
-        try AccountSchema.migrator.migrate(queue, upTo: "v2")
-        try queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO account (id, name, created, modSeq, lastUIDValidity) VALUES (1, 'mjl', 0, 3, 1);
-                INSERT INTO mailbox (id, name, uidValidity, uidNext, highestModSeq, created) VALUES (1, 'INBOX', 1, 4, 3, 0);
-                INSERT INTO content (id, size, structure, created) VALUES (10, 1234, x'00', 0), (11, 99, x'00', 0);
-                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, internalDate, saveDate)
-                VALUES (1, 1, 10, 1, 0, 0, 0), (1, 2, 11, 2, 0, 0, 0), (1, 3, 10, 3, 0, 0, 0);
-                """)
+        try withScratchDatabase { queue in
+            try AccountSchema.migrator.migrate(queue, upTo: "v2")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO account (id, name, created, modSeq, lastUIDValidity) VALUES (1, 'mjl', 0, 3, 1);
+                    INSERT INTO mailbox (id, name, uidValidity, uidNext, highestModSeq, created) VALUES (1, 'INBOX', 1, 4, 3, 0);
+                    INSERT INTO content (id, size, structure, created) VALUES (10, 1234, x'00', 0), (11, 99, x'00', 0);
+                    INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, internalDate, saveDate)
+                    VALUES (1, 1, 10, 1, 0, 0, 0), (1, 2, 11, 2, 0, 0, 0), (1, 3, 10, 3, 0, 0, 0);
+                    """)
+            }
+            try AccountSchema.migrator.migrate(queue)
+            let sizes = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT size FROM message ORDER BY uid") }
+            #expect(sizes == [1234, 99, 1234])
         }
-        try AccountSchema.migrator.migrate(queue)
-        let sizes = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT size FROM message ORDER BY uid") }
-        #expect(sizes == [1234, 99, 1234])
     }
 }
