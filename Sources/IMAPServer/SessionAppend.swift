@@ -17,14 +17,14 @@ final class PendingAppend {
     }
 
     let tag: Tag
-    let mailbox: MailboxInfo
+    let mailbox: MailboxID
     var messages: [Message] = []
     private var descriptor: Int32 = -1
     var writeError: Int32?
     /// Set when the APPEND is refused before its end; the rest of it is ignored.
     var refusal: StatusResponse?
 
-    init(tag: Tag, mailbox: MailboxInfo) {
+    init(tag: Tag, mailbox: MailboxID) {
         self.tag = tag
         self.mailbox = mailbox
     }
@@ -81,13 +81,13 @@ extension IMAPSession {
             return
         }
         do {
-            guard let info = try await account.mailbox(named: name.name) else {
+            guard let mailbox = try await account.mailboxID(named: name.name) else {
                 // RFC 9051 §6.3.12: TRYCREATE, before the client sends the message.
                 sendTagged(tag, .no("no such mailbox", code: .tryCreate))
                 parser.discardCommand()
                 return
             }
-            pendingAppend = PendingAppend(tag: tag, mailbox: info)
+            pendingAppend = PendingAppend(tag: tag, mailbox: mailbox)
         } catch let error as StoreError {
             sendTagged(tag, Self.status(for: error))
             parser.discardCommand()
@@ -153,7 +153,7 @@ extension IMAPSession {
                 // The file is complete and closed; Account.append links it into the account
                 // and returns once it is durable (DESIGN.md).
                 let result = try await account.append(
-                    to: append.mailbox.id, .file(message.path), flags: system, keywords: keywords,
+                    to: append.mailbox, .file(message.path), flags: system, keywords: keywords,
                     internalDate: message.options.internalDate?.instant)
                 stored.append(result)
             }
@@ -161,8 +161,8 @@ extension IMAPSession {
             // RFC 3502 §6: all or nothing; the ones stored are removed again.
             if !stored.isEmpty {
                 let uids = UIDSet(stored.map(\.uid))
-                _ = try? await account.storeFlags(in: append.mailbox.id, uids: uids, .add, flags: .deleted)
-                _ = try? await account.expunge(in: append.mailbox.id, uids: uids)
+                _ = try? await account.storeFlags(in: append.mailbox, uids: uids, .add, flags: .deleted)
+                _ = try? await account.expunge(in: append.mailbox, uids: uids)
             }
             throw error
         }

@@ -33,6 +33,9 @@ public final class Account: Sendable {
     /// Header fields SEARCH, SORT and FETCH ENVELOPE have read, so the next one on them need
     /// not read them again.
     let headerCache: HeaderCache
+    /// Mailbox ids by name for `mailboxID(named:)`, with a generation that renames and
+    /// deletions (the only changes that move or free a name) advance when they empty it.
+    private let mailboxIDs = Mutex<(generation: UInt64, ids: [String: MailboxID])>((0, [:]))
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.
@@ -184,6 +187,28 @@ public final class Account: Sendable {
         }
     }
 
+    /// The id of the mailbox named `name`, nil if there is none. APPEND asks this for every
+    /// message, so ids found are kept: ids are never reused, and the kept ones are dropped
+    /// when a mailbox is renamed or deleted. A lookup that overlaps such a change keeps
+    /// nothing, so the change cannot be undone by a read made before it.
+    public func mailboxID(named name: String) async throws -> MailboxID? {
+        let name = try MailboxName.normalize(name, limits: limits)
+        let (generation, known) = mailboxIDs.withLock { ($0.generation, $0.ids[name]) }
+        if let known { return known }
+        guard let id = try await pool.read({ db in try MailboxRow.fetch(db, name: name)?.id }) else { return nil }
+        let mailbox = MailboxID(id)
+        mailboxIDs.withLock { if $0.generation == generation { $0.ids[name] = mailbox } }
+        return mailbox
+    }
+
+    /// After a mailbox was renamed or deleted: names may now mean other mailboxes, or none.
+    private func forgetMailboxIDs() {
+        mailboxIDs.withLock {
+            $0.generation += 1
+            $0.ids = [:]
+        }
+    }
+
     public func mailbox(role: MailboxRole) async throws -> MailboxInfo? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(MailboxRow.columns) FROM mailbox WHERE role = ?", arguments: [role.rawValue])
@@ -231,6 +256,7 @@ public final class Account: Sendable {
     public func renameMailbox(_ from: String, to: String) async throws {
         let from = try MailboxName.normalize(from, limits: limits)
         let to = try MailboxName.normalize(to, limits: limits)
+        defer { forgetMailboxIDs() }
         let now = environment.now()
         let limits = limits
         try await pool.write { [self] db in
@@ -307,6 +333,7 @@ public final class Account: Sendable {
     public func deleteMailbox(_ name: String) async throws {
         let name = try MailboxName.normalize(name, limits: limits)
         if name == MailboxName.inbox { throw StoreError.cannotDeleteInbox }
+        defer { forgetMailboxIDs() }
         let removed = try await pool.write { [self] db -> [Int64] in
             guard let mailbox = try MailboxRow.fetch(db, name: name) else { throw StoreError.noSuchMailbox(name) }
             if try AccountDB.hasChildren(db, name) { throw StoreError.hasChildren(name) }

@@ -109,6 +109,29 @@ import Testing
         await #expect(throws: StoreError.noSuchMailbox("Nope")) { try await account.renameMailbox("Nope", to: "Yes") }
     }
 
+    /// APPEND's lookup of a mailbox by name is kept, and follows renames and deletions.
+    @Test func mailboxIDsFollowRenamesAndDeletions() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("mjl")
+        let work = try await account.createMailbox("Work")
+        let child = try await account.createMailbox("Work/2025")
+        #expect(try await account.mailboxID(named: "Work") == work.id)
+        #expect(try await account.mailboxID(named: "Work/2025") == child.id)
+        #expect(try await account.mailboxID(named: "Nope") == nil)
+        try await account.renameMailbox("Work", to: "Old")
+        #expect(try await account.mailboxID(named: "Work") == nil)
+        #expect(try await account.mailboxID(named: "Work/2025") == nil)
+        #expect(try await account.mailboxID(named: "Old/2025") == child.id)
+        try await account.deleteMailbox("Old/2025")
+        #expect(try await account.mailboxID(named: "Old/2025") == nil)
+        let again = try await account.createMailbox("Work")
+        #expect(again.id != work.id)
+        #expect(try await account.mailboxID(named: "Work") == again.id)
+        #expect(try await account.mailboxID(named: "inbox") == (try await account.inbox()).id)
+    }
+
     @Test func renameInboxMovesMessages() async throws {
         let fixture = try Fixture()
         let store = try await fixture.open()
