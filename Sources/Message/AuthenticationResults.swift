@@ -65,7 +65,10 @@ public struct AuthenticationResults: Hashable, Sendable {
             var parts = ["\(result.method)=\(result.result)"]
             if let comment = result.comment { parts.append("(\(Self.commentText(comment)))") }
             if let reason = result.reason { parts.append("reason=\(Self.quoted(String(reason.prefix(Self.reasonLimit))))") }
-            for property in result.properties { parts.append("\(property.type).\(property.name)=\(Self.propertyValue(property.value))") }
+            for property in result.properties {
+                let part = "\(property.type).\(property.name)=\(Self.propertyValue(property.value))"
+                if part.utf8.count <= Self.propertyLimit { parts.append(part) }
+            }
             if index < results.count - 1 { parts[parts.count - 1] += ";" }
             var line = "\t" + parts[0]
             for part in parts.dropFirst() {
@@ -88,6 +91,12 @@ public struct AuthenticationResults: Hashable, Sendable {
     /// reason= is for people; longer texts are cut so the field stays readable and its
     /// lines within RFC 5322's limit.
     static let reasonLimit = 200
+
+    /// Octets of one written property; a longer one is left out (RFC 8601 §2.7 makes every
+    /// property optional). A sender chooses some values (a DKIM selector, a HELO name), and
+    /// one too long for RFC 5322's 998-octet line must not make the field unwritable, which
+    /// would make the message impossible to accept.
+    static let propertyLimit = 500
 
     /// The authserv-id and version (nil when absent, i.e. 1) of an existing field's value;
     /// nil when the value does not start as §2.2 says (such a field cannot be trusted either).

@@ -27,6 +27,17 @@ import Testing
         #expect(text(try AuthenticationResults(authservID: "mx.example.com", results: []).field()) == "Authentication-Results: mx.example.com; none\r\n")
     }
 
+    /// A property too long for a line is left out; the field is still written.
+    @Test func overlongPropertiesAreLeftOut() throws {
+        let selector = String(repeating: "s", count: 60) + String(repeating: ".label", count: 200)
+        let field = try AuthenticationResults(authservID: "mx.example.com", results: [
+            .init(method: "dkim", result: "permerror", properties: [.init("header", "d", "example.org"), .init("header", "s", selector)]),
+            .init(method: "spf", result: "none", properties: [.init("smtp", "helo", String(repeating: "h", count: 499))]),
+        ]).field()
+        #expect(field.value == "mx.example.com;\tdkim=permerror header.d=example.org;\tspf=none")
+        #expect(field.raw.split(separator: 0x0A).allSatisfy { $0.count <= 998 })
+    }
+
     /// What a sender controls cannot break out of a comment, a value or the field.
     @Test func hostileTextIsContained() throws {
         let results = AuthenticationResults(authservID: "mx.example.com", results: [
