@@ -306,7 +306,7 @@ let package = Package(
         .testTarget(
             name: "DANETests",
             dependencies: [
-                "DANE", "DNS",
+                "DANE", "DNS", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -323,7 +323,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL", "MTASTS"]),
-        .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
+        .testTarget(name: "ZlibTests", dependencies: ["Zlib", "TestSupport"]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "PublicSuffixTests", dependencies: ["PublicSuffix", "DNS"]),
         .testTarget(name: "DMARCTests", dependencies: ["DMARC", "PublicSuffix", "DNS", "TestSupport"]),

@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import Testing
+import TestSupport
 
 @testable import DANE
 
@@ -46,22 +47,14 @@ import Testing
     }
 
     private func run(_ script: String, openssl: String, in directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-ec", script]
-        process.currentDirectoryURL = directory
-        process.environment = ["OPENSSL": openssl, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Both are a few lines, well within a pipe's buffer, so reading one after the other
-        // cannot block the process.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "the openssl commands failed: \(errorText)")
-        return String(decoding: data, as: UTF8.self)
+        let output = directory.appendingPathComponent("script.out").path
+        let errors = directory.appendingPathComponent("script.err").path
+        let status = try ChildProcess(
+            "/bin/sh", ["-ec", "cd \"$WORKDIR\"\n" + script], environment: ["OPENSSL": openssl, "PATH": "/usr/bin:/bin", "WORKDIR": directory.path],
+            output: output, errors: errors
+        ).wait()
+        let errorText = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        try #require(status == 0, "the openssl commands failed: \(errorText)")
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     }
 }

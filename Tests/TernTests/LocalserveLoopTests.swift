@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 import Glibc
 
@@ -61,22 +62,24 @@ import Glibc
 
 /// A `tern localserve` child process, stopped with SIGTERM (then SIGKILL) at the end.
 final class LocalserveProcess {
-    let process = Process()
+    let process: ChildProcess
     let stdoutPath: String
+    private var ended: Int32?
 
     init(directory: String, basePort: Int) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         stdoutPath = directory + ".out"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tern")
-        process.executableURL = binary
-        process.arguments = ["localserve", "--dir", directory, "--base-port", "\(basePort)", "--log-level", "error"]
         var environment = ProcessInfo.processInfo.environment
         environment["TERN_RESOLVER"] = nil
-        process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            binary.path, ["localserve", "--dir", directory, "--base-port", "\(basePort)", "--log-level", "error"],
+            environment: environment, output: stdoutPath)
+    }
+
+    private var isRunning: Bool {
+        if ended == nil { ended = process.exitIfEnded() }
+        return ended == nil
     }
 
     /// The password localserve prints once it has its configuration.
@@ -86,19 +89,20 @@ final class LocalserveProcess {
             for line in text.split(separator: "\n") where line.hasPrefix("password:") {
                 return line.dropFirst("password:".count).trimmingCharacters(in: .whitespaces)
             }
-            guard process.isRunning else { throw SocketError("localserve exited with \(process.terminationStatus)") }
+            guard isRunning else { throw SocketError("localserve exited with \(ended ?? -1)") }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw SocketError("localserve printed no password")
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<100 where process.isRunning { usleep(100_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: stdoutPath)
+        defer { try? FileManager.default.removeItem(atPath: stdoutPath) }
+        guard isRunning else { return }
+        process.signal(SIGTERM)
+        for _ in 0..<100 where isRunning { usleep(100_000) }
+        guard isRunning else { return }
+        process.signal(SIGKILL)
+        ended = process.wait()
     }
 }
 

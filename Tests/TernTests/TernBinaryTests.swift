@@ -2,6 +2,7 @@ import DNS
 import DNSTestSupport
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `tern` binary, which sits next to the test bundle.
 struct TernRun {
@@ -17,32 +18,17 @@ struct TernRun {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("out")
         let errURL = scratch.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["TERN_RESOLVER"] = nil
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+        var inputPath: String?
         if let input {
             let inURL = scratch.appendingPathComponent("in")
             try Data(input).write(to: inURL)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
+            inputPath = inURL.path
         }
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        let child = try ChildProcess(binary.path, arguments, environment: env, input: inputPath, output: outURL.path, errors: errURL.path)
+        let status = await child.exit()
         return TernRun(
             status: status,
             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
@@ -53,6 +39,19 @@ struct TernRun {
 private func name(_ text: String) -> DNSName { (try? DNSName(text)) ?? .root }
 
 @Suite struct TernBinaryTests {
+    /// Children get standard input, output and error and nothing else of the test process
+    /// (which holds many descriptors while the suite runs in parallel).
+    @Test func childProcessesInheritOnlyTheStandardDescriptors() throws {
+        let held = open("/dev/null", O_RDONLY)
+        defer { close(held) }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("fds-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        #expect(try ChildProcess("/bin/ls", ["/proc/self/fd"], environment: [:], output: output).wait() == 0)
+        // ls's own directory handle is the one descriptor above 2.
+        let listed = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        #expect(held > 2 && listed.filter { $0 > 3 }.isEmpty && listed.contains(2))
+    }
+
     @Test func helpListsEverySubcommand() async throws {
         let help = try await TernRun.run(["--help"])
         #expect(help.status == 0)

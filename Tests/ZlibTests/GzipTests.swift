@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Zlib
 
 @Suite struct GzipTests {
@@ -24,21 +25,12 @@ import Zlib
         defer { try? FileManager.default.removeItem(at: directory) }
         let ours = directory.appendingPathComponent("ours.gz")
         try Data(try #require(Gzip.compress(text))).write(to: ours)
-        let process = Process()
-        process.executableURL = gzip
-        process.arguments = ["-d", "-k", ours.path]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(try ChildProcess(gzip.path, ["-d", "-k", ours.path], environment: [:]).wait() == 0)
         #expect(try Data(contentsOf: directory.appendingPathComponent("ours")) == Data(text))
 
         let plain = directory.appendingPathComponent("theirs")
         try Data(text).write(to: plain)
-        let compress = Process()
-        compress.executableURL = gzip
-        compress.arguments = ["-9", plain.path]
-        try compress.run()
-        compress.waitUntilExit()
+        #expect(try ChildProcess(gzip.path, ["-9", plain.path], environment: [:]).wait() == 0)
         let theirs = Array(try Data(contentsOf: directory.appendingPathComponent("theirs.gz")))
         #expect(Gzip.decompress(theirs, limit: 1 << 20) == text)
     }
