@@ -124,14 +124,16 @@ let package = Package(
         // TLS results of outgoing deliveries per day and policy domain, for the reports.
         // iprev (RFC 8601 §3): forward-confirmed reverse DNS of an SMTP client's address.
         .target(name: "IPRev", dependencies: ["DNS"]),
-        .target(name: "TLSRPTStore", dependencies: ["TLSRPT", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "TLSRPTStore", dependencies: ["TLSRPT", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         // DMARC evaluations of incoming messages per policy domain and UTC hour, for aggregate reports.
-        .target(name: "DMARCStore", dependencies: ["DMARC", "DNS", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "DMARCStore", dependencies: ["DMARC", "DNS", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        // How every database file is opened: WAL, what a COMMIT promises.
+        .target(name: "SQLiteSupport", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // State: accounts, mailboxes, messages (SQLite + files).
         .target(
             name: "Store",
             dependencies: [
-                "Message", "DurableFiles",
+                "Message", "DurableFiles", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +143,7 @@ let package = Package(
         .target(
             name: "Queue",
             dependencies: [
-                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles", "MTASTS", "MTASTSCache", "DANE", "TLSRPT",
+                "SMTPClient", "SMTP", "DNS", "Message", "DurableFiles", "SQLiteSupport", "MTASTS", "MTASTSCache", "DANE", "TLSRPT",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -153,7 +155,7 @@ let package = Package(
         .target(
             name: "MTASTSCache",
             dependencies: [
-                "MTASTS", "DNS",
+                "MTASTS", "DNS", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -324,6 +326,7 @@ let package = Package(
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "DNS", "SASL", "MTASTS"]),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib", "TestSupport"]),
+        .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SPFTests", dependencies: ["SPF", "DNS"]),
         .testTarget(name: "PublicSuffixTests", dependencies: ["PublicSuffix", "DNS"]),
         .testTarget(name: "DMARCTests", dependencies: ["DMARC", "PublicSuffix", "DNS", "TestSupport"]),

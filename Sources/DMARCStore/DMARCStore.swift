@@ -14,6 +14,7 @@ import DMARC
 import DNS
 import Foundation
 import GRDB
+import SQLiteSupport
 
 /// The evaluations of one hour that share every reported field, with their number.
 public struct StoredEvaluation: Sendable, Hashable {
@@ -108,12 +109,7 @@ public final class DMARCStore: Sendable {
 
     /// Opens (creating) the database at `path`.
     public static func open(path: String) throws -> DMARCStore {
-        var configuration = Configuration()
-        configuration.label = "dmarc"
-        configuration.busyMode = .timeout(10)
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        try migrator.migrate(pool)
-        return DMARCStore(pool: pool)
+        DMARCStore(pool: try SQLiteDatabase.openPool(path: path, label: "dmarc", durability: .checkpoint, migrator: migrator))
     }
 
     public func close() {

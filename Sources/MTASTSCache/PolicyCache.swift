@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import GRDB
+import SQLiteSupport
 import Logging
 import MTASTS
 import Metrics
@@ -30,13 +31,8 @@ public final class PolicyCache: Sendable {
         path: String, resolver: any Resolver, fetcher: any PolicyFetcher, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
         metrics: MetricsFactory = MetricsSystem.factory
     ) throws {
-        var configuration = Configuration()
-        configuration.label = "mtasts"
-        configuration.busyMode = .timeout(10)
-        // WAL with GRDB's synchronous = NORMAL: a power failure may lose the last updates,
-        // which costs only a fetch again.
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try PolicyRow.migrator.migrate(pool)
+        // A power failure may lose the last updates, which costs only a fetch again.
+        pool = try SQLiteDatabase.openPool(path: path, label: "mtasts", durability: .checkpoint, migrator: PolicyRow.migrator)
         self.resolver = resolver
         self.fetcher = fetcher
         self.now = now

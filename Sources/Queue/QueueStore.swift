@@ -1,6 +1,7 @@
 import DurableFiles
 import Foundation
 import GRDB
+import SQLiteSupport
 import SMTP
 import Synchronization
 
@@ -123,15 +124,9 @@ public final class QueueStore: Sendable {
         let pool: DatabasePool
         do {
             try FileIO.makeDirectories(directory + "/msg")
-            var configuration = Configuration()
-            configuration.label = "queue"
-            configuration.foreignKeysEnabled = true
-            configuration.busyMode = .timeout(10)
-            pool = try DatabasePool(path: directory + "/index.db", configuration: configuration)
-            // After the pool exists: GRDB's WAL setup sets NORMAL, which in WAL mode skips the
-            // fsync at commit; an acknowledged submission must survive a power failure.
-            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            try migrator.migrate(pool)
+            // An acknowledged submission must survive a power failure.
+            pool = try SQLiteDatabase.openPool(
+                path: directory + "/index.db", label: "queue", durability: .full, foreignKeys: true, migrator: migrator)
             try FileIO.syncDirectory(directory)
         } catch let error as FileIOError {
             throw QueueStoreError.io(error)

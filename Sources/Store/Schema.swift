@@ -1,35 +1,20 @@
 import Foundation
 import GRDB
+import SQLiteSupport
 
-/// The database settings every store database shares.
+/// How every store database is opened.
 ///
 /// WAL journal (DatabasePool sets it): IMAP sessions read while a delivery writes.
 ///
-/// `synchronous = FULL`, not NORMAL. In WAL mode NORMAL skips the fsync of the WAL at
+/// Durability `.full`, not NORMAL. In WAL mode NORMAL skips the fsync of the WAL at
 /// commit and syncs only at checkpoints, so after a power failure the last commits can be
 /// gone although `COMMIT` returned. Tern acknowledges a message (SMTP 250, IMAP OK) right
 /// after its commit and the delivery journal relies on an account's commit being durable
 /// before the journal entry is removed; NORMAL would break both. FULL costs one WAL fsync
 /// per transaction, which grouping concurrent deliveries into one transaction amortizes.
 enum StoreDatabase {
-    static func configuration(label: String) -> Configuration {
-        var config = Configuration()
-        config.label = label
-        config.foreignKeysEnabled = true
-        // Concurrent writers only exist within this process (GRDB serializes them); a wait
-        // means another process (a backup tool) holds the lock briefly.
-        config.busyMode = .timeout(10)
-        return config
-    }
-
     static func openPool(path: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
-        let pool = try DatabasePool(path: path, configuration: configuration(label: label))
-        // Set on the writer once the pool exists: GRDB's WAL setup sets NORMAL after
-        // `prepareDatabase` has run, so a FULL set there would be silently undone. The
-        // setting is per connection, and the writer is the only connection that commits.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        try migrator.migrate(pool)
-        return pool
+        try SQLiteDatabase.openPool(path: path, label: label, durability: .full, foreignKeys: true, migrator: migrator)
     }
 }
 

@@ -8,6 +8,7 @@
 // crash costs a report a few counts, so writes do not wait for a full fsync.
 import Foundation
 import GRDB
+import SQLiteSupport
 import TLSRPT
 
 /// The results of one day for one policy domain and recipient domain.
@@ -32,12 +33,7 @@ public final class TLSRPTStore: Sendable {
 
     /// Opens (creating) the database at `path`.
     public static func open(path: String) throws -> TLSRPTStore {
-        var configuration = Configuration()
-        configuration.label = "tlsrpt"
-        configuration.busyMode = .timeout(10)
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        try migrator.migrate(pool)
-        return TLSRPTStore(pool: pool)
+        TLSRPTStore(pool: try SQLiteDatabase.openPool(path: path, label: "tlsrpt", durability: .checkpoint, migrator: migrator))
     }
 
     public func close() {
