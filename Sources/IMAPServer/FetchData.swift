@@ -6,31 +6,31 @@ import Message
 enum FetchData {
     // MARK: ENVELOPE
 
-    /// The fields ENVELOPE is made of, in the order of `EnvelopeField`.
-    static let envelopeFieldNames = ["Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID"]
-    static let envelopeFields = HeaderNames(envelopeFieldNames)
-
-    private enum EnvelopeField: Int, CaseIterable {
-        case date, subject, from, sender, replyTo, to, cc, bcc, inReplyTo, messageID
+    /// The fields ENVELOPE is made of.
+    private enum EnvelopeField: String, CaseIterable {
+        case date = "Date", subject = "Subject", from = "From", sender = "Sender", replyTo = "Reply-To", to = "To", cc = "Cc",
+            bcc = "Bcc", inReplyTo = "In-Reply-To", messageID = "Message-ID"
     }
+
+    static let envelopeFields = HeaderNames(EnvelopeField.allCases.map(\.rawValue))
 
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
     /// and Reply-To defaulting to From. Addresses are parsed leniently, as clients show them.
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {
         // One pass over the fields, the first of each name counting: a message's envelope is
         // made for every message of a FETCH ENVELOPE.
-        var first = [Int?](repeating: nil, count: EnvelopeField.allCases.count)
+        var first: [EnvelopeField: Int] = [:]
         for index in header.fields.indices {
-            for (slot, name) in envelopeFieldNames.enumerated() where first[slot] == nil && header.fields[index].is(name) {
-                first[slot] = index
+            for name in EnvelopeField.allCases where first[name] == nil && header.fields[index].is(name.rawValue) {
+                first[name] = index
                 break
             }
         }
         func raw(_ field: EnvelopeField) -> ByteString? {
-            first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }
+            first[field].map { ByteString(header.fields[$0].unfoldedValue) }
         }
         func addresses(_ field: EnvelopeField) -> [IMAP.Address] {
-            first[field.rawValue].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
+            first[field].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
         }
         let from = addresses(.from)
         let sender = addresses(.sender)

@@ -52,9 +52,8 @@ extension Account {
 
     /// Like `storedMessages`, with only each message's own header section decoded, or only
     /// its fields named in `only`: FETCH ENVELOPE, SEARCH on header fields and SORT need
-    /// nothing more.
-    /// Named fields come from the account's `HeaderCache` where it has them (see
-    /// `withCachedHeaders`).
+    /// nothing more. Named fields come from the account's `HeaderCache` where it has them
+    /// (see `withCachedHeaders`).
     public func storedHeaders(in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames? = nil) async throws -> [StoredHeader] {
         guard let names else {
             return try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
