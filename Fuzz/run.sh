@@ -100,5 +100,7 @@ for key, data in seeds.items():
     open(os.path.join(sys.argv[1], key), "wb").write(data)
 PY
 fi
-"$out/$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+# Swift's own crash backtracer would read the stack under AddressSanitizer, which then reports
+# its reads instead of the crash: let libFuzzer's handler alone report a trap.
+SWIFT_BACKTRACE=enable=no "$out/$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="Fuzz/crashes/$target-" "Fuzz/corpus/$target"

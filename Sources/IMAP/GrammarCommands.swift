@@ -243,22 +243,23 @@ extension GrammarParser {
         return .authenticate(mechanism: mechanism, initialResponse: decoded)
     }
 
-    /// RFC 2971 §4: `ID SP ("(" [string SP nstring *(SP string SP nstring)] ")" / NIL)`.
+    /// RFC 2971 §4: `ID SP ("(" [string SP nstring *(SP string SP nstring)] ")" / NIL)`. An empty list
+    /// says what NIL says (no information), so both parse as nil: one value per meaning, and the
+    /// encoder's NIL for an empty list reads back the same.
     mutating func idCommand() throws(GrammarError) -> Command {
         try sp()
         if skipWord("NIL") { return .id(nil) }
         try openParen()
+        if skip(UInt8(ascii: ")")) { return .id(nil) }
         var parameters: [IDParameter] = []
-        if !skip(UInt8(ascii: ")")) {
-            repeat {
-                let name = String(decoding: try string(), as: UTF8.self)
-                try sp()
-                let value = try nstring().map { String(decoding: $0, as: UTF8.self) }
-                parameters.append(IDParameter(name, value))
-                try checkCount(parameters.count, "ID fields")
-            } while skip(0x20)
-            try closeParen()
-        }
+        repeat {
+            let name = String(decoding: try string(), as: UTF8.self)
+            try sp()
+            let value = try nstring().map { String(decoding: $0, as: UTF8.self) }
+            parameters.append(IDParameter(name, value))
+            try checkCount(parameters.count, "ID fields")
+        } while skip(0x20)
+        try closeParen()
         return .id(parameters)
     }
 

@@ -163,6 +163,7 @@ final class CommandParserTests: XCTestCase {
         XCTAssertEqual(parse("a023 ID (\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" \"Pink Floyd Music Limited\")\n"),
                        .id([IDParameter("name", "sodr"), IDParameter("version", "19.34"), IDParameter("vendor", "Pink Floyd Music Limited")]))
         XCTAssertEqual(parse("a023 ID NIL\n"), .id(nil))
+        XCTAssertEqual(parse("a023 ID ()\n"), .id(nil))
         XCTAssertEqual(parse("a023 ID (\"x\" NIL)\n"), .id([IDParameter("x", nil)]))
         // RFC 9208 §4.
         XCTAssertEqual(parse("G0001 GETQUOTA \"!partition/sda4\"\n"), .getQuota(root: "!partition/sda4"))
