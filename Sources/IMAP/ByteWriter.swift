@@ -134,6 +134,26 @@ struct ByteWriter {
         }
     }
 
+    /// `text` that ends a response line. The grammar has no literal there, but clients look
+    /// for one by the line's last octets (RFC 9051 §4.3: `{n}` then CRLF), so a text that
+    /// ends like a literal announcement, say a mailbox name echoed back, would make them wait
+    /// for octets that never come: its braces are written as parentheses.
+    mutating func writeLineEndingText(_ text: String, utf8: Bool) {
+        let start = bytes.count
+        writeText(text, utf8: utf8)
+        guard bytes.last == UInt8(ascii: "}") else { return }
+        var index = bytes.count - 2
+        if index > start, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index -= 1 }
+        var digits = 0
+        while index >= start, CharClass.isDigit(bytes[index]) {
+            digits += 1
+            index -= 1
+        }
+        guard digits > 0, index >= start, bytes[index] == UInt8(ascii: "{") else { return }
+        bytes[index] = UInt8(ascii: "(")
+        bytes[bytes.count - 1] = UInt8(ascii: ")")
+    }
+
     /// `text` of a response (RFC 9051 §9: TEXT-CHAR, UTF-8 only when allowed): CR, LF and
     /// NUL become spaces, 8-bit characters "?" unless UTF-8 is allowed.
     mutating func writeText(_ text: String, utf8: Bool, excluding excluded: UInt8? = nil) {

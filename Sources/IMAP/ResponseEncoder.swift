@@ -57,7 +57,7 @@ public struct ResponseEncoder: Sendable {
             write(untagged, to: &w)
         case let .continuation(.text(text)):
             w.write("+ ")
-            w.writeText(text, utf8: options.utf8)
+            w.writeLineEndingText(text, utf8: options.utf8)
             w.crlf()
         case let .continuation(.challenge(data)):
             w.write("+ ")
@@ -84,7 +84,7 @@ public struct ResponseEncoder: Sendable {
         // response code.
         let body = text.isEmpty ? fallback : text
         if code == nil, body.hasPrefix("[") { w.sp() }
-        w.writeText(body, utf8: options.utf8)
+        w.writeLineEndingText(body, utf8: options.utf8)
     }
 
     // MARK: Untagged responses

@@ -48,7 +48,7 @@ extension IMAPSession {
 
         let needsFile = attributes.contains(where: \.readsMessageFile)
         let reportsFlags = attributes.contains(.flags)
-        let needsStructure = needsFile || attributes.contains(where: \.readsStructure)
+        let needsStructure = attributes.contains(where: \.readsStructure)
         let needsHeader = attributes.contains(.envelope)
         var missing = false
         // Messages are read from the database a batch at a time: one trip per batch rather
@@ -79,9 +79,9 @@ extension IMAPSession {
                 if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
                 if reportsFlags { view.noteReported(summary.state) }
                 var source: (any ByteSource)?
-                if needsFile, let stored {
+                if needsFile {
                     do {
-                        source = try stored.open()
+                        source = try stored?.open() ?? FileSource(path: account.path(forFile: summary.fileID))
                     } catch {
                         logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
                         selected = view
@@ -170,15 +170,15 @@ extension IMAPSession {
                 guard let stored else { continue }
                 builder.append(.bodyStructure(FetchData.bodyStructure(stored.parsed.root, utf8: utf8)))
             case let .bodySection(section, partial, _):
-                guard let stored, let source else { continue }
+                guard let source else { continue }
                 try await writeSection(
-                    &builder, extent: FetchData.extent(of: section, in: stored.parsed), source: source, partial: partial,
+                    &builder, extent: Self.extent(of: section, stored: stored, summary: summary), source: source, partial: partial,
                     inline: { .bodySection(section, origin: partial?.offset, data: $0) },
                     streamed: .bodySection(section, origin: partial?.offset))
             case .rfc822:
-                guard let stored, let source else { continue }
+                guard let source else { continue }
                 try await writeSection(
-                    &builder, extent: FetchData.extent(of: .whole, in: stored.parsed), source: source, partial: nil,
+                    &builder, extent: Self.extent(of: .whole, stored: stored, summary: summary), source: source, partial: nil,
                     inline: { .rfc822($0) }, streamed: .rfc822)
             case .rfc822Header:
                 guard let stored, let source else { continue }
@@ -219,6 +219,14 @@ extension IMAPSession {
         guard items > 0 else { return nil }
         send(bytes: builder.finish())
         return nil
+    }
+
+    /// Where `section` lies in the message file. The structure is not read when only whole
+    /// messages are asked for (`readsStructure`); the whole message is then the file up to
+    /// its recorded size.
+    private static func extent(of section: SectionSpec, stored: StoredMessage?, summary: MessageSummary) -> FetchData.Extent? {
+        if let stored { return FetchData.extent(of: section, in: stored.parsed) }
+        return section == .whole ? .range(offset: 0, length: Int(clamping: summary.size)) : nil
     }
 
     /// A section's octets: small ones inline, large ones announced as a literal and copied
@@ -283,10 +291,14 @@ extension IMAPSession {
 }
 
 extension FetchAttribute {
-    /// Needs the stored MIME structure (and nothing more); ENVELOPE needs only the header.
+    /// Needs the stored MIME structure; ENVELOPE needs only the header, and the whole
+    /// message (BODY[], RFC822, the bulk of what a syncing client fetches) only the file and
+    /// its size.
     fileprivate var readsStructure: Bool {
         switch self {
         case .body, .bodyStructure: return true
+        case let .bodySection(section, _, _): return section != .whole
+        case .rfc822: return false
         default: return readsMessageFile
         }
     }

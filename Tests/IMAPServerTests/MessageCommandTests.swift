@@ -200,6 +200,33 @@ let multipartMessage = """
         #expect(try await client.send("d FETCH 1 BODY.PEEK[]<99999999.10>\n") == "* 1 FETCH (BODY[]<99999999> \"\")\nd OK FETCH completed\n")
     }
 
+    /// The whole message is read from the file up to its recorded size, without the stored
+    /// structure; it matches what the structure path sends, partial fetches cut it the
+    /// same, and a missing file is a NO on either path.
+    @Test func wholeMessageWithoutStructure() async throws {
+        let fixture = try await Fixture.make()
+        let delivered = try #require(try await fixture.deliver(sampleMessage))
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        let text = String(decoding: wire(sampleMessage), as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        let literal = "BODY[] {\(wire(sampleMessage).count)}\n" + text
+        #expect(try await client.send("a FETCH 1 BODY.PEEK[]\n") == "* 1 FETCH (\(literal))\na OK FETCH completed\n")
+        let viaStructure = try await client.send("b FETCH 1 (BODY.PEEK[] BODY.PEEK[1])\n")
+        #expect(viaStructure.hasPrefix("* 1 FETCH (\(literal) BODY[1] "))
+        #expect(try await client.send("c FETCH 1 (RFC822.SIZE BODY.PEEK[]<6.5>)\n") == """
+            * 1 FETCH (RFC822.SIZE \(wire(sampleMessage).count) BODY[]<6> "Alice")
+            c OK FETCH completed
+
+            """)
+
+        let account = try fixture.account
+        let summary = try #require(try await account.summaries(in: delivered.mailbox, uids: UIDSet([delivered.uid])).first)
+        try FileManager.default.removeItem(atPath: account.path(forFile: summary.fileID))
+        #expect(try await client.send("d FETCH 1 BODY.PEEK[]\n") == "d NO [CORRUPTION] message 1 cannot be read\n")
+        #expect(try await client.send("e FETCH 1 BODY.PEEK[TEXT]\n") == "e NO [CORRUPTION] message 1 cannot be read\n")
+    }
+
     /// Mailbox names are names in the database, never paths.
     @Test func mailboxNamesStayInside() async throws {
         let fixture = try await Fixture.make()

@@ -20,6 +20,12 @@ final class ResponseEncoderTests: XCTestCase {
         XCTAssertEqual(encoded(.untagged(.condition(.ok("", code: .closed)))), "* OK [CLOSED] OK\r\n")
         // Line breaks cannot end the response early; 8-bit text only with UTF-8.
         XCTAssertEqual(encoded(.tagged(tag("A1"), .no("a\r\nA2 OK b"))), "A1 NO a  A2 OK b\r\n")
+        // A text ending like a literal announcement would make a client wait for octets.
+        XCTAssertEqual(encoded(.tagged(tag("A1"), .no("no mailbox x {11}"))), "A1 NO no mailbox x (11)\r\n")
+        XCTAssertEqual(encoded(.tagged(tag("A1"), .no("{5+}"))), "A1 NO (5+)\r\n")
+        XCTAssertEqual(encoded(.tagged(tag("A1"), .no("{5} and {x}"))), "A1 NO {5} and {x}\r\n")
+        XCTAssertEqual(encoded(.tagged(tag("A1"), .no("braces {}"))), "A1 NO braces {}\r\n")
+        XCTAssertEqual(encoded(.tagged(tag("A1"), .no("done", code: .other("X", "{3}")))), "A1 NO [X {3}] done\r\n")
         XCTAssertEqual(encoded(.tagged(tag("A1"), .no("Größe")), .imap4rev1), "A1 NO Gr??e\r\n")
         XCTAssertEqual(encoded(.tagged(tag("A1"), .no("Größe")), .imap4rev2), "A1 NO Größe\r\n")
     }
@@ -71,6 +77,7 @@ final class ResponseEncoderTests: XCTestCase {
     func testContinuations() {
         XCTAssertEqual(encoded(.continuation(.text("Ready for additional command text"))), "+ Ready for additional command text\r\n")
         XCTAssertEqual(encoded(.continuation(.text("idling"))), "+ idling\r\n")
+        XCTAssertEqual(encoded(.continuation(.text("send {12}"))), "+ send (12)\r\n")
         XCTAssertEqual(encoded(.continuation(.challenge([]))), "+ \r\n")
         // RFC 9051 §8: the SCRAM server-final message.
         XCTAssertEqual(encoded(.continuation(.challenge(Array("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".utf8)))),
