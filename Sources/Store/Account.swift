@@ -97,9 +97,18 @@ public final class Account: Sendable {
         }
     }
 
-    func close() {
+    /// Ends the change streams, gives back the header cache's memory and closes the
+    /// database; with `databaseInBackground` on another thread, because closing the last
+    /// connection checkpoints the WAL, file work a caller on an event loop should not wait for.
+    func close(databaseInBackground: Bool = false) {
         feed.close()
-        try? pool.close()
+        headerCache.close()
+        if databaseInBackground {
+            let pool = pool
+            DispatchQueue.global().async { try? pool.close() }
+        } else {
+            try? pool.close()
+        }
     }
 
     // MARK: Files

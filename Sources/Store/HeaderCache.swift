@@ -45,6 +45,12 @@ final class HeaderCache: Sendable {
         entries.withLock { $0 = [:] }
     }
 
+    /// Empties the cache and gives its share of the budget back: its account is closed.
+    func close() {
+        budget.unregister(self)
+        removeAll()
+    }
+
     var count: Int { entries.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
     /// About what an entry holds: the fields' octets, and the arrays and table slot around them.
@@ -81,6 +87,12 @@ final class HeaderCacheBudget: Sendable {
 
     func register(_ cache: HeaderCache) {
         state.withLock { $0.usage[ObjectIdentifier(cache), default: Usage(cache: cache)].lastUse = 0 }
+    }
+
+    func unregister(_ cache: HeaderCache) {
+        state.withLock { state in
+            if let usage = state.usage.removeValue(forKey: ObjectIdentifier(cache)) { state.total -= usage.bytes }
+        }
     }
 
     func touch(_ cache: HeaderCache) {

@@ -24,7 +24,7 @@ public final class Store: Sendable {
     let limits: StoreLimits
     let journal: DeliveryJournal
     let logger = Logger(label: "store")
-    private let openAccounts = Mutex<[String: Account]>([:])
+    private let openAccounts = Mutex(OpenAccounts())
     private let headerCacheBudget: HeaderCacheBudget
     private let lockDescriptor: Mutex<Int32?>
 
@@ -81,9 +81,9 @@ public final class Store: Sendable {
     /// Closes every account database and the journal, ends all change streams, and releases
     /// the data directory. The store must not be used afterwards.
     public func close() {
-        let accounts = openAccounts.withLock { accounts in
-            defer { accounts = [:] }
-            return Array(accounts.values)
+        let accounts = openAccounts.withLock { open in
+            defer { open.byName = [:] }
+            return open.byName.values.map(\.account)
         }
         for account in accounts { account.close() }
         journal.close()
@@ -100,33 +100,45 @@ public final class Store: Sendable {
     func accountDirectory(_ name: String) -> String { accountsDirectory + "/" + name }
 
     /// The account `name`, opened on first use and shared afterwards (one change feed per
-    /// account for all its sessions).
+    /// account for all its sessions) until it has been unused for long enough
+    /// (`StoreLimits.maxIdleOpenAccounts`).
     public func account(_ name: String) throws -> Account {
         try AccountName.validate(name, limits: limits)
-        return try openAccounts.withLock { accounts throws -> Account in
-            if let account = accounts[name] { return account }
+        let (account, idle) = try openAccounts.withLock { open throws -> (Account, [Account]) in
+            if let account = open.use(name) { return (account, []) }
             let account = try Account.open(
                 name: name, directory: accountDirectory(name), create: false, environment: environment, limits: limits,
                 headerCacheBudget: headerCacheBudget)
-            accounts[name] = account
-            return account
+            return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }
+        closeInBackground(idle)
+        return account
+    }
+
+    /// Accounts open now, in use or not.
+    var openAccountCount: Int { openAccounts.withLock { $0.byName.count } }
+
+    /// Octets the header caches of open accounts hold.
+    var headerCacheSpent: Int { headerCacheBudget.spent }
+
+    private func closeInBackground(_ accounts: [Account]) {
+        for account in accounts { account.close(databaseInBackground: true) }
     }
 
     /// Creates an account with its default mailboxes (INBOX and the special-use ones).
     @discardableResult
     public func createAccount(_ name: String) throws -> Account {
         try AccountName.validate(name, limits: limits)
-        let account = try openAccounts.withLock { accounts throws -> Account in
-            if accounts[name] != nil || FileIO.exists(accountDirectory(name) + "/index.db") {
+        let (account, idle) = try openAccounts.withLock { open throws -> (Account, [Account]) in
+            if open.byName[name] != nil || FileIO.exists(accountDirectory(name) + "/index.db") {
                 throw StoreError.accountExists(name)
             }
             let account = try Account.open(
                 name: name, directory: accountDirectory(name), create: true, environment: environment, limits: limits,
                 headerCacheBudget: headerCacheBudget)
-            accounts[name] = account
-            return account
+            return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }
+        closeInBackground(idle)
         logger.info("account created", metadata: ["account": "\(name)"])
         return account
     }
@@ -205,5 +217,42 @@ public final class Store: Sendable {
             }
         }
         return problems
+    }
+}
+
+/// The accounts a store has open, with when each was last asked for.
+private struct OpenAccounts {
+    struct Entry {
+        var account: Account
+        var lastUse: UInt64
+    }
+
+    var byName: [String: Entry] = [:]
+    private var clock: UInt64 = 0
+
+    mutating func use(_ name: String) -> Account? {
+        guard byName[name] != nil else { return nil }
+        clock += 1
+        byName[name]?.lastUse = clock
+        return byName[name]?.account
+    }
+
+    /// Adds `account`, then takes out (to be closed) the accounts used longest ago that no
+    /// one else holds, while more than `limit` of those are open. Holding an `Account` is
+    /// what using it means, so one that is referenced only from here has no session, no
+    /// delivery and no change stream, and closing it cannot disturb anyone; it is taken out
+    /// under the lock through which alone it could be found again.
+    mutating func add(_ account: Account, keepingIdle limit: Int) -> [Account] {
+        clock += 1
+        byName[account.name] = Entry(account: account, lastUse: clock)
+        var idle: [(name: String, lastUse: UInt64)] = []
+        for name in Array(byName.keys) where name != account.name {
+            guard var entry = byName.removeValue(forKey: name) else { continue }
+            if isKnownUniquelyReferenced(&entry.account) { idle.append((name, entry.lastUse)) }
+            byName[name] = entry
+        }
+        guard idle.count > limit else { return [] }
+        idle.sort { $0.lastUse < $1.lastUse }
+        return idle.prefix(idle.count - limit).compactMap { byName.removeValue(forKey: $0.name)?.account }
     }
 }

@@ -67,6 +67,11 @@ public struct StoreLimits: Hashable, Sendable {
     /// Octets the header fields kept for SEARCH, SORT and FETCH ENVELOPE may take, all
     /// accounts together (`HeaderCacheBudget`).
     public var headerCacheBytes = 64 << 20
+    /// Accounts kept open while no one uses them. An open account holds its database
+    /// connections (two or three descriptors each); past this many, those used longest ago
+    /// are closed, and opened again on their next use. An account in use (a session, a
+    /// delivery) is never closed, so the limit may be exceeded while they last.
+    public var maxIdleOpenAccounts = 100
 
     public init() {}
 }
