@@ -84,10 +84,14 @@ write_domains ""
 "$TERN" config test --config "$TMP/config/tern.yaml" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "config test rejects the configuration"; }
 pass "config test"
 
-"$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
+# Started with a low soft limit on descriptors, which serve raises to the hard one.
+(ulimit -Sn 256; exec "$TERN" serve --config "$TMP/config/tern.yaml") >"$TMP/out" 2>"$TMP/err" &
 PID=$!
 for _ in $(seq 1 100); do port_used "$SMTP" && port_used "$METRICS" && break; sleep 0.1; done
 port_used "$SMTP" || { tail -20 "$TMP/err" >&2; fail "serve did not start listening"; }
+read -r SOFT HARD < <(awk '/^Max open files/ {print $4, $5}' "/proc/$PID/limits")
+[ "$SOFT" = "$HARD" ] || fail "descriptor limit not raised: soft $SOFT, hard $HARD"
+pass "descriptor limit raised to the hard limit ($HARD)"
 
 smtp_check() {  # smtp_check NAME PYTHON: runs with s (SMTP on port), the check must not raise
     local name=$1 code=$2

@@ -69,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = config.staticConfig
         let logger = Logger(label: "serve")
         let metrics = TernMetrics.bootstrap()
+        if let descriptors = DescriptorLimit.raiseToHardLimit() {
+            logger.debug("open descriptor limit", metadata: ["limit": "\(descriptors)"])
+        }
         // Every signing key must be usable before anything starts.
         let signers = try DomainSigners.load(config.domains, from: config.domainsPath)
 
