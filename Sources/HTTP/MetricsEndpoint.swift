@@ -12,14 +12,14 @@ public enum MetricsEndpoint {
     /// The Prometheus text exposition format, version 0.0.4.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// Adds `GET /metrics` (and HEAD, which Hummingbird derives from GET) to `router`.
+    /// Adds `GET /metrics` and `HEAD /metrics` (RFC 9110 §9.3.2: the same status and header
+    /// fields, no content) to `router`.
     public static func addRoutes<Context: RequestContext>(to router: Router<Context>, render: @escaping @Sendable () -> [UInt8]) {
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: contentType],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: render())))
+        @Sendable func scrape() -> Response {
+            Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: render())))
         }
+        router.get("metrics") { _, _ in scrape() }
+        router.head("metrics") { _, _ in scrape().createHeadResponse() }
     }
 
     /// An application serving only the endpoint on `host:port`; it is a swift-service-lifecycle

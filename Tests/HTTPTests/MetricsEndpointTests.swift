@@ -26,6 +26,12 @@ import Testing
                 #expect(body.contains("# TYPE tern_dns_lookups_total counter"))
                 #expect(body.contains("tern_dns_cache_hits_total 0\n"))
             }
+            // RFC 9110 §9.3.2: HEAD has GET's status and header fields, and no content.
+            try await client.execute(uri: "/metrics", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == MetricsEndpoint.contentType)
+                #expect(response.body.readableBytes == 0)
+            }
             try await client.execute(uri: "/other", method: .get) { response in
                 #expect(response.status == .notFound)
             }
