@@ -183,4 +183,52 @@ import Testing
         let long = Array("Authentication-Results: mx.example.org; spf=pass\r\n".utf8) + [UInt8](repeating: 0x41, count: MessageRewrite.headerLimit)
         #expect(MessageRewrite.without(long, isResults) == long)
     }
+
+    /// A resolver that, asked for the DMARC record, first removes every file in the
+    /// connection's temporary directory: the message file vanishes while the analysis is
+    /// under way.
+    final class FileRemovingResolver: Resolver {
+        let inner: MockResolver
+        let directory = Mutex<String?>(nil)
+
+        init(inner: MockResolver) {
+            self.inner = inner
+        }
+
+        func resolve(_ name: DNSName, _ type: RecordType) async throws(DNSError) -> DNSAnswer {
+            if name.description.hasPrefix("_dmarc."), let directory = directory.withLock({ $0 }) {
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: directory + "/" + file)
+                }
+            }
+            return try await inner.resolve(name, type)
+        }
+    }
+
+    /// When the analysis cannot finish its work on the message file, the message is refused
+    /// for now (451, the sender retries), nothing is delivered, and the connection goes on.
+    @Test func unprocessableMessageIsDeferred() async throws {
+        let resolver = FileRemovingResolver(inner: try resolver())
+        let analysis = IncomingAnalysis(
+            hostname: "mx.example.org", resolver: resolver, publicSuffixList: try PublicSuffixList.shipped(), random: { 0 },
+            recordDMARC: { _, _ in }, acceptDMARCRejects: { _ in nil })
+        try await withListener(configure: { settings in
+            settings.analysis = analysis
+            resolver.directory.withLock { $0 = settings.temporaryDirectory }
+        }) { port, deliverer in
+            try await TestClient.with(port: port) { (client: inout TestClient) async throws in
+                _ = try await client.reply()
+                #expect(try await client.command("EHLO mail.remote.example") == 250)
+                #expect(try await client.command("MAIL FROM:<sender@remote.example>") == 250)
+                #expect(try await client.command("RCPT TO:<alice@example.org>") == 250)
+                #expect(try await client.command("DATA") == 354)
+                try await client.send("From: sender@remote.example\r\nSubject: hi\r\n\r\nbody\r\n.\r\n")
+                let reply = try #require(try await client.reply())
+                #expect(reply.code == 451)
+                #expect(reply.lines == ["4.3.0 temporary failure: the message could not be processed"])
+                #expect(try await client.command("NOOP") == 250)
+            }
+            #expect(deliverer.stored.isEmpty)
+        }
+    }
 }
