@@ -262,8 +262,10 @@ private func checkLine(_ bytes: [UInt8], utf8: Bool) {
         if !utf8, byte >= 0x80 {
             fatalError("8-bit octet in an IMAP4rev1 response at \(index): \(bytes)")
         }
+        // RFC 9051 §9 `literal = "{" number64 "}" CRLF *CHAR8`: digits only, so `{-1}` is text.
         if byte == UInt8(ascii: "{"), let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")),
            close + 2 < bytes.count, bytes[close + 1] == 0x0D, bytes[close + 2] == 0x0A,
+           bytes[(index + 1)..<close].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
            let count = Int(String(decoding: bytes[(index + 1)..<close], as: UTF8.self)) {
             let literalEnd = close + 3 + count
             guard literalEnd <= end else { fatalError("literal {\(count)} runs past the end: \(bytes)") }
