@@ -36,13 +36,7 @@ public func fuzzIMAPCommand(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fatalError("byte-by-byte feed differs:\n\(whole)\n\(single)")
     }
     var generator = SplitMix(state: UInt64(splitSeed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(bytes.count))
-    var chunks: [Int] = []
-    var total = 0
-    while total < bytes.count {
-        let size = 1 + generator.below(splitSeed & 1 == 0 ? 9 : 200)
-        chunks.append(size)
-        total += size
-    }
+    let chunks = generator.chunks(covering: bytes.count, largest: splitSeed & 1 == 0 ? 9 : 200)
     let chunked = server.run(bytes, chunks: chunks, limits: limits, options: options)
     guard whole == chunked else {
         fatalError("chunked feed differs (\(chunks)):\n\(whole)\n\(chunked)")
@@ -92,18 +86,6 @@ private struct FuzzServer {
         }
         return events
     }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
 // MARK: - The encoder with parsed values

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
-# one of dns-message, mime-message, imap-command, mtasts, spf-record, dmarc-record, dkim-signature. The files under test import
+# one of dns-message, mime-message, imap-command, smtp-protocol, mtasts, spf-record, dmarc-record, dkim-signature. The files under test import
 # nothing but Foundation, the C library and (for mtasts and spf-record) the pure part of the DNS module, so they are
 # compiled here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|mtasts|spf-record|dmarc-record|dkim-signature [SECONDS]}
+target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|smtp-protocol|mtasts|spf-record|dmarc-record|dkim-signature [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
@@ -25,8 +25,15 @@ mime-message)
 imap-command)
     # The IMAP module imports only Foundation. Seeds: two control octets, then RFC examples.
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name IMAPFuzz \
-        Fuzz/IMAPCommandFuzzer.swift Sources/IMAP/*.swift -o "$out/$target"
+        Fuzz/IMAPCommandFuzzer.swift Fuzz/FuzzSupport.swift Sources/IMAP/*.swift -o "$out/$target"
     cp Fuzz/seeds/imap-command/* "Fuzz/corpus/$target/" 2>/dev/null || true
+    ;;
+smtp-protocol)
+    # The SMTP module imports nothing. Seeds: one control octet, then sessions, DATA bodies
+    # with the end-of-data variants other servers accept, and server replies.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name SMTPFuzz \
+        Fuzz/SMTPProtocolFuzzer.swift Fuzz/FuzzSupport.swift Sources/SMTP/*.swift -o "$out/$target"
+    cp Fuzz/seeds/smtp-protocol/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 mtasts)
     # The MTA-STS record and policy parsers, on the DNS module's name types compiled first as a

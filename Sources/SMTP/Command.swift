@@ -78,6 +78,11 @@ extension Command {
     /// comes after the path on the same line; the session checks that it was given
     /// (`Mailbox.needsSMTPUTF8`).
     public static func parse(_ line: [UInt8]) throws(CommandError) -> Command {
+        // RFC 5321 §2.3.8: CR and LF only end lines; a bare one, or a NUL, inside a command
+        // is refused rather than passed on in an argument.
+        if line.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+            throw .syntax("bare CR, LF or NUL in the command", .syntaxError)
+        }
         let verbEnd = line.firstIndex(of: UInt8(ascii: " ")) ?? line.count
         let verb = String(decoding: line[..<verbEnd], as: UTF8.self).uppercased()
         let rest = line[min(verbEnd + 1, line.count)...]

@@ -122,6 +122,9 @@ import TestSupport
         #expect(throws: CommandError.syntax("AUTH needs an xtext mailbox or <>", .invalidArguments)) { try parse("MAIL FROM:<a@b.c> AUTH=a+zz") }
         #expect(throws: CommandError.syntax("syntax: BDAT size [LAST]", .syntaxError)) { try parse("BDAT -1") }
         #expect(throws: CommandError.syntax("syntax: BDAT size [LAST]", .syntaxError)) { try parse("BDAT 1 FIRST") }
+        for line in ["EXPN li\rst", "EHLO a\rX-Injected:yes", "VRFY a\u{0}b", "HELP \n"] {
+            #expect(throws: CommandError.syntax("bare CR, LF or NUL in the command", .syntaxError)) { try parse(line) }
+        }
     }
 }
 
