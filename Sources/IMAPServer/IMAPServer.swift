@@ -142,15 +142,12 @@ public struct IMAPSettings: Sendable {
 }
 
 /// State shared by every session of a server (all listeners): per-account connection
-/// counts and the owners of \Recent (RFC 3501 §2.3.2: a message is recent in exactly one
-/// session, the first to see it).
+/// counts. (Who has seen a message as \Recent is kept by the store, `Account.claimRecent`.)
 public final class IMAPSharedState: Sendable {
     let accountConnections: AccountConnectionLimiter
-    let recent: RecentTracker
 
     public init(maxConnectionsPerAccount: Int = IMAPLimits().maxConnectionsPerAccount) {
         accountConnections = AccountConnectionLimiter(maxPerAccount: maxConnectionsPerAccount)
-        recent = RecentTracker()
     }
 }
 

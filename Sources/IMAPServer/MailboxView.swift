@@ -182,9 +182,13 @@ extension IMAPSession {
         }
         if !added.isEmpty {
             send(.exists(view.count))
-            // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); such a session takes none.
-            if !view.readOnly, !imap4rev2, let range = shared.recent.claim(account: account.name, mailbox: view.id, upTo: view.lastUID, firstClaimIsRecent: false) {
-                for state in added where range.contains(state.uid) { view.recent.insert(state.uid) }
+            // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); such a session takes none. A
+            // read-only one shows those no one has taken, without taking them (RFC 3501 §6.3.2).
+            if !imap4rev2, view.lastUID > info.recentUID {
+                let range = view.readOnly ? (info.recentUID + 1)...view.lastUID : try await account.claimRecent(in: view.id, upTo: view.lastUID)
+                if let range {
+                    for state in added where range.contains(state.uid) { view.recent.insert(state.uid) }
+                }
             }
             if !imap4rev2 { send(.recent(UInt32(clamping: view.recent.count))) }
         }

@@ -207,8 +207,13 @@ extension IMAPSession {
             case .deleted: values.append(.deleted(UInt32(clamping: info.deleted)))
             case .size: values.append(.size(UInt64(clamping: info.size)))
             case .recent:
-                // RFC 3501: recent for this session; only the selected mailbox has any here.
-                let recent = selected.map { $0.id == info.id ? $0.recent.count : 0 } ?? 0
+                // RFC 3501 §6.3.10: the selected mailbox's are this session's; another
+                // mailbox's are those no session has taken yet.
+                let recent = if let selected, selected.id == info.id {
+                    selected.recent.count
+                } else {
+                    try await requireAccount().unclaimedRecentCount(in: info.id)
+                }
                 values.append(.recent(UInt32(clamping: recent)))
             case .highestModSeq:
                 enableCondStore()

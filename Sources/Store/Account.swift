@@ -234,6 +234,31 @@ public final class Account: Sendable {
         }
     }
 
+    // MARK: \Recent (RFC 3501 §2.3.2)
+
+    /// Takes the messages of `mailbox` up to UID `upTo` that no session has taken before:
+    /// they are \Recent for the caller's session alone ("this session is the first session
+    /// to have been notified about this message"). Nil when there are none. Kept in the
+    /// mailbox row, so a restart makes no message recent a second time.
+    public func claimRecent(in mailbox: MailboxID, upTo: UInt32) async throws -> ClosedRange<UInt32>? {
+        try await committer.commit { db -> (ClosedRange<UInt32>?, [StoreChange]) in
+            let claimed = try MailboxRow.require(db, id: mailbox).recentUID
+            guard Int64(upTo) > claimed else { return (nil, []) }
+            try db.cachedStatement(sql: "UPDATE mailbox SET recentUID = ? WHERE id = ?").execute(arguments: [Int64(upTo), mailbox.rawValue])
+            return (UInt32(claimed + 1)...upTo, [])
+        }
+    }
+
+    /// The messages of `mailbox` no session has taken as \Recent yet: they would be recent
+    /// for the next one to select it (STATUS RECENT, RFC 3501 §6.3.10).
+    public func unclaimedRecentCount(in mailbox: MailboxID) async throws -> Int {
+        try await pool.read { db in
+            let claimed = try MailboxRow.require(db, id: mailbox).recentUID
+            return try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM message WHERE mailboxID = ? AND uid > ?"), arguments: [mailbox.rawValue, claimed]) ?? 0
+        }
+    }
+
     /// CREATE (RFC 9051 §6.3.4), with an optional RFC 6154 role (CREATE-SPECIAL-USE, §3).
     /// A trailing "/" only declares the intent to create children (§6.3.4) and is dropped.
     /// Missing superiors are created too.

@@ -16,8 +16,9 @@ struct MailboxRow: Sendable {
     var deletedCount: Int64
     var totalSize: Int64
     var keywords: [String]
+    var recentUID: Int64
 
-    static let columns = "id, name, role, uidValidity, uidNext, highestModSeq, messageCount, unseenCount, deletedCount, totalSize, keywords"
+    static let columns = "id, name, role, uidValidity, uidNext, highestModSeq, messageCount, unseenCount, deletedCount, totalSize, keywords, recentUID"
 
     init(row: Row) throws {
         id = try row.value("id")
@@ -34,6 +35,7 @@ struct MailboxRow: Sendable {
         deletedCount = try row.value("deletedCount")
         totalSize = try row.value("totalSize")
         keywords = Keywords.decode(try row.value("keywords"))
+        recentUID = try row.value("recentUID")
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> MailboxRow? {
@@ -79,7 +81,7 @@ struct MailboxRow: Sendable {
             id: MailboxID(id), name: name, role: role, uidValidity: uidValidity,
             uidNext: UInt32(clamping: uidNext), highestModSeq: highestModSeq,
             messages: Int(messageCount), unseen: Int(unseenCount), deleted: Int(deletedCount),
-            size: totalSize, keywords: keywords, subscribed: subscribed)
+            size: totalSize, keywords: keywords, subscribed: subscribed, recentUID: UInt32(clamping: recentUID))
     }
 }
 

@@ -26,7 +26,9 @@ enum StoreDatabase {
 ///   Passwords are not here: the domains file holds them (Config), the one place an
 ///   operator sets them; v2 drops the credential columns v1 had.
 /// - `mailbox`: name (unique, binary compare so children are a range scan), role,
-///   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and counters that make STATUS O(1).
+///   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, counters that make STATUS O(1), and (v4) the
+///   highest UID an IMAP session has taken as \Recent (RFC 3501 §2.3.2), so that a message
+///   is recent for exactly one session, across restarts too.
 /// - `subscription`: names, separate from mailboxes: RFC 9051 §6.3.9 keeps a subscribed
 ///   name listed after its mailbox is deleted.
 /// - `content`: one row per message file (the file id is the row id, AUTOINCREMENT so an
@@ -116,6 +118,14 @@ enum AccountSchema {
             try db.execute(sql: """
                 ALTER TABLE message ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
                 UPDATE message SET size = (SELECT c.size FROM content c WHERE c.id = message.contentID);
+                """)
+        }
+        migrator.registerMigration("v4") { db in
+            // Messages already there are old: no session was told about them as recent,
+            // but a first SELECT after the upgrade should not show a whole mailbox as new.
+            try db.execute(sql: """
+                ALTER TABLE mailbox ADD COLUMN recentUID INTEGER NOT NULL DEFAULT 0;
+                UPDATE mailbox SET recentUID = uidNext - 1;
                 """)
         }
         return migrator

@@ -132,6 +132,9 @@ public struct MailboxInfo: Hashable, Sendable {
     public var keywords: [String]
     /// In the subscription list (RFC 9051 §6.3.7).
     public var subscribed: Bool
+    /// The highest UID an IMAP session has taken as \Recent (`Account.claimRecent`); the
+    /// messages above it are recent for the next session to take them.
+    public var recentUID: UInt32
 }
 
 /// What CONDSTORE/QRESYNC and IDLE need to know of a message's mutable state.

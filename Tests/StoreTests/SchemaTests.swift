@@ -54,4 +54,20 @@ private func withScratchDatabase(_ body: (DatabaseQueue) throws -> Void) throws 
             #expect(sizes == [1234, 99, 1234])
         }
     }
+
+    /// v4: the messages of existing mailboxes count as claimed (old), new mailboxes start at 0.
+    @Test func v4MakesExistingMessagesOld() throws {
+        try withScratchDatabase { queue in
+            try AccountSchema.migrator.migrate(queue, upTo: "v3")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO account (id, name, created, modSeq, lastUIDValidity) VALUES (1, 'mjl', 0, 3, 1);
+                    INSERT INTO mailbox (id, name, uidValidity, uidNext, highestModSeq, created) VALUES (1, 'INBOX', 1, 4, 3, 0), (2, 'Empty', 2, 1, 0, 0);
+                    """)
+            }
+            try AccountSchema.migrator.migrate(queue)
+            let claimed = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT recentUID FROM mailbox ORDER BY id") }
+            #expect(claimed == [3, 0])
+        }
+    }
 }
