@@ -369,11 +369,26 @@ extension IMAPSession {
             throw error
         }
         let numbers = results.map { command.byUID ? $0.uid : $0.number }
-        let modSeq: UInt64? = Self.searchUsesModSeq(command.key) && !results.isEmpty
-            ? UInt64(max(0, results.map(\.modSeq).max() ?? 0)) : nil
+        let modSeq = Self.searchUsesModSeq(command.key) ? Self.reportedModSeq(of: results, returnOptions: command.returnOptions) : nil
         reportSearch(tag, numbers: numbers, uids: results.map(\.uid), byUID: command.byUID,
                      returnOptions: command.returnOptions, modSeq: modSeq, sorted: false)
         return .ok("SEARCH completed")
+    }
+
+    /// The MODSEQ that goes with a search's results (RFC 7162 §3.1.5; RFC 4731 §3.2): that
+    /// of the one message returned for MIN alone or MAX alone, the higher of the two for MIN
+    /// and MAX without ALL or COUNT, else the highest of all; nil when nothing was found.
+    static func reportedModSeq(of results: [(number: UInt32, uid: UInt32, modSeq: Int64)], returnOptions: [SearchReturnOption]?) -> UInt64? {
+        guard let lowest = results.min(by: { $0.number < $1.number }), let highest = results.max(by: { $0.number < $1.number }) else {
+            return nil
+        }
+        let modSeqs: [Int64] = switch Set(returnOptions ?? []).subtracting([.save]) {
+        case [.min]: [lowest.modSeq]
+        case [.max]: [highest.modSeq]
+        case [.min, .max]: [lowest.modSeq, highest.modSeq]
+        default: results.map(\.modSeq)
+        }
+        return UInt64(max(0, modSeqs.max() ?? 0))
     }
 
     /// Writes SEARCH/SORT results: ESEARCH for RETURN options and for IMAP4rev2 clients

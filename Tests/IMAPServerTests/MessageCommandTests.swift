@@ -148,6 +148,27 @@ let multipartMessage = """
         #expect(try await client.send("p UNSELECT\n") == "p OK UNSELECT completed\n")
     }
 
+    /// RFC 4731 §3.2 (RFC 7162 §3.1.5): MODSEQ goes with the message MIN or MAX returns
+    /// alone, the higher of the two for both, else the highest of all found.
+    @Test func esearchModSeqFollowsTheReturnedMessages() async throws {
+        let fixture = try await Fixture.make()
+        for _ in 0..<3 { try await fixture.deliver(sampleMessage) }
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        _ = try await client.send("e ENABLE CONDSTORE\n")
+        try await client.select()
+        // Changed in the order 1, 3, 2: mod-sequences 11, 12, 13 (10 after the deliveries).
+        for number in [1, 3, 2] { _ = try await client.send("s STORE \(number) +FLAGS.SILENT (\\Flagged)\n") }
+        let search = "SEARCH RETURN"
+        let key = "MODSEQ \"/flags/\\\\flagged\" all 1"
+        #expect(try await client.send("a \(search) (MIN) \(key)\n") == "* ESEARCH (TAG \"a\") MIN 1 MODSEQ 11\na OK SEARCH completed\n")
+        #expect(try await client.send("b \(search) (MAX) \(key)\n") == "* ESEARCH (TAG \"b\") MAX 3 MODSEQ 12\nb OK SEARCH completed\n")
+        #expect(try await client.send("c \(search) (MIN MAX) \(key)\n") == "* ESEARCH (TAG \"c\") MIN 1 MAX 3 MODSEQ 12\nc OK SEARCH completed\n")
+        #expect(try await client.send("d \(search) (MIN COUNT) \(key)\n") == "* ESEARCH (TAG \"d\") MIN 1 COUNT 3 MODSEQ 13\nd OK SEARCH completed\n")
+        #expect(try await client.send("f \(search) () \(key)\n") == "* ESEARCH (TAG \"f\") ALL 1:3 MODSEQ 13\nf OK SEARCH completed\n")
+        #expect(try await client.send("g \(search) (MIN) MODSEQ 99\n") == "* ESEARCH (TAG \"g\")\ng OK SEARCH completed\n")
+    }
+
     @Test func search() async throws {
         let fixture = try await Fixture.make()
         try await fixture.deliver(sampleMessage)
