@@ -161,10 +161,10 @@ struct SearchEvaluator {
         case .old: return !message.recent
         case let .keyword(flag): return hasFlag(flag, state)
         case let .unkeyword(flag): return !hasFlag(flag, state)
-        case let .bcc(text): return header("Bcc", contains: text, message)
-        case let .cc(text): return header("Cc", contains: text, message)
-        case let .from(text): return header("From", contains: text, message)
-        case let .to(text): return header("To", contains: text, message)
+        case let .bcc(text): return addressField("Bcc", contains: text, message)
+        case let .cc(text): return addressField("Cc", contains: text, message)
+        case let .from(text): return addressField("From", contains: text, message)
+        case let .to(text): return addressField("To", contains: text, message)
         case let .subject(text): return header("Subject", contains: text, message)
         case let .header(name, text):
             // RFC 9051 §6.4.4: an empty string matches every message that has the field.
@@ -223,6 +223,28 @@ struct SearchEvaluator {
     private func header(_ name: String, contains text: ByteString, _ message: SearchCandidate) -> Bool {
         let needle = prepared(text)
         return message.hasField(name) { needle.isFound(inValueOf: $0) }
+    }
+
+    /// RFC 9051 §6.4.4: FROM, TO, CC and BCC match "the envelope structure's" field. So
+    /// besides the field's text, each address counts as the envelope holds it: the decoded
+    /// name, and mailbox@host without comments or spaces, which finds `user@example.org` in
+    /// `user (office) @ example.org`.
+    private func addressField(_ name: String, contains text: ByteString, _ message: SearchCandidate) -> Bool {
+        let needle = prepared(text)
+        return message.hasField(name) { field in
+            if needle.isFound(inValueOf: field) { return true }
+            for item in AddressList.parseLenient(field.value) {
+                let addresses: [Message.Address] = switch item {
+                case let .mailbox(address): [address]
+                case let .group(_, members): members
+                }
+                for address in addresses {
+                    if needle.isFound(in: address.localPart + "@" + address.domain) { return true }
+                    if let name = address.displayName, needle.isFound(in: EncodedWord.decode(name)) { return true }
+                }
+            }
+            return false
+        }
     }
 
     private func prepared(_ text: ByteString) -> SearchText {

@@ -169,6 +169,24 @@ let multipartMessage = """
         #expect(try await client.send("g \(search) (MIN) MODSEQ 99\n") == "* ESEARCH (TAG \"g\")\ng OK SEARCH completed\n")
     }
 
+    /// RFC 9051 §6.4.4: FROM/TO/CC/BCC match the envelope's addresses, so comments and
+    /// spaces inside an address do not hide it; the field's text still matches as written.
+    @Test func addressSearchMatchesTheEnvelopeAddress() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver("From: <user-from (comment)@ (comment) domain.org>\nTo: Team: \"Ann B.\" <ann (x) @b.example>;\nSubject: s\n\nbody\n")
+        try await fixture.deliver("From: other@domain.org\nCc: =?UTF-8?Q?J=C3=B6rg?= <jorg@c.example>\nSubject: s\n\nbody\n")
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        #expect(try await client.send("a SEARCH FROM user-from@domain.org\n") == "* SEARCH 1\na OK SEARCH completed\n")
+        #expect(try await client.send("b SEARCH FROM \"(comment)\"\n") == "* SEARCH 1\nb OK SEARCH completed\n")
+        #expect(try await client.send("c SEARCH FROM @domain.org\n") == "* SEARCH 1 2\nc OK SEARCH completed\n")
+        #expect(try await client.send("d SEARCH TO ann@b.example\n") == "* SEARCH 1\nd OK SEARCH completed\n")
+        #expect(try await client.send("e SEARCH TO \"ann b.\"\n") == "* SEARCH 1\ne OK SEARCH completed\n")
+        #expect(try await client.sendBytes(wire("g SEARCH CHARSET UTF-8 CC {5+}\n") + Array("jörg".utf8) + wire("\n")) == "* SEARCH 2\ng OK SEARCH completed\n")
+        #expect(try await client.send("h SEARCH BCC jorg\n") == "* SEARCH\nh OK SEARCH completed\n")
+    }
+
     @Test func search() async throws {
         let fixture = try await Fixture.make()
         try await fixture.deliver(sampleMessage)
