@@ -126,13 +126,33 @@ extension IMAPSession {
         return .ok("LIST completed")
     }
 
-    /// LSUB (RFC 3501 §6.3.9): subscribed names matching the pattern.
+    /// LSUB (RFC 3501 §6.3.9): subscribed names matching the pattern. A subscribed name
+    /// below the level a "%" stops at shows as its superior at that level, flagged
+    /// \Noselect, unless that superior is subscribed itself ("foo/bar" subscribed, "foo"
+    /// not: `LSUB "" %` must return foo, not foo/bar, with \Noselect).
     func lsub(reference: String, pattern: String) async throws -> StatusResponse {
         let account = try requireAccount()
         let matcher = ListPattern(reference: reference, pattern: pattern)
         let mailboxes = Set(try await account.mailboxes().map(\.name))
-        for name in try await account.subscriptions() where matcher.matches(name) {
-            send(.lsub(ListResponse(attributes: mailboxes.contains(name) ? [] : [.noSelect], delimiter: "/", mailbox: MailboxName(name))))
+        let subscribed = try await account.subscriptions()
+        let subscribedNames = Set(subscribed)
+        var superiorsSent: Set<String> = []
+        for name in subscribed {
+            if matcher.matches(name) {
+                send(.lsub(ListResponse(attributes: mailboxes.contains(name) ? [] : [.noSelect], delimiter: "/", mailbox: MailboxName(name))))
+                continue
+            }
+            var superior = Substring(name)
+            while let slash = superior.lastIndex(of: "/") {
+                superior = superior[..<slash]
+                if subscribedNames.contains(String(superior)) { break }
+                if matcher.matches(String(superior)) {
+                    if superiorsSent.insert(String(superior)).inserted {
+                        send(.lsub(ListResponse(attributes: [.noSelect], delimiter: "/", mailbox: MailboxName(String(superior)))))
+                    }
+                    break
+                }
+            }
         }
         return .ok("LSUB completed")
     }

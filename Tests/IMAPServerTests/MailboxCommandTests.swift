@@ -92,6 +92,10 @@ import Testing
         #expect(try await client.send("g SUBSCRIBE work/projects\n") == "g OK SUBSCRIBE completed\n")
         #expect(try await client.send("h RENAME work play\n") == "h OK RENAME completed\n")
         #expect(try await client.send("i LSUB \"\" play*\n") == "* LSUB () \"/\" play/projects\ni OK LSUB completed\n")
+        // RFC 3501 §6.3.9: "%" stops at play, which is not subscribed: it stands in, \Noselect.
+        #expect(try await client.send("i2 LSUB \"\" p%\n") == "* LSUB (\\Noselect) \"/\" play\ni2 OK LSUB completed\n")
+        #expect(try await client.send("i3 LSUB \"\" play/%\n") == "* LSUB () \"/\" play/projects\ni3 OK LSUB completed\n")
+        #expect(try await client.send("i4 LSUB \"\" q%\n") == "i4 OK LSUB completed\n")
         #expect(try await client.send("j LIST (SUBSCRIBED RECURSIVEMATCH) \"\" play\n") == "* LIST (\\HasChildren) \"/\" play (\"CHILDINFO\" (\"SUBSCRIBED\"))\nj OK LIST completed\n")
         #expect(try await client.send("k DELETE play/projects\n") == "k OK DELETE completed\n")
         // RFC 9051 §6.3.9: a subscription outlives its mailbox.
