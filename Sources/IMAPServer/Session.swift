@@ -622,7 +622,7 @@ public final class IMAPSession {
     /// The response for a store error (RFC 5530 codes).
     static func status(for error: StoreError) -> StatusResponse {
         switch error {
-        case .invalidMailboxName, .invalidKeyword, .renameIntoItself, .cannotDeleteInbox, .moveToSameMailbox:
+        case .invalidMailboxName, .invalidKeyword, .renameIntoItself, .cannotDeleteInbox:
             return .no(error.description, code: .cannot)
         case .mailboxExists, .accountExists:
             return .no(error.description, code: .alreadyExists)

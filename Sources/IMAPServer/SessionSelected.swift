@@ -179,11 +179,7 @@ extension IMAPSession {
         let name = move ? "MOVE" : "COPY"
         guard !targets.isEmpty else { return .ok("\(name) completed (no messages)") }
         let uids = UIDSet(targets.map(\.uid))
-        let result: CopyResult
-        if move, target.id == view.id {
-            return .no("cannot move messages to the mailbox they are in", code: .cannot)
-        }
-        result = move
+        let result = move
             ? try await account.move(uids, from: view.id, to: target.id)
             : try await account.copy(uids, from: view.id, to: target.id)
         if result.mapping.isEmpty {

@@ -176,19 +176,20 @@ extension Account {
     }
 
     /// MOVE (RFC 6851 §3.3): a copy and an expunge of the originals in one transaction, so
-    /// no other session ever sees the message in both mailboxes or in neither.
+    /// no other session ever sees the message in both mailboxes or in neither. Into the
+    /// same mailbox it is that too (RFC 6851 sets no exception): the messages get new UIDs.
     public func move(_ uids: UIDSet, from source: MailboxID, to destination: MailboxID) async throws -> CopyResult {
-        guard source != destination else { throw StoreError.moveToSameMailbox }
-        return try await transfer(uids, from: source, to: destination, move: true)
+        try await transfer(uids, from: source, to: destination, move: true)
     }
 
     private func transfer(_ uids: UIDSet, from source: MailboxID, to destination: MailboxID, move: Bool) async throws -> CopyResult {
         let now = environment.now()
         let limits = limits
         let result = try await pool.write { [self] db -> CopyResult in
+            // Within one mailbox, one row takes the additions and the removals.
             var from = try MailboxRow.require(db, id: source)
             var to = source == destination ? from : try MailboxRow.require(db, id: destination)
-            let rows = try MessageRow.fetch(db, mailbox: from.id, uids: uids)
+            let rows = try MessageRow.fetch(db, mailbox: source.rawValue, uids: uids)
             guard !rows.isEmpty else {
                 return CopyResult(uidValidity: to.uidValidity, mapping: [], modSeq: to.highestModSeq)
             }
@@ -204,13 +205,16 @@ extension Account {
                 mapping.append(UIDMapping(source: row.uid, destination: uid))
                 added.append(MessageState(uid: uid, modSeq: modSeq, flags: row.flags, keywords: row.keywords))
             }
-            try to.save(db)
             var changes: [StoreChange] = [.messagesAdded(mailbox: destination, messages: added, highestModSeq: to.highestModSeq)]
-            if move {
+            if move, source == destination {
+                _ = try AccountDB.removeMessages(db, from: &to, rows, modSeq: modSeq)
+                changes.append(.expunged(mailbox: source, uids: rows.map(\.uid), highestModSeq: to.highestModSeq))
+            } else if move {
                 _ = try AccountDB.removeMessages(db, from: &from, rows, modSeq: modSeq)
                 try from.save(db)
                 changes.append(.expunged(mailbox: source, uids: rows.map(\.uid), highestModSeq: from.highestModSeq))
             }
+            try to.save(db)
             publishOnCommit(db, changes)
             return CopyResult(uidValidity: to.uidValidity, mapping: mapping, modSeq: modSeq)
         }

@@ -99,7 +99,6 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooManyKeywords(limit: Int)
     /// The mailbox would need a UID above 2^32-1 (RFC 9051 §2.3.1.1).
     case uidsExhausted(String)
-    case moveToSameMailbox
     case noRecipients
     case tooManyAccounts(limit: Int)
     /// Storing would take the account past its quota (RFC 9208 §5.1 STORAGE): SMTP answers
@@ -128,7 +127,6 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .invalidKeyword(keyword): return "invalid keyword \(quoted(keyword))"
         case let .tooManyKeywords(limit): return "too many keywords (limit \(limit))"
         case let .uidsExhausted(name): return "mailbox \(quoted(name)) has no UIDs left"
-        case .moveToSameMailbox: return "cannot move messages to the mailbox they are in"
         case .noRecipients: return "delivery without recipients"
         case let .tooManyAccounts(limit): return "delivery to too many accounts (limit \(limit))"
         case let .overQuota(account, limit): return "account \(quoted(account)) would exceed its quota of \(limit) octets"

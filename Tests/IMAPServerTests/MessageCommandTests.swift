@@ -138,6 +138,10 @@ let multipartMessage = """
         let move = try await client.send("h UID MOVE 4 Trash\n")
         #expect(move.hasPrefix("* OK [COPYUID ") && move.hasSuffix(" 4 1] moved\n* 2 EXPUNGE\nh OK MOVE completed\n"))
         #expect(try await client.send("i STATUS Archive (MESSAGES)\n") == "* STATUS Archive (MESSAGES 2)\ni OK STATUS completed\n")
+        // Into the selected mailbox itself: a new UID, the old one expunged.
+        let within = try await client.send("i2 MOVE 1 INBOX\n")
+        #expect(within.hasPrefix("* OK [COPYUID ") && within.hasSuffix(" 3 5] moved\n* 1 EXPUNGE\n* 1 EXISTS\n* 1 RECENT\ni2 OK MOVE completed\n"), "\(within)")
+        #expect(try await client.send("i3 FETCH 1 (UID FLAGS)\n") == "* 1 FETCH (UID 5 FLAGS (\\Answered \\Recent $Label))\ni3 OK FETCH completed\n")
         #expect(try await client.send("j CLOSE\n") == "j OK CLOSE completed\n")
         #expect(try await client.send("k FETCH 1 FLAGS\n") == "k BAD no mailbox selected\n")
         // The copies are recent: no session has selected Archive (EXAMINE does not take them).
