@@ -176,9 +176,10 @@ struct SearchEvaluator {
             let needle = prepared(text)
             if needle.isFound(in: message.allHeaders()) { return true }
             return needle.isFound(in: message.body())
-        case let .before(date): return Self.day(state.internalDate, zone: 0) < date
-        case let .on(date): return Self.day(state.internalDate, zone: 0) == date
-        case let .since(date): return Self.day(state.internalDate, zone: 0) >= date
+        // RFC 9051 §6.4.4 "disregarding time and timezone": the day as the date was given.
+        case let .before(date): return Self.day(state.internalDate, zone: state.internalDateZone) < date
+        case let .on(date): return Self.day(state.internalDate, zone: state.internalDateZone) == date
+        case let .since(date): return Self.day(state.internalDate, zone: state.internalDateZone) >= date
         case let .sentBefore(date): return sentDate(message).map { $0 < date } ?? false
         case let .sentOn(date): return sentDate(message).map { $0 == date } ?? false
         case let .sentSince(date): return sentDate(message).map { $0 >= date } ?? false

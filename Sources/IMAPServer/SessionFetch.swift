@@ -151,7 +151,7 @@ extension IMAPSession {
             case .modSeq:
                 builder.append(.modSeq(UInt64(max(0, summary.modSeq))))
             case .internalDate:
-                builder.append(.internalDate(IMAPDateTime(summary.internalDate)))
+                builder.append(.internalDate(IMAPDateTime(summary.internalDate, zoneMinutes: summary.internalDateZone)))
             case .rfc822Size:
                 builder.append(.rfc822Size(UInt64(max(0, summary.size))))
             case .saveDate:

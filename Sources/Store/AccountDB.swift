@@ -97,16 +97,18 @@ struct MessageRow: Sendable {
     var internalDate: Date
     var saveDate: Date
     var size: Int64
+    var internalDateZone: Int
 
     static let select = """
-        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, m.size
+        SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, m.size,
+            m.internalDateZone
         FROM message m
         """
 
     /// `select` and the content's structure, REQUIRETLS flag and delivery metadata.
     static let selectWithContent = """
         SELECT m.id, m.mailboxID, m.uid, m.contentID, m.modSeq, m.flags, m.keywords, m.internalDate, m.saveDate, m.size,
-            c.structure, c.requireTLS, c.deliveryMetadata
+            m.internalDateZone, c.structure, c.requireTLS, c.deliveryMetadata
         FROM message m JOIN content c ON c.id = m.contentID
         """
 
@@ -125,6 +127,7 @@ struct MessageRow: Sendable {
         internalDate = Date(timeIntervalSince1970: try row.value(atIndex: 7))
         saveDate = Date(timeIntervalSince1970: try row.value(atIndex: 8))
         size = try row.value(atIndex: 9)
+        internalDateZone = try row.value(atIndex: 10)
     }
 
     var state: MessageState { MessageState(uid: uid, modSeq: modSeq, flags: flags, keywords: keywords) }
@@ -132,7 +135,7 @@ struct MessageRow: Sendable {
     var summary: MessageSummary {
         MessageSummary(
             uid: uid, modSeq: modSeq, flags: flags, keywords: keywords, size: size,
-            internalDate: internalDate, saveDate: saveDate, fileID: contentID)
+            internalDate: internalDate, internalDateZone: internalDateZone, saveDate: saveDate, fileID: contentID)
     }
 
     /// The messages of `mailbox` with UIDs in `uids`, ascending, each once.
@@ -250,17 +253,17 @@ enum AccountDB {
     /// ascending, never reused within one UIDVALIDITY).
     static func insertMessage(
         _ db: Database, into mailbox: inout MailboxRow, contentID: Int64, size: Int64, flags: MessageFlags,
-        keywords: [String], internalDate: Date, saveDate: Date, modSeq: Int64, limits: StoreLimits
+        keywords: [String], internalDate: Date, internalDateZone: Int, saveDate: Date, modSeq: Int64, limits: StoreLimits
     ) throws -> UInt32 {
         guard let uid = UInt32(exactly: mailbox.uidNext) else { throw StoreError.uidsExhausted(mailbox.name) }
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, keywords, internalDate, saveDate, size)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, keywords, internalDate, internalDateZone, saveDate, size)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [
                 mailbox.id, Int64(uid), contentID, modSeq, flags.rawValue, Keywords.encode(keywords),
-                internalDate.timeIntervalSince1970, saveDate.timeIntervalSince1970, size,
+                internalDate.timeIntervalSince1970, internalDateZone, saveDate.timeIntervalSince1970, size,
             ])
         mailbox.uidNext += 1
         mailbox.count(flags, size: size, 1)

@@ -157,9 +157,9 @@ extension Account {
                     // The content columns follow MessageRow's, by position. The structure is
                     // read where SQLite holds it, not copied first.
                     let message = try MessageRow(row: row)
-                    let requireTLS: Bool = try row.value(atIndex: 11)
-                    let metadata: Data? = readMetadata ? try row.value(atIndex: 12) : nil
-                    out.append(try row.withUnsafeData(atIndex: 10) { structure in
+                    let requireTLS: Bool = try row.value(atIndex: 12)
+                    let metadata: Data? = readMetadata ? try row.value(atIndex: 13) : nil
+                    out.append(try row.withUnsafeData(atIndex: 11) { structure in
                         guard let structure else { throw StoreError.corrupt("message file \(message.contentID) without structure") }
                         return try make(message, structure, requireTLS, metadata)
                     })

@@ -60,7 +60,7 @@ extension Account {
     /// returns is durable (DESIGN.md's acknowledgement rule).
     public func append(
         to mailbox: MailboxID, _ source: MessageSource, flags: MessageFlags = [], keywords: [String] = [],
-        internalDate: Date? = nil
+        internalDate: Date? = nil, internalDateZone: Int = 0
     ) async throws -> AppendResult {
         let keywords = try Keywords.normalize(keywords, limits: limits)
         // A mailbox that is gone fails the commit, which removes the file: the session has
@@ -80,7 +80,8 @@ extension Account {
                     metadata: nil, deliveryID: nil, now: now)
                 let uid = try AccountDB.insertMessage(
                     db, into: &row, contentID: fileID, size: Int64(parsed.size), flags: flags, keywords: keywords,
-                    internalDate: internalDate ?? now, saveDate: now, modSeq: modSeq, limits: limits)
+                    internalDate: internalDate ?? now, internalDateZone: internalDate == nil ? 0 : internalDateZone, saveDate: now,
+                    modSeq: modSeq, limits: limits)
                 try row.save(db)
                 let added = StoreChange.messagesAdded(
                     mailbox: mailbox, messages: [MessageState(uid: uid, modSeq: modSeq, flags: flags, keywords: keywords)],
@@ -201,7 +202,7 @@ extension Account {
             for row in rows {
                 let uid = try AccountDB.insertMessage(
                     db, into: &to, contentID: row.contentID, size: row.size, flags: row.flags, keywords: row.keywords,
-                    internalDate: row.internalDate, saveDate: now, modSeq: modSeq, limits: limits)
+                    internalDate: row.internalDate, internalDateZone: row.internalDateZone, saveDate: now, modSeq: modSeq, limits: limits)
                 mapping.append(UIDMapping(source: row.uid, destination: uid))
                 added.append(MessageState(uid: uid, modSeq: modSeq, flags: row.flags, keywords: row.keywords))
             }
@@ -279,7 +280,7 @@ extension Account {
             for (index, target) in targets.enumerated() {
                 let uid = try AccountDB.insertMessage(
                     db, into: &boxes[index], contentID: fileID, size: size, flags: target.flags, keywords: target.keywords,
-                    internalDate: internalDate, saveDate: now, modSeq: modSeq, limits: limits)
+                    internalDate: internalDate, internalDateZone: 0, saveDate: now, modSeq: modSeq, limits: limits)
                 try boxes[index].save(db)
                 let box = boxes[index]
                 changes.append(.messagesAdded(

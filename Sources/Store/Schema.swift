@@ -34,8 +34,8 @@ enum StoreDatabase {
 /// - `content`: one row per message file (the file id is the row id, AUTOINCREMENT so an
 ///   id is never handed out twice): size, the parsed MIME structure (StoredStructure), REQUIRETLS,
 ///   delivery metadata, and the delivery journal id of a multi-account delivery.
-/// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates,
-///   and the content it shows, with the content's size (v3): reading flags and sizes,
+/// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates
+///   (INTERNALDATE with the zone it was given in, v4), and the content it shows, with the content's size (v3): reading flags and sizes,
 ///   as FETCH and SEARCH do for every message, then never touches the content rows,
 ///   whose structures fill most of the database. Copies share one content row and so one
 ///   file.
@@ -126,6 +126,7 @@ enum AccountSchema {
             try db.execute(sql: """
                 ALTER TABLE mailbox ADD COLUMN recentUID INTEGER NOT NULL DEFAULT 0;
                 UPDATE mailbox SET recentUID = uidNext - 1;
+                ALTER TABLE message ADD COLUMN internalDateZone INTEGER NOT NULL DEFAULT 0;
                 """)
         }
         return migrator

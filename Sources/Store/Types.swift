@@ -161,6 +161,9 @@ public struct MessageSummary: Hashable, Sendable {
     public var size: Int64
     /// INTERNALDATE (RFC 9051 §2.3.3): when the message was received, or APPEND's date.
     public var internalDate: Date
+    /// The zone APPEND gave the date in, minutes east of UTC (0 for mail received here),
+    /// so it is shown and searched by day (SEARCH BEFORE/ON/SINCE) as the client wrote it.
+    public var internalDateZone: Int
     /// SAVEDATE (RFC 8514): when the message was put into this mailbox.
     public var saveDate: Date
     /// The message file; shared by every copy of the message in this account.

@@ -191,6 +191,32 @@ let multipartMessage = """
         #expect(try await client.send("h SEARCH BCC jorg\n") == "* SEARCH\nh OK SEARCH completed\n")
     }
 
+    /// APPEND's date keeps its zone (RFC 9051 §2.3.3): FETCH shows it as written, COPY
+    /// keeps it, and SEARCH BEFORE/ON/SINCE take the day in that zone, "disregarding time and
+    /// timezone" (§6.4.4), not the day in UTC.
+    @Test func internalDateKeepsItsZone() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        for date in ["24-Mar-2007 23:00:00 +0200", "25-Mar-2007 01:00:00 +0200", "24-Mar-2007 23:30:00 -0500"] {
+            #expect(try await client.send("a APPEND INBOX \"\(date)\" {5+}\nhello\n").hasPrefix("a OK [APPENDUID "))
+        }
+        try await client.select()
+        #expect(try await client.send("b FETCH 1:3 INTERNALDATE\n") == """
+            * 1 FETCH (INTERNALDATE "24-Mar-2007 23:00:00 +0200")
+            * 2 FETCH (INTERNALDATE "25-Mar-2007 01:00:00 +0200")
+            * 3 FETCH (INTERNALDATE "24-Mar-2007 23:30:00 -0500")
+            b OK FETCH completed
+
+            """)
+        #expect(try await client.send("c SEARCH BEFORE 25-Mar-2007\n") == "* SEARCH 1 3\nc OK SEARCH completed\n")
+        #expect(try await client.send("d SEARCH ON 25-Mar-2007\n") == "* SEARCH 2\nd OK SEARCH completed\n")
+        #expect(try await client.send("e SEARCH SINCE 25-Mar-2007\n") == "* SEARCH 2\ne OK SEARCH completed\n")
+        _ = try await client.send("f COPY 2 Archive\n")
+        #expect(try await client.send("g EXAMINE Archive\n").contains("g OK [READ-ONLY]"))
+        #expect(try await client.send("h FETCH 1 INTERNALDATE\n") == "* 1 FETCH (INTERNALDATE \"25-Mar-2007 01:00:00 +0200\")\nh OK FETCH completed\n")
+    }
+
     @Test func search() async throws {
         let fixture = try await Fixture.make()
         try await fixture.deliver(sampleMessage)

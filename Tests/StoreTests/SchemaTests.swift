@@ -55,7 +55,8 @@ private func withScratchDatabase(_ body: (DatabaseQueue) throws -> Void) throws 
         }
     }
 
-    /// v4: the messages of existing mailboxes count as claimed (old), new mailboxes start at 0.
+    /// v4: the messages of existing mailboxes count as claimed (old), new mailboxes start at
+    /// 0; messages get INTERNALDATE's zone.
     @Test func v4MakesExistingMessagesOld() throws {
         try withScratchDatabase { queue in
             try AccountSchema.migrator.migrate(queue, upTo: "v3")
@@ -68,6 +69,12 @@ private func withScratchDatabase(_ body: (DatabaseQueue) throws -> Void) throws 
             try AccountSchema.migrator.migrate(queue)
             let claimed = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT recentUID FROM mailbox ORDER BY id") }
             #expect(claimed == [3, 0])
+            // And INTERNALDATE's zone: UTC for what is there.
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO content (id, size, structure, created) VALUES (10, 1, x'00', 0)")
+                try db.execute(sql: "INSERT INTO message (mailboxID, uid, contentID, modSeq, flags, internalDate, saveDate) VALUES (1, 1, 10, 1, 0, 0, 0)")
+            }
+            #expect(try queue.read { db in try Int.fetchOne(db, sql: "SELECT internalDateZone FROM message") } == 0)
         }
     }
 }
