@@ -540,9 +540,17 @@ public final class IMAPSession {
     // MARK: - ENABLE (RFC 5161)
 
     private func enable(_ capabilities: [Capability]) -> StatusResponse {
-        // RFC 5161 §3.1: only in the authenticated state.
-        guard state == .authenticated else {
-            return .bad("ENABLE is only allowed before a mailbox is selected")
+        // RFC 5161 §3.1: only in the authenticated state. With a mailbox selected, CONDSTORE
+        // alone is taken: any CONDSTORE-enabling command may turn it on then (RFC 7162 §3.1),
+        // and ENABLE CONDSTORE is one; the others change how the selected mailbox is reported.
+        if state != .authenticated {
+            guard state == .selected, !capabilities.isEmpty, capabilities.allSatisfy({ $0 == .condStore }) else {
+                return .bad("ENABLE is only allowed before a mailbox is selected")
+            }
+            let enabling = !condStore
+            enableCondStore()
+            send(.enabled(enabling ? [.condStore] : []))
+            return .ok("ENABLE completed")
         }
         var enabled: [Capability] = []
         for capability in capabilities {

@@ -64,6 +64,23 @@ import Testing
         #expect(try await client.send("d LIST \"\" \"ä*\"\n") == "* LIST (\\HasNoChildren) \"/\" \"ärger\"\nd OK LIST completed\n")
     }
 
+    /// RFC 5161 §3.1: ENABLE belongs before SELECT. With a mailbox selected, CONDSTORE alone
+    /// is taken (any CONDSTORE-enabling command may turn it on then, RFC 7162 §3.1), with the
+    /// mailbox's HIGHESTMODSEQ; anything else is refused.
+    @Test func enableWhileSelected() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver(sampleMessage)
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        #expect(try await client.send("a ENABLE UTF8=ACCEPT\n") == "a BAD ENABLE is only allowed before a mailbox is selected\n")
+        #expect(try await client.send("b ENABLE CONDSTORE QRESYNC\n") == "b BAD ENABLE is only allowed before a mailbox is selected\n")
+        // The mailbox's HIGHESTMODSEQ: 8 after the account's creation and the delivery.
+        #expect(try await client.send("c ENABLE CONDSTORE\n") == "* OK [HIGHESTMODSEQ 8] highest mod-sequence\n* ENABLED CONDSTORE\nc OK ENABLE completed\n")
+        #expect(try await client.send("d FETCH 1 FLAGS\n") == "* 1 FETCH (FLAGS (\\Recent) MODSEQ (8))\nd OK FETCH completed\n")
+        #expect(try await client.send("e ENABLE CONDSTORE\n") == "* ENABLED\ne OK ENABLE completed\n")
+    }
+
     /// An IMAP4rev2 client (RFC 9051): no \Recent or RECENT, a LIST in the SELECT answer,
     /// ESEARCH for SEARCH, [CLOSED] when a mailbox is replaced.
     @Test func imap4rev2Session() async throws {
