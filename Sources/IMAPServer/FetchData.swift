@@ -45,7 +45,7 @@ enum FetchData {
         var out: [IMAP.Address] = []
         func convert(_ address: Message.Address) -> IMAP.Address {
             IMAP.Address(
-                name: address.displayName.map { phrase($0, utf8: utf8) }, adl: nil,
+                name: address.displayName.map { phrase($0, utf8: utf8) }, adl: address.route.map { ByteString($0) },
                 mailbox: ByteString(address.localPart), host: ByteString(address.domain))
         }
         for item in AddressList.parseLenient(value) {

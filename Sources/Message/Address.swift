@@ -22,11 +22,16 @@ public struct Address: Hashable, Sendable, CustomStringConvertible {
     /// (RFC 6532 §3.2), or a domain literal such as "[192.0.2.1]". Case is preserved.
     /// Empty only for what `AddressList.parseLenient` salvaged from an address without one.
     public var domain: String
+    /// An obsolete source route before the addr-spec (RFC 5322 §4.4 obs-route, `<@a,@b:x@y>`)
+    /// as "@a,@b", nil when there is none. Delivery ignores it, as §4.4 says; IMAP's ENVELOPE
+    /// still reports it (RFC 9051 §7.5.2 `addr-adl`).
+    public var route: String?
 
-    public init(displayName: String?, localPart: String, domain: String) {
+    public init(displayName: String?, localPart: String, domain: String, route: String? = nil) {
         self.displayName = (displayName?.isEmpty ?? true) ? nil : displayName
         self.localPart = localPart
         self.domain = domain
+        self.route = route
     }
 
     /// `local@domain`, the local part re-quoted when it is not a dot-atom (RFC 5322 §3.4.1:
@@ -697,9 +702,9 @@ struct FieldScanner {
         throw fail(.unterminatedDomainLiteral, at: open)
     }
 
-    /// RFC 5322 §4.4 obs-route = obs-domain-list ":", at `pos` just inside "<". Ignored, as
-    /// §4.4 says ("the route portion SHOULD be ignored").
-    mutating func skipRoute() throws(ScanFailure) {
+    /// RFC 5322 §4.4 obs-route = obs-domain-list ":", at `pos` just inside "<": its domains
+    /// as "@a,@b".
+    mutating func readRoute() throws(ScanFailure) -> String {
         // obs-domain-list = *(CFWS / ",") "@" domain *("," [CFWS] ["@" domain])
         while true {
             try skipCFWS()
@@ -708,7 +713,7 @@ struct FieldScanner {
         }
         guard peek() == FieldSyntax.at else { throw fail(.invalidRoute) }
         pos += 1
-        _ = try readDomain()
+        var domains = [try readDomain()]
         while true {
             try skipCFWS()
             guard peek() == FieldSyntax.comma else { break }
@@ -716,18 +721,19 @@ struct FieldScanner {
             try skipCFWS()
             if peek() == FieldSyntax.at {
                 pos += 1
-                _ = try readDomain()
+                domains.append(try readDomain())
             }
         }
         guard peek() == FieldSyntax.colon else { throw fail(.invalidRoute) }
         pos += 1
+        return domains.map { "@" + $0 }.joined(separator: ",")
     }
 
     /// addr-spec with optional CFWS around and an optional leading route: the inside of an
     /// angle-addr (RFC 5322 §3.4, §4.4 obs-angle-addr). Stops before the closing ">".
-    mutating func readAngleContent() throws(ScanFailure) -> (local: String, domain: String) {
+    mutating func readAngleContent() throws(ScanFailure) -> (local: String, domain: String, route: String?) {
         try skipCFWS()
-        if peek() == FieldSyntax.at || peek() == FieldSyntax.comma { try skipRoute() }
+        let route = peek() == FieldSyntax.at || peek() == FieldSyntax.comma ? try readRoute() : nil
         let words = try readWords()
         guard peek() == FieldSyntax.at else {
             if words.isEmpty {
@@ -742,7 +748,7 @@ struct FieldScanner {
         pos += 1
         let domain = try readDomain()
         try skipCFWS()
-        return (local, domain)
+        return (local, domain, route)
     }
 
     private mutating func countItem(at offset: Int) throws(ScanFailure) {
@@ -774,14 +780,14 @@ struct FieldScanner {
             let name = try displayName(from: words)
             let open = pos
             pos += 1
-            let (local, domain) = try readAngleContent()
+            let (local, domain, route) = try readAngleContent()
             guard peek() == FieldSyntax.greater else {
                 throw fail(.missingClosingAngleBracket, at: atEnd ? open : pos)
             }
             pos += 1
             try skipCFWS()
             try countItem(at: start)
-            return .mailbox(Address(displayName: name, localPart: local, domain: domain))
+            return .mailbox(Address(displayName: name, localPart: local, domain: domain, route: route))
         case FieldSyntax.colon:
             if inGroup { throw fail(.nestedGroup) }
             guard allowGroup else { throw fail(.groupNotAllowed) }
@@ -1230,22 +1236,25 @@ struct LenientAddressParser {
             var greater = less + 1
             while greater < all.count && all[greater].kind != .greater { greater += 1 }
             let contentEnd = greater < all.count ? all[greater].start : range.upperBound
-            guard let (local, domain) = angleContent(all[less].end..<contentEnd) else { return nil }
-            return Address(displayName: name, localPart: local, domain: domain)
+            guard let (local, domain, route) = angleContent(all[less].end..<contentEnd) else { return nil }
+            return Address(displayName: name, localPart: local, domain: domain, route: route)
         }
         return bare(all)
     }
 
     /// The inside of "<...>": strict when possible, else split at the last "@".
-    private func angleContent(_ range: Range<Int>) -> (String, String)? {
+    private func angleContent(_ range: Range<Int>) -> (String, String, String?)? {
         var scanner = FieldScanner(bytes, range: range, maxItems: 1)
         if let result = try? scanner.readAngleContent(), scanner.atEnd { return result }
 
         var start = range.lowerBound
         while start < range.upperBound && FieldSyntax.isWhitespace(bytes[start]) { start += 1 }
+        var route: String?
         if start < range.upperBound && bytes[start] == FieldSyntax.at,
            let colon = bytes[start..<range.upperBound].lastIndex(of: FieldSyntax.colon) {
-            start = colon + 1  // a route, RFC 5322 §4.4: ignored
+            // A route (RFC 5322 §4.4), its white space dropped.
+            route = String(decoding: bytes[start..<colon].filter { !FieldSyntax.isWhitespace($0) }, as: UTF8.self)
+            start = colon + 1
         }
         let inner = tokens(start..<range.upperBound)
         let local: String, domain: String
@@ -1256,7 +1265,7 @@ struct LenientAddressParser {
             local = flatten(inner[...])
             domain = ""
         }
-        return local.isEmpty ? nil : (local, domain)
+        return local.isEmpty ? nil : (local, domain, route)
     }
 
     /// An element without "<": the word touching the first usable "@" is the local part.

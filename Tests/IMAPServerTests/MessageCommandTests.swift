@@ -297,6 +297,17 @@ let multipartMessage = """
         #expect(try await client.send("e FETCH 1 BODY.PEEK[TEXT]\n") == "e NO [CORRUPTION] message 1 cannot be read\n")
     }
 
+    /// RFC 9051 §7.5.2: an address's obsolete source route is its `addr-adl`.
+    @Test func envelopeReportsASourceRoute() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.deliver("From: <@route.example,@b.example:user@domain.example>\nSubject: r\n\nbody\n")
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        try await client.select()
+        let route = "((NIL \"@route.example,@b.example\" \"user\" \"domain.example\"))"
+        #expect(try await client.send("a FETCH 1 ENVELOPE\n") == "* 1 FETCH (ENVELOPE (NIL \"r\" \(route) \(route) \(route) NIL NIL NIL NIL NIL))\na OK FETCH completed\n")
+    }
+
     /// Mailbox names are names in the database, never paths.
     @Test func mailboxNamesStayInside() async throws {
         let fixture = try await Fixture.make()

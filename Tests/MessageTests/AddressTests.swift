@@ -3,8 +3,8 @@ import Testing
 import TestSupport
 @testable import Message
 
-private func mailbox(_ name: String?, _ local: String, _ domain: String) -> AddressListItem {
-    .mailbox(Address(displayName: name, localPart: local, domain: domain))
+private func mailbox(_ name: String?, _ local: String, _ domain: String, route: String? = nil) -> AddressListItem {
+    .mailbox(Address(displayName: name, localPart: local, domain: domain, route: route))
 }
 
 private func address(_ name: String?, _ local: String, _ domain: String) -> Address {
@@ -84,7 +84,7 @@ private func strictError(_ value: String) -> AddressError? {
         #expect(try AddressList.parse("Joe Q. Public <john.q.public@example.com>")
             == [mailbox("Joe Q. Public", "john.q.public", "example.com")])
         #expect(try AddressList.parse("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example") == [
-            mailbox("Mary Smith", "mary", "example.net"),
+            mailbox("Mary Smith", "mary", "example.net", route: "@node.test"),
             mailbox(nil, "jdoe", "test.example"),
         ])
     }
@@ -97,9 +97,12 @@ private func strictError(_ value: String) -> AddressError? {
             == [mailbox("Mary Smith", "mary", "example.net")])
     }
 
+    /// The route is kept (IMAP's ENVELOPE reports it), its domains as "@a,@b", in the strict
+    /// parser and in the lenient one's fallback alike.
     @Test func routesWithSeveralDomains() throws {
-        #expect(try AddressList.parse("<@a.test,@b.test:x@y.test>") == [mailbox(nil, "x", "y.test")])
-        #expect(try AddressList.parse("Name <,@a.test, ,@b.test : x@y.test>") == [mailbox("Name", "x", "y.test")])
+        #expect(try AddressList.parse("<@a.test,@b.test:x@y.test>") == [mailbox(nil, "x", "y.test", route: "@a.test,@b.test")])
+        #expect(try AddressList.parse("Name <,@a.test, ,@b.test : x@y.test>") == [mailbox("Name", "x", "y.test", route: "@a.test,@b.test")])
+        #expect(AddressList.parseLenient("<@a.test, @b.test:x@y.test>, broken <") == [mailbox(nil, "x", "y.test", route: "@a.test,@b.test")])
     }
 
     @Test func nullElementsAndCommentsBetween() throws {
