@@ -6,31 +6,46 @@ import Message
 enum FetchData {
     // MARK: ENVELOPE
 
-    /// The fields ENVELOPE is made of.
-    private enum EnvelopeField: String, CaseIterable {
-        case date = "Date", subject = "Subject", from = "From", sender = "Sender", replyTo = "Reply-To", to = "To", cc = "Cc",
-            bcc = "Bcc", inReplyTo = "In-Reply-To", messageID = "Message-ID"
+    /// The fields ENVELOPE is made of. Int-backed: which field of a message is which is kept in
+    /// an array indexed by it, so making an envelope hashes nothing.
+    private enum EnvelopeField: Int, CaseIterable {
+        case date, subject, from, sender, replyTo, to, cc, bcc, inReplyTo, messageID
+
+        var name: String {
+            switch self {
+            case .date: "Date"
+            case .subject: "Subject"
+            case .from: "From"
+            case .sender: "Sender"
+            case .replyTo: "Reply-To"
+            case .to: "To"
+            case .cc: "Cc"
+            case .bcc: "Bcc"
+            case .inReplyTo: "In-Reply-To"
+            case .messageID: "Message-ID"
+            }
+        }
     }
 
-    static let envelopeFields = HeaderNames(EnvelopeField.allCases.map(\.rawValue))
+    static let envelopeFields = HeaderNames(EnvelopeField.allCases.map(\.name))
 
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
     /// and Reply-To defaulting to From. Addresses are parsed leniently, as clients show them.
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {
         // One pass over the fields, the first of each name counting: a message's envelope is
         // made for every message of a FETCH ENVELOPE.
-        var first: [EnvelopeField: Int] = [:]
+        var first = [Int?](repeating: nil, count: EnvelopeField.allCases.count)
         for index in header.fields.indices {
-            for name in EnvelopeField.allCases where first[name] == nil && header.fields[index].is(name.rawValue) {
-                first[name] = index
+            for field in EnvelopeField.allCases where first[field.rawValue] == nil && header.fields[index].is(field.name) {
+                first[field.rawValue] = index
                 break
             }
         }
         func raw(_ field: EnvelopeField) -> ByteString? {
-            first[field].map { ByteString(header.fields[$0].unfoldedValue) }
+            first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }
         }
         func addresses(_ field: EnvelopeField) -> [IMAP.Address] {
-            first[field].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
+            first[field.rawValue].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
         }
         let from = addresses(.from)
         let sender = addresses(.sender)

@@ -58,24 +58,25 @@ extension IMAPSession {
             let batch = targets[start..<min(start + Self.fetchBatch, targets.count)]
             start = batch.endIndex
             let uids = UIDSet(batch.map(\.uid))
-            var byUID: [UInt32: (summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?)] = [:]
-            byUID.reserveCapacity(batch.count)
+            // Both in ascending UID order (the store's, and the view's numbering), so each
+            // target finds its message by walking along, not by hashing; a UID the store no
+            // longer has was expunged meanwhile.
+            let found: [(summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?)]
             if needsStructure {
-                for message in try await account.storedMessages(in: view.id, uids: uids) {
-                    byUID[message.summary.uid] = (message.summary, message.parsed.header, message)
-                }
+                found = try await account.storedMessages(in: view.id, uids: uids).map { ($0.summary, $0.parsed.header, $0) }
             } else if needsHeader {
-                for message in try await account.storedHeaders(in: view.id, uids: uids, only: FetchData.envelopeFields) {
-                    byUID[message.summary.uid] = (message.summary, message.header, nil)
-                }
+                found = try await account.storedHeaders(in: view.id, uids: uids, only: FetchData.envelopeFields).map { ($0.summary, $0.header, nil) }
             } else {
-                for summary in try await account.summaries(in: view.id, uids: uids) { byUID[summary.uid] = (summary, nil, nil) }
+                found = try await account.summaries(in: view.id, uids: uids).map { ($0, nil, nil) }
             }
+            var next = found.startIndex
             for (number, uid) in batch {
-                guard let (summary, header, stored) = byUID[uid] else {
+                while next < found.endIndex, found[next].summary.uid < uid { next += 1 }
+                guard next < found.endIndex, found[next].summary.uid == uid else {
                     missing = true
                     continue
                 }
+                let (summary, header, stored) = found[next]
                 if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
                 if reportsFlags { view.noteReported(summary.state) }
                 var source: (any ByteSource)?
