@@ -17,7 +17,7 @@ import Testing
         let held = try store.createAccount("held")
         for name in ["a", "b"] { try store.createAccount(name) }
         #expect(store.openAccountCount == 3, "two idle and one held: nothing to close yet")
-        try await store.deliver(IncomingMessage(file: try fixture.incoming(sampleMessage(subject: "kept"))), to: [DeliveryRecipient(account: "a")])
+        _ = try await store.deliver(IncomingMessage(file: try fixture.incoming(sampleMessage(subject: "kept"))), to: [DeliveryRecipient(account: "a")])
         let before = try store.account("a")
         let inbox = try await before.inbox()
         let headers = try await before.storedHeaders(in: inbox.id, uids: UIDSet([1]), only: HeaderNames(["Subject"]))
@@ -38,7 +38,7 @@ import Testing
         let again = try await reopened.inbox()
         #expect(again.messages == 1 && again.uidValidity == inbox.uidValidity)
         #expect(try await reopened.message(in: again.id, uid: 1)?.parsed.header.first("Subject") == "kept")
-        try await store.deliver(IncomingMessage(file: try fixture.incoming(sampleMessage())), to: [DeliveryRecipient(account: "a")])
+        _ = try await store.deliver(IncomingMessage(file: try fixture.incoming(sampleMessage())), to: [DeliveryRecipient(account: "a")])
         #expect(try await reopened.inbox().uidNext == 3)
     }
 }
