@@ -101,7 +101,7 @@ start_serve() {
     TERN_ACME_TRUST_ROOT="$TMP/https-ca.pem" "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>>"$TMP/err" &
     PID=$!
     disown "$PID"
-    for _ in $(seq 1 100); do port_used "$SUBMISSIONS" && port_used "$IMAPS" && return 0; sleep 0.1; done
+    for _ in $(seq 1 100); do port_listening "$SUBMISSIONS" && port_listening "$IMAPS" && return 0; sleep 0.1; done
     tail -20 "$TMP/err" >&2
     fail "serve did not start"
 }

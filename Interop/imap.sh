@@ -31,8 +31,8 @@ PID=$!
 for _ in $(seq 1 100); do grep -q '^password:' "$TMP/out" 2>/dev/null && break; sleep 0.2; done
 grep -q '^password:' "$TMP/out" || { tail -20 "$TMP/err" >&2; fail "localserve did not start"; }
 PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
-for _ in $(seq 1 50); do port_used "$IMAP" && port_used "$IMAPS" && break; sleep 0.2; done
-port_used "$IMAP" || fail "nothing listens on the IMAP port $IMAP"
+for _ in $(seq 1 50); do port_listening "$IMAP" && port_listening "$IMAPS" && break; sleep 0.2; done
+port_listening "$IMAP" || fail "nothing listens on the IMAP port $IMAP"
 
 log "check: python imaplib session"
 if ! timeout 120 python3 - 127.0.0.1 "$IMAP" "$IMAPS" tern@localhost "$PASSWORD" "smtp:$SMTP" >"$TMP/check.log" 2>&1 <<'PY'

@@ -109,8 +109,8 @@ YAML
 serve_domains_yaml sts-secret >"$TMP/config/domains.yaml"
 TERN_MTASTS_TRUST_ROOT="$TMP/ca.pem" "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
 PID=$!
-for _ in $(seq 1 150); do port_used "$SUBMISSION" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-port_used "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
+for _ in $(seq 1 150); do port_listening "$SUBMISSION" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+port_listening "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
 
 submit() { submit_message "$SUBMISSION" sts-secret "$1" bob@dest.test; }
 reported() { tlsrpt_reported "$TMP/config/tern.yaml" "$@"; }

@@ -155,7 +155,7 @@ pass "config test accepts Resolver, Queue: DirectPort and Socks transports"
 start_tern() {
     "$TERN" serve --config "$TMP/config/tern.yaml" >>"$TMP/out" 2>>"$TMP/err" &
     PID=$!
-    for _ in $(seq 1 150); do port_used "$SUBMISSION" && port_used "$IMAP" && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 150); do port_listening "$SUBMISSION" && port_listening "$IMAP" && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     tail -20 "$TMP/err" >&2
     fail "serve did not start"
 }
@@ -304,7 +304,7 @@ SOCKS_PID=$!
 microsocks -i 127.0.0.1 -p "$SOCKS_AUTH" -u tern -P socks-secret >"$TMP/socks-auth.log" 2>&1 &
 SOCKS_AUTH_PID=$!
 disown "$SOCKS_PID" "$SOCKS_AUTH_PID"
-wait_for 10 port_used "$SOCKS" && wait_for 10 port_used "$SOCKS_AUTH" || fail "microsocks did not open its ports"
+wait_for 10 port_listening "$SOCKS" && wait_for 10 port_listening "$SOCKS_AUTH" || fail "microsocks did not open its ports"
 pass "microsocks proxies on 127.0.0.1:$SOCKS (no authentication) and 127.0.0.1:$SOCKS_AUTH (username/password)"
 received_from() {  # received_from MESSAGE_ID: the HELO name in postfix's Received field of the delivered message
     local file

@@ -87,8 +87,8 @@ pass "config test"
 # Started with a low soft limit on descriptors, which serve raises to the hard one.
 (ulimit -Sn 256; exec "$TERN" serve --config "$TMP/config/tern.yaml") >"$TMP/out" 2>"$TMP/err" &
 PID=$!
-for _ in $(seq 1 100); do port_used "$SMTP" && port_used "$METRICS" && break; sleep 0.1; done
-port_used "$SMTP" || { tail -20 "$TMP/err" >&2; fail "serve did not start listening"; }
+for _ in $(seq 1 100); do port_listening "$SMTP" && port_listening "$METRICS" && break; sleep 0.1; done
+port_listening "$SMTP" || { tail -20 "$TMP/err" >&2; fail "serve did not start listening"; }
 read -r SOFT HARD < <(awk '/^Max open files/ {print $4, $5}' "/proc/$PID/limits")
 [ "$SOFT" = "$HARD" ] || fail "descriptor limit not raised: soft $SOFT, hard $HARD"
 pass "descriptor limit raised to the hard limit ($HARD)"

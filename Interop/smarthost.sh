@@ -66,8 +66,8 @@ service auth {
 CONF
 dovecot -c "$TMP/dovecot.conf" >"$TMP/dovecot.out" 2>&1 || { cat "$TMP/dovecot.out" "$TMP/dovecot.log" >&2 2>/dev/null; fail "dovecot did not start"; }
 DOVECOT_UP=1
-for _ in $(seq 1 100); do port_used "$AUTH_PORT" && break; sleep 0.1; done
-port_used "$AUTH_PORT" || { cat "$TMP/dovecot.log" >&2 2>/dev/null; fail "dovecot's auth service does not listen on $AUTH_PORT"; }
+for _ in $(seq 1 100); do port_listening "$AUTH_PORT" && break; sleep 0.1; done
+port_listening "$AUTH_PORT" || { cat "$TMP/dovecot.log" >&2 2>/dev/null; fail "dovecot's auth service does not listen on $AUTH_PORT"; }
 pass "dovecot's auth service listens on 127.0.0.1:$AUTH_PORT"
 
 # --- Postfix: the smarthost, STARTTLS and AUTH required to relay ---
@@ -151,8 +151,8 @@ pass "config test accepts seven relay transports with Auth: Mechanisms and their
 
 "$TERN" serve --config "$TMP/config/tern.yaml" >"$TMP/out" 2>"$TMP/err" &
 PID=$!
-for _ in $(seq 1 150); do port_used "$SUBMISSION" && port_used "$IMAP" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-port_used "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
+for _ in $(seq 1 150); do port_listening "$SUBMISSION" && port_listening "$IMAP" && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+port_listening "$SUBMISSION" || { tail -20 "$TMP/err" >&2; fail "serve did not start"; }
 
 timeout 30 python3 - "$SUBMISSION" $DOMAINS <<'PY' >"$TMP/submit" 2>&1 || { cat "$TMP/submit" >&2; fail "submitting the messages"; }
 import smtplib, sys

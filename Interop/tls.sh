@@ -67,7 +67,7 @@ CONTROL=$((BASE + 10))
 OPENSSL_CONF=/dev/null openssl s_server -accept "$CONTROL" -cert "$TMP/ls/localhost.crt" -key "$TMP/ls/localhost.key" \
     -cipher 'DEFAULT@SECLEVEL=0' -quiet >/dev/null 2>&1 </dev/null &
 SERVER=$!
-for _ in $(seq 1 50); do port_used "$CONTROL" && break; sleep 0.1; done
+for _ in $(seq 1 50); do port_listening "$CONTROL" && break; sleep 0.1; done
 for version in -tls1 -tls1_1; do
     handshake "$version" "$CONTROL" || { kill "$SERVER"; cat "$TMP/hs.out" >&2; fail "control: $version handshake with s_server failed"; }
 done
