@@ -234,15 +234,9 @@ struct SearchEvaluator {
         let needle = prepared(text)
         return message.hasField(name) { field in
             if needle.isFound(inValueOf: field) { return true }
-            for item in AddressList.parseLenient(field.value) {
-                let addresses: [Message.Address] = switch item {
-                case let .mailbox(address): [address]
-                case let .group(_, members): members
-                }
-                for address in addresses {
-                    if needle.isFound(in: address.localPart + "@" + address.domain) { return true }
-                    if let name = address.displayName, needle.isFound(in: EncodedWord.decode(name)) { return true }
-                }
+            for address in AddressList.mailboxes(AddressList.parseLenient(field.value)) {
+                if needle.isFound(in: address.localPart + "@" + address.domain) { return true }
+                if let name = address.displayName, needle.isFound(in: EncodedWord.decode(name)) { return true }
             }
             return false
         }
