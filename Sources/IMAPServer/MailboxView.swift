@@ -137,6 +137,16 @@ struct MailboxView {
 }
 
 extension IMAPSession {
+    /// The UIDs of `view` that become \Recent for this session (RFC 3501 §2.3.2): those up to
+    /// its last that no session has taken yet (above `claimed`), taken now. A read-only
+    /// session shows them without taking them (EXAMINE, §6.3.2); an IMAP4rev2 one has no
+    /// \Recent (RFC 9051 Appendix E). Nil for none.
+    func newlyRecent(in view: MailboxView, claimedUpTo claimed: UInt32) async throws -> ClosedRange<UInt32>? {
+        guard !imap4rev2, view.lastUID > claimed else { return nil }
+        if view.readOnly { return (claimed + 1)...view.lastUID }
+        return try await requireAccount().claimRecent(in: view.id, upTo: view.lastUID)
+    }
+
     /// Brings the selected mailbox's view up to date and writes the untagged responses
     /// (RFC 9051 §7.4.1 EXISTS, §7.5.1 EXPUNGE, §7.5.2 FETCH; RFC 7162 §3.2.10 VANISHED
     /// under QRESYNC; RFC 3501 §7.3.2 RECENT for IMAP4rev1 clients). Returns `.close` when
@@ -182,13 +192,8 @@ extension IMAPSession {
         }
         if !added.isEmpty {
             send(.exists(view.count))
-            // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); such a session takes none. A
-            // read-only one shows those no one has taken, without taking them (RFC 3501 §6.3.2).
-            if !imap4rev2, view.lastUID > info.recentUID {
-                let range = view.readOnly ? (info.recentUID + 1)...view.lastUID : try await account.claimRecent(in: view.id, upTo: view.lastUID)
-                if let range {
-                    for state in added where range.contains(state.uid) { view.recent.insert(state.uid) }
-                }
+            if let range = try await newlyRecent(in: view, claimedUpTo: info.recentUID) {
+                for state in added where range.contains(state.uid) { view.recent.insert(state.uid) }
             }
             if !imap4rev2 { send(.recent(UInt32(clamping: view.recent.count))) }
         }

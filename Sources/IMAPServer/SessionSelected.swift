@@ -24,14 +24,9 @@ extension IMAPSession {
         // again at the next synchronization and is filtered there, never lost.
         let listing = try await account.uids(in: info.id)
         var view = MailboxView(info: info, readOnly: readOnly, uids: listing.uids)
-        // RFC 3501 §2.3.2: the first session to learn of a message has it \Recent. IMAP4rev2
-        // has no \Recent (RFC 9051 Appendix E) and takes none; EXAMINE shows the messages no
-        // one has taken as recent but must not take them (§6.3.2).
-        if !imap4rev2, view.lastUID > info.recentUID {
-            let range = readOnly ? (info.recentUID + 1)...view.lastUID : try await account.claimRecent(in: info.id, upTo: view.lastUID)
-            if let range {
-                for uid in view.uids where range.contains(uid) { view.recent.insert(uid) }
-            }
+        // The range ends at the last UID, so the recent ones are the tail of the list.
+        if let range = try await newlyRecent(in: view, claimedUpTo: info.recentUID) {
+            view.recent.formUnion(view.uids[view.uids.lowerBound(range.lowerBound)...])
         }
 
         sendFlags(view)
