@@ -154,7 +154,7 @@ extension IMAPSession {
                 // and returns once it is durable (DESIGN.md).
                 let result = try await account.append(
                     to: append.mailbox, .file(message.path), flags: system, keywords: keywords,
-                    internalDate: message.options.internalDate?.instant, internalDateZone: message.options.internalDate?.zoneMinutes ?? 0)
+                    internalDate: message.options.internalDate.map { ($0.instant, $0.zoneMinutes) })
                 stored.append(result)
             }
         } catch {

@@ -60,7 +60,7 @@ extension Account {
     /// returns is durable (DESIGN.md's acknowledgement rule).
     public func append(
         to mailbox: MailboxID, _ source: MessageSource, flags: MessageFlags = [], keywords: [String] = [],
-        internalDate: Date? = nil, internalDateZone: Int = 0
+        internalDate: (date: Date, zoneMinutes: Int)? = nil
     ) async throws -> AppendResult {
         let keywords = try Keywords.normalize(keywords, limits: limits)
         // A mailbox that is gone fails the commit, which removes the file: the session has
@@ -80,7 +80,7 @@ extension Account {
                     metadata: nil, deliveryID: nil, now: now)
                 let uid = try AccountDB.insertMessage(
                     db, into: &row, contentID: fileID, size: Int64(parsed.size), flags: flags, keywords: keywords,
-                    internalDate: internalDate ?? now, internalDateZone: internalDate == nil ? 0 : internalDateZone, saveDate: now,
+                    internalDate: internalDate?.date ?? now, internalDateZone: internalDate?.zoneMinutes ?? 0, saveDate: now,
                     modSeq: modSeq, limits: limits)
                 try row.save(db)
                 let added = StoreChange.messagesAdded(
@@ -187,7 +187,6 @@ extension Account {
         let now = environment.now()
         let limits = limits
         let result = try await pool.write { [self] db -> CopyResult in
-            // Within one mailbox, one row takes the additions and the removals.
             var from = try MailboxRow.require(db, id: source)
             var to = source == destination ? from : try MailboxRow.require(db, id: destination)
             let rows = try MessageRow.fetch(db, mailbox: source.rawValue, uids: uids)
@@ -207,13 +206,12 @@ extension Account {
                 added.append(MessageState(uid: uid, modSeq: modSeq, flags: row.flags, keywords: row.keywords))
             }
             var changes: [StoreChange] = [.messagesAdded(mailbox: destination, messages: added, highestModSeq: to.highestModSeq)]
-            if move, source == destination {
-                _ = try AccountDB.removeMessages(db, from: &to, rows, modSeq: modSeq)
-                changes.append(.expunged(mailbox: source, uids: rows.map(\.uid), highestModSeq: to.highestModSeq))
-            } else if move {
+            if move {
+                // Within one mailbox, the row that took the copies gives up the originals.
+                if source == destination { from = to }
                 _ = try AccountDB.removeMessages(db, from: &from, rows, modSeq: modSeq)
-                try from.save(db)
                 changes.append(.expunged(mailbox: source, uids: rows.map(\.uid), highestModSeq: from.highestModSeq))
+                if source == destination { to = from } else { try from.save(db) }
             }
             try to.save(db)
             publishOnCommit(db, changes)

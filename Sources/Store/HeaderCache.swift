@@ -19,7 +19,6 @@ final class HeaderCache: Sendable {
 
     init(budget: HeaderCacheBudget) {
         self.budget = budget
-        budget.register(self)
     }
 
     /// What is cached for `names` (a copy-on-write snapshot: taking it copies nothing).
@@ -47,7 +46,7 @@ final class HeaderCache: Sendable {
 
     /// Empties the cache and gives its share of the budget back: its account is closed.
     func close() {
-        budget.unregister(self)
+        budget.release(self)
         removeAll()
     }
 
@@ -85,16 +84,15 @@ final class HeaderCacheBudget: Sendable {
 
     var spent: Int { state.withLock { $0.total } }
 
-    func register(_ cache: HeaderCache) {
-        state.withLock { $0.usage[ObjectIdentifier(cache), default: Usage(cache: cache)].lastUse = 0 }
-    }
-
-    func unregister(_ cache: HeaderCache) {
+    /// Forgets `cache` and what it held: its account is closed. (A cache enters the budget
+    /// with its first `admit`.)
+    func release(_ cache: HeaderCache) {
         state.withLock { state in
             if let usage = state.usage.removeValue(forKey: ObjectIdentifier(cache)) { state.total -= usage.bytes }
         }
     }
 
+    /// `cache` was just read: it is emptied after those used longer ago.
     func touch(_ cache: HeaderCache) {
         state.withLock { state in
             state.clock += 1

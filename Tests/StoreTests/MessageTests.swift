@@ -22,7 +22,7 @@ import Testing
         let text = sampleMessage(subject: "Appended")
         let date = Date(timeIntervalSince1970: 1_700_000_000)
         let result = try await account.append(
-            to: inbox.id, .bytes(Array(text.utf8)), flags: [.seen, .draft], keywords: ["$Forwarded"], internalDate: date)
+            to: inbox.id, .bytes(Array(text.utf8)), flags: [.seen, .draft], keywords: ["$Forwarded"], internalDate: (date, 0))
         #expect(result.uid == 1 && result.uidValidity == inbox.uidValidity && result.modSeq > inbox.highestModSeq)
         let stored = try #require(try await account.message(in: inbox.id, uid: 1))
         #expect(stored.summary.flags == [.seen, .draft])
