@@ -27,16 +27,19 @@ enum FetchData {
         }
     }
 
-    static let envelopeFields = HeaderNames(EnvelopeField.allCases.map(\.name))
+    /// Built once: a message's envelope looks each of its fields up in them.
+    private static let allEnvelopeFields = EnvelopeField.allCases
+
+    static let envelopeFields = HeaderNames(allEnvelopeFields.map(\.name))
 
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
     /// and Reply-To defaulting to From. Addresses are parsed leniently, as clients show them.
     static func envelope(_ header: HeaderSection, utf8: Bool) -> Envelope {
         // One pass over the fields, the first of each name counting: a message's envelope is
         // made for every message of a FETCH ENVELOPE.
-        var first = [Int?](repeating: nil, count: EnvelopeField.allCases.count)
+        var first = [Int?](repeating: nil, count: allEnvelopeFields.count)
         for index in header.fields.indices {
-            for field in EnvelopeField.allCases where first[field.rawValue] == nil && header.fields[index].is(field.name) {
+            for field in allEnvelopeFields where first[field.rawValue] == nil && header.fields[index].is(field.name) {
                 first[field.rawValue] = index
                 break
             }
