@@ -13,14 +13,10 @@ public enum DescriptorLimit {
     /// (unchanged if the system refuses, nil if it cannot be read).
     @discardableResult
     public static func raiseToHardLimit() -> UInt64? {
-        var limit = rlimit()
-        guard getrlimit(resource, &limit) == 0 else { return nil }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(resource, &raised) == 0 { return UInt64(raised.rlim_cur) }
-        }
-        return UInt64(limit.rlim_cur)
+        guard let (soft, hard) = current() else { return nil }
+        guard soft < hard else { return soft }
+        var raised = rlimit(rlim_cur: rlim_t(hard), rlim_max: rlim_t(hard))
+        return setrlimit(resource, &raised) == 0 ? hard : soft
     }
 
     /// The soft and hard limits now, nil if they cannot be read.
