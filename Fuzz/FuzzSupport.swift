@@ -26,3 +26,17 @@ struct SplitMix {
         return chunks
     }
 }
+
+/// What `read` gives for `count` octets fed whole; it traps unless feeding them octet by
+/// octet, and in chunks of 1 to `largest`, gives the same. `what` names the reading.
+func readAlikeInAnySplit<Outcome: Equatable>(
+    _ count: Int, largest: Int, generator: inout SplitMix, _ what: String, _ read: ([Int]) -> Outcome
+) -> Outcome {
+    let whole = read([max(1, count)])
+    let single = read(Array(repeating: 1, count: count))
+    guard whole == single else { fatalError("\(what) octet by octet differs:\n\(whole)\n\(single)") }
+    let chunks = generator.chunks(covering: count, largest: largest)
+    let chunked = read(chunks)
+    guard whole == chunked else { fatalError("\(what) in chunks \(chunks) differs:\n\(whole)\n\(chunked)") }
+    return whole
+}

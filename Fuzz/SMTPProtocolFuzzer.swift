@@ -64,12 +64,7 @@ private func readData(_ bytes: [UInt8], chunks: [Int], limit: Int) -> DataOutcom
 }
 
 private func checkData(_ bytes: [UInt8], limit: Int, generator: inout SplitMix) {
-    let whole = readData(bytes, chunks: [max(1, bytes.count)], limit: limit)
-    let single = readData(bytes, chunks: Array(repeating: 1, count: bytes.count), limit: limit)
-    guard whole == single else { fatalError("DATA read octet by octet differs:\n\(whole)\n\(single)") }
-    let chunks = generator.chunks(covering: bytes.count, largest: 16)
-    let chunked = readData(bytes, chunks: chunks, limit: limit)
-    guard whole == chunked else { fatalError("DATA read in chunks \(chunks) differs:\n\(whole)\n\(chunked)") }
+    let whole = readAlikeInAnySplit(bytes.count, largest: 16, generator: &generator, "DATA read") { readData(bytes, chunks: $0, limit: limit) }
 
     guard whole.message.count == min(whole.size, limit), whole.exceededLimit == (whole.size > limit) else {
         fatalError("size \(whole.size), limit \(limit), kept \(whole.message.count), exceeded \(whole.exceededLimit)")
@@ -155,10 +150,5 @@ private func readReplies(_ bytes: [UInt8], chunks: [Int]) -> [ReplyEvent] {
 }
 
 private func checkReplies(_ bytes: [UInt8], generator: inout SplitMix) {
-    let whole = readReplies(bytes, chunks: [max(1, bytes.count)])
-    let single = readReplies(bytes, chunks: Array(repeating: 1, count: bytes.count))
-    guard whole == single else { fatalError("replies read octet by octet differ:\n\(whole)\n\(single)") }
-    let chunks = generator.chunks(covering: bytes.count, largest: 40)
-    let chunked = readReplies(bytes, chunks: chunks)
-    guard whole == chunked else { fatalError("replies read in chunks \(chunks) differ:\n\(whole)\n\(chunked)") }
+    _ = readAlikeInAnySplit(bytes.count, largest: 40, generator: &generator, "replies read") { readReplies(bytes, chunks: $0) }
 }
