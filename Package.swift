@@ -95,8 +95,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // syncfs(2) and any other call the Glibc module hides, for DurableFiles.
+        .target(name: "CFileSystem"),
         // The fsync'd file operations of the durability rule, shared by Store and Queue.
-        .target(name: "DurableFiles"),
+        .target(name: "DurableFiles", dependencies: ["CFileSystem"]),
         // DEFLATE and gzip from the system's zlib (IMAP COMPRESS, TLS and DMARC reports).
         .target(name: "Zlib"),
         // Sender Policy Framework (RFC 7208): records, macros, check_host() over a Resolver.

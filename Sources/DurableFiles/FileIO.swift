@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CFileSystem
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -84,18 +85,17 @@ public enum FileIO {
     }
 
     public static func syncFile(_ path: String) throws(FileIOError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw error("open", path) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw error("fsync", path) }
+        guard try syncFileIfPresent(path) else { throw error("open", path, ENOENT) }
     }
 
     /// Puts a complete file at `destination`: a hard link when both are on one filesystem
-    /// (no copy, and the data is already on that disk), else a copy. Then fsyncs it.
+    /// (no copy, and the data is already on that disk), else a copy. Then fsyncs it, unless
+    /// `sync` is false because the caller makes the content durable another way (the Store
+    /// keeps a small message's octets in its database commit until the file is synced).
     /// The destination name belongs to the caller; if a file is there already it is an
     /// orphan of an earlier crash (message file ids are never reused once committed) and is
     /// replaced.
-    public static func place(from source: String, to destination: String) throws(FileIOError) {
+    public static func place(from source: String, to destination: String, sync: Bool = true) throws(FileIOError) {
         if link(source, destination) != 0 {
             var code = errno
             if code == EEXIST {
@@ -103,15 +103,16 @@ public enum FileIO {
                 if link(source, destination) == 0 { code = 0 } else { code = errno }
             }
             if code == EXDEV || code == EPERM || code == EMLINK {
-                try copy(from: source, to: destination)
+                try copy(from: source, to: destination, sync: sync)
+                return
             } else if code != 0 {
                 throw error("link", destination, code)
             }
         }
-        try syncFile(destination)
+        if sync { try syncFile(destination) }
     }
 
-    public static func copy(from source: String, to destination: String) throws(FileIOError) {
+    public static func copy(from source: String, to destination: String, sync: Bool = true) throws(FileIOError) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw error("open", source) }
         defer { close(input) }
@@ -133,12 +134,13 @@ public enum FileIO {
                 throw error("write", destination, code)
             }
         }
-        guard fsync(output) == 0 else { throw error("fsync", destination) }
+        guard !sync || fsync(output) == 0 else { throw error("fsync", destination) }
         ok = true
     }
 
-    /// Writes `bytes` as a new file at `destination` and fsyncs it.
-    public static func write(_ bytes: [UInt8], to destination: String) throws(FileIOError) {
+    /// Writes `bytes` as a new file at `destination` and fsyncs it (unless `sync` is false,
+    /// as for `place`).
+    public static func write(_ bytes: [UInt8], to destination: String, sync: Bool = true) throws(FileIOError) {
         let output = try createExclusive(destination)
         var ok = false
         defer {
@@ -148,8 +150,62 @@ public enum FileIO {
         if let code = bytes.withUnsafeBytes({ writeAll(output, $0) }) {
             throw error("write", destination, code)
         }
-        guard fsync(output) == 0 else { throw error("fsync", destination) }
+        guard !sync || fsync(output) == 0 else { throw error("fsync", destination) }
         ok = true
+    }
+
+    /// Makes `path` hold exactly `bytes`, durably, whatever was there (nothing, a partial
+    /// file): written and fsynced under a temporary name beside it, then renamed over it.
+    /// The caller syncs the directory. A crash midway leaves `path` as it was and at most
+    /// the temporary file, whose name (`<name>.restoring`) is no message file's.
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(FileIOError) {
+        let temporary = path + ".restoring"
+        try write(bytes, to: temporary)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw error("rename", path, code)
+        }
+    }
+
+    /// Makes `files` durable, and the directory entries that name them; files that no longer
+    /// exist are skipped. On Linux one syncfs(2) of their filesystem: a single journal
+    /// commit and device flush, where an fsync of each file and directory costs one each
+    /// (it also writes whatever else is pending on that filesystem). Elsewhere an fsync of
+    /// each.
+    public static func sync(files: [String]) throws(FileIOError) {
+        #if os(Linux)
+        for file in files {
+            let directory = parent(of: file)
+            let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }
+                throw error("open", directory)
+            }
+            defer { close(descriptor) }
+            guard tern_syncfs(descriptor) == 0 else { throw error("syncfs", directory) }
+            return
+        }
+        #else
+        var directories: [String] = []
+        for path in files where try syncFileIfPresent(path) {
+            let directory = parent(of: path)
+            if !directories.contains(directory) { directories.append(directory) }
+        }
+        for directory in directories { try syncDirectory(directory) }
+        #endif
+    }
+
+    /// fsyncs `path` if it exists; returns false when it does not (removed meanwhile).
+    public static func syncFileIfPresent(_ path: String) throws(FileIOError) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return false }
+            throw error("open", path)
+        }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw error("fsync", path) }
+        return true
     }
 
     /// O_EXCL so two writers can never share a file; an existing file is an orphan (see

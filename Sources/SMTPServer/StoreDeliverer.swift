@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Message
 import SMTP
 import Store
 
@@ -15,21 +14,17 @@ public struct StoreDeliverer: MessageDeliverer {
         self.logger = logger
     }
 
+    /// Runs on the caller's executor (the connection's event loop): the store does its file
+    /// work, the parse included, on I/O threads, so what runs here is small.
     public func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
-        // Parsing reads the whole file: off the connection's event loop.
-        await withTaskExecutorPreference(globalConcurrentExecutor) { await store(messageFile: messageFile, envelope: envelope) }
-    }
-
-    private func store(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
         // The store links the file into each account; the temporary name goes either way.
         defer { try? FileManager.default.removeItem(atPath: messageFile) }
         do {
-            let parsed = try ParsedMessage.parse(FileSource(path: messageFile))
             // Several addresses of one account get one copy per mailbox (RCPT order kept).
             var seen: Set<[String]> = []
             let recipients = envelope.recipients.filter { seen.insert([$0.account, $0.mailbox]).inserted }
                 .map { DeliveryRecipient(account: $0.account, mailbox: $0.mailbox) }
-            let incoming = IncomingMessage(file: messageFile, receivedAt: Date(), requireTLS: envelope.parameters.requireTLS, parsed: parsed)
+            let incoming = IncomingMessage(file: messageFile, receivedAt: Date(), requireTLS: envelope.parameters.requireTLS)
             let delivered = try await store.deliver(incoming, to: recipients)
             return .delivered(id: delivered.map { "\($0.account)/\($0.uid)" }.joined(separator: ","))
         } catch let StoreError.overQuota(account, _) {

@@ -36,6 +36,8 @@ public final class Account: Sendable {
     /// Mailbox ids by name for `mailboxID(named:)`, with a generation that renames and
     /// deletions (the only changes that move or free a name) advance when they empty it.
     private let mailboxIDs = Mutex<(generation: UInt64, ids: [String: MailboxID])>((0, [:]))
+    /// Syncs small message files after the commit that made them durable.
+    let fileSyncer: FileSyncer
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.
@@ -57,12 +59,14 @@ public final class Account: Sendable {
         var logger = Logger(label: "store")
         logger[metadataKey: "account"] = "\(name)"
         self.logger = logger
+        fileSyncer = FileSyncer(directory: directory, pool: pool, committer: committer, delay: limits.fileSyncDelay, logger: logger)
     }
 
     /// Opens (with `create`, also creates) the account in `directory`. A database without
-    /// its account row (a crash during creation) is initialized now.
+    /// its account row (a crash during creation) is initialized now. With `recover`,
+    /// message files not synced before an interruption are restored from the database.
     static func open(
-        name: String, directory: String, create: Bool, environment: StoreEnvironment, limits: StoreLimits,
+        name: String, directory: String, create: Bool, recover: Bool, environment: StoreEnvironment, limits: StoreLimits,
         headerCacheBudget: HeaderCacheBudget
     ) throws -> Account {
         let databasePath = directory + "/index.db"
@@ -80,9 +84,11 @@ public final class Account: Sendable {
             let highest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM content") ?? 0
             return max(sequence, highest)
         }
-        return Account(
+        let account = Account(
             name: name, directory: directory, pool: pool, environment: environment, limits: limits, lastFileID: lastFileID,
             headerCacheBudget: headerCacheBudget)
+        if recover { try account.fileSyncer.restore() }
+        return account
     }
 
     /// A new account's row and default mailboxes: INBOX (RFC 9051 §5.1 requires it) and one
@@ -97,16 +103,20 @@ public final class Account: Sendable {
         }
     }
 
-    /// Ends the change streams, gives back the header cache's memory and closes the
-    /// database; with `databaseInBackground` on another thread, because closing the last
-    /// connection checkpoints the WAL, file work a caller on an event loop should not wait for.
+    /// Syncs the message files waiting for it, ends the change streams, gives back the
+    /// header cache's memory and closes the database; with `databaseInBackground` on
+    /// another thread, because syncing files and closing the last connection (which
+    /// checkpoints the WAL) is file work a caller on an event loop should not wait for.
     func close(databaseInBackground: Bool = false) {
         feed.close()
         headerCache.close()
         if databaseInBackground {
-            let pool = pool
-            DispatchQueue.global().async { try? pool.close() }
+            DispatchQueue.global().async { [self] in
+                fileSyncer.syncBeforeClosing()
+                try? pool.close()
+            }
         } else {
+            fileSyncer.syncBeforeClosing()
             try? pool.close()
         }
     }
@@ -115,7 +125,11 @@ public final class Account: Sendable {
 
     /// `msg/<id / filesPerShard>/<id>`.
     public func path(forFile id: Int64) -> String {
-        "\(directory)/msg/\(id / Self.filesPerShard)/\(id)"
+        Self.path(forFile: id, in: directory)
+    }
+
+    static func path(forFile id: Int64, in directory: String) -> String {
+        "\(directory)/msg/\(id / filesPerShard)/\(id)"
     }
 
     func allocateFileID() -> Int64 {
@@ -130,30 +144,63 @@ public final class Account: Sendable {
         FileIO.parent(of: path(forFile: id))
     }
 
-    /// Puts a message file in place and makes its content durable, and `msg/` when the
-    /// shard is new (which `makeDirectory` syncs). The shard directory itself is synced by
-    /// the group commit that adds the file's row (`committer.commit(syncing:)`), once for
-    /// all files of the batch.
+    /// A message file put in place for a commit that is to follow.
+    struct PlacedFile {
+        var id: Int64
+        var path: String
+        var parsed: ParsedMessage
+        /// The file's octets when it is small enough to be made durable by the commit
+        /// (`StoreLimits.maxUnsyncedFileSize`): it was not fsynced, and the commit must
+        /// carry them (`AccountDB.insertContent`) and skip syncing its directory. Nil: the
+        /// file is fsynced, and the commit must sync its directory first.
+        var unsyncedOctets: [UInt8]?
+
+        /// The directories the commit must sync before its transaction.
+        var directoriesToSync: [String] { unsyncedOctets == nil ? [FileIO.parent(of: path)] : [] }
+    }
+
+    /// Puts a message file in place: a large one fsynced (and `msg/` when the shard is new,
+    /// which `makeDirectory` syncs), a small one not (see `PlacedFile.unsyncedOctets`). The
+    /// shard directory of a synced file is synced by the group commit that adds the file's
+    /// row (`committer.commit(syncing:)`), once for all files of the batch.
     ///
-    /// Returns the placed file's parsed structure: `known` when its size matches the file
-    /// (the caller parsed it while receiving), otherwise parsed now, in the same trip to
-    /// an I/O thread.
-    func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> (path: String, parsed: ParsedMessage) {
+    /// The parsed structure is `known` when its size matches the file (the caller parsed it
+    /// while receiving), otherwise parsed now, in the same trip to an I/O thread.
+    func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
-        let parsed = try await blockingIO { () throws -> ParsedMessage in
+        let unsyncedLimit = limits.maxUnsyncedFileSize
+        return try await blockingIO { () throws -> PlacedFile in
+            let size: Int64? = switch source {
+            case let .bytes(bytes): Int64(bytes.count)
+            case let .file(from): FileIO.fileSize(from)
+            }
+            let sync = (size ?? .max) > unsyncedLimit
             try storeIO { () throws(FileIOError) in
                 try FileIO.makeDirectory(shard)
                 switch source {
-                case let .bytes(bytes): try FileIO.write(bytes, to: path)
-                case let .file(from): try FileIO.place(from: from, to: path)
+                case let .bytes(bytes): try FileIO.write(bytes, to: path, sync: sync)
+                case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
                 }
             }
             let placed = try FileSource(path: path)
-            if let known, known.size == placed.count { return known }
-            return try ParsedMessage.parse(placed)
+            var octets: [UInt8]?
+            if !sync {
+                switch source {
+                case let .bytes(bytes): octets = bytes
+                case .file: octets = try placed.read(offset: 0, length: placed.count)
+                }
+            }
+            let parsed: ParsedMessage
+            if let known, known.size == placed.count {
+                parsed = known
+            } else if let octets {
+                parsed = try ParsedMessage.parse(MemorySource(octets))
+            } else {
+                parsed = try ParsedMessage.parse(placed)
+            }
+            return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets)
         }
-        return (path, parsed)
     }
 
     func removeFiles(_ ids: [Int64]) {

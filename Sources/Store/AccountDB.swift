@@ -237,9 +237,11 @@ enum AccountDB {
         return (row, [.mailboxCreated(mailbox: MailboxID(id), name: name)])
     }
 
+    /// The content row of a placed file; with `unsyncedOctets` (the file was not fsynced)
+    /// also their copy, which this commit makes durable (FileSyncer.swift).
     static func insertContent(
         _ db: Database, id: Int64, size: Int64, structure: Data, requireTLS: Bool,
-        metadata: [UInt8]?, deliveryID: String?, now: Date
+        metadata: [UInt8]?, deliveryID: String?, unsyncedOctets: [UInt8]?, now: Date
     ) throws {
         try db.cachedStatement(
             sql: """
@@ -247,6 +249,16 @@ enum AccountDB {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [id, size, structure, requireTLS, metadata.map { Data($0) }, deliveryID, now.timeIntervalSince1970])
+        if let unsyncedOctets {
+            try db.cachedStatement(sql: "INSERT INTO unsyncedFile (contentID, octets) VALUES (?, ?)")
+                .execute(arguments: [id, Data(unsyncedOctets)])
+        }
+    }
+
+    /// Drops the database copies of files now synced themselves.
+    static func deleteUnsyncedFiles(_ db: Database, _ ids: [Int64]) throws {
+        let delete = try db.cachedStatement(sql: "DELETE FROM unsyncedFile WHERE contentID = ?")
+        for id in ids { try delete.execute(arguments: [id]) }
     }
 
     /// Adds a message to `mailbox` with the next UID (RFC 9051 §2.3.1.1: strictly

@@ -56,8 +56,8 @@ extension Account {
     // MARK: APPEND
 
     /// APPEND (RFC 9051 §6.3.12): stores the message, then returns. The file is placed and
-    /// fsynced with its directory before the row is committed, so an OK sent after this
-    /// returns is durable (DESIGN.md's acknowledgement rule).
+    /// made durable (by fsyncs, or by the commit: `placeFile`) before or with the commit of
+    /// its row, so an OK sent after this returns is durable (DESIGN.md's acknowledgement rule).
     public func append(
         to mailbox: MailboxID, _ source: MessageSource, flags: MessageFlags = [], keywords: [String] = [],
         internalDate: (date: Date, zoneMinutes: Int)? = nil
@@ -66,18 +66,19 @@ extension Account {
         // A mailbox that is gone fails the commit, which removes the file: the session has
         // just found the mailbox, so asking first would cost every APPEND a read for nothing.
         let fileID = allocateFileID()
-        let (path, parsed) = try await placeFile(id: fileID, from: source)
+        let placed = try await placeFile(id: fileID, from: source)
+        let parsed = placed.parsed
         do {
             let structure = StoredStructure.encode(parsed)
             let now = environment.now()
             let limits = limits
-            let result = try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> (AppendResult, [StoreChange]) in
+            let result = try await committer.commit(syncing: placed.directoriesToSync) { db -> (AppendResult, [StoreChange]) in
                 var row = try MailboxRow.require(db, id: mailbox)
                 try self.checkQuota(db, adding: Int64(parsed.size))
                 let modSeq = try AccountDB.nextModSeq(db)
                 try AccountDB.insertContent(
                     db, id: fileID, size: Int64(parsed.size), structure: structure, requireTLS: false,
-                    metadata: nil, deliveryID: nil, now: now)
+                    metadata: nil, deliveryID: nil, unsyncedOctets: placed.unsyncedOctets, now: now)
                 let uid = try AccountDB.insertMessage(
                     db, into: &row, contentID: fileID, size: Int64(parsed.size), flags: flags, keywords: keywords,
                     internalDate: internalDate?.date ?? now, internalDateZone: internalDate?.zoneMinutes ?? 0, saveDate: now,
@@ -88,10 +89,11 @@ extension Account {
                     highestModSeq: row.highestModSeq)
                 return (AppendResult(mailbox: mailbox, uidValidity: row.uidValidity, uid: uid, modSeq: modSeq), [added])
             }
+            if placed.unsyncedOctets != nil { fileSyncer.schedule([fileID]) }
             logger.info("message appended", metadata: ["mailbox": "\(mailbox)", "uid": "\(result.uid)", "size": "\(parsed.size)"])
             return result
         } catch {
-            FileIO.remove(path)
+            FileIO.remove(placed.path)
             throw error
         }
     }
@@ -251,18 +253,19 @@ extension Account {
     /// file, one message row per target mailbox (created when missing), one MODSEQ. Only
     /// indexed lookups and inserts: the cost does not grow with mailbox size.
     func commitDelivery(
-        fileID: Int64, size: Int64, structure: Data, requireTLS: Bool, metadata: [UInt8]?, internalDate: Date,
+        placed: PlacedFile, size: Int64, structure: Data, requireTLS: Bool, metadata: [UInt8]?, internalDate: Date,
         targets: [MailboxTarget], deliveryID: String?
     ) async throws -> [DeliveredMessage] {
         let now = environment.now()
         let limits = limits
         let accountName = name
-        return try await committer.commit(syncing: [shardDirectory(forFile: fileID)]) { db -> ([DeliveredMessage], [StoreChange]) in
+        let fileID = placed.id
+        let delivered = try await committer.commit(syncing: placed.directoriesToSync) { db -> ([DeliveredMessage], [StoreChange]) in
             try self.checkQuota(db, adding: size * Int64(targets.count))
             var changes: [StoreChange] = []
             try AccountDB.insertContent(
                 db, id: fileID, size: size, structure: structure, requireTLS: requireTLS, metadata: metadata,
-                deliveryID: deliveryID, now: now)
+                deliveryID: deliveryID, unsyncedOctets: placed.unsyncedOctets, now: now)
             var boxes: [MailboxRow] = []
             for target in targets {
                 if let row = try MailboxRow.fetch(db, name: target.name) {
@@ -291,6 +294,8 @@ extension Account {
             }
             return (delivered, changes)
         }
+        if placed.unsyncedOctets != nil { fileSyncer.schedule([fileID]) }
+        return delivered
     }
 
     /// Removes what a multi-account delivery committed here (its content rows carry the

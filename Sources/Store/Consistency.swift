@@ -9,6 +9,10 @@ public enum ConsistencyProblem: Hashable, Sendable, CustomStringConvertible {
     case missingFile(account: String, fileID: Int64, path: String)
     /// The file's size differs from the size recorded when it was stored.
     case sizeMismatch(account: String, fileID: Int64, path: String, recorded: Int64, actual: Int64)
+    /// A message file whose octets only the database holds (it was not synced before an
+    /// interruption) and that differs from them or is missing; opening the store with
+    /// recovery restores it.
+    case unrestoredFile(account: String, fileID: Int64, path: String)
     /// A file under msg/ that no content row names.
     case orphanFile(account: String, path: String)
     /// A content row no message refers to (its file should have been removed with it).
@@ -42,6 +46,8 @@ public enum ConsistencyProblem: Hashable, Sendable, CustomStringConvertible {
             return "account \(account): message file \(id) missing at \(path)"
         case let .sizeMismatch(account, id, path, recorded, actual):
             return "account \(account): message file \(id) at \(path) has \(actual) octets, \(recorded) recorded"
+        case let .unrestoredFile(account, id, path):
+            return "account \(account): message file \(id) at \(path) is not yet restored from its copy in the database"
         case let .orphanFile(account, path):
             return "account \(account): file \(path) has no database row"
         case let .unreferencedContent(account, id):
@@ -117,13 +123,23 @@ extension Account {
             }
 
             // Contents: file present with the recorded size, structure decodes and fits.
-            let contents = try Row.fetchCursor(db, sql: "SELECT id, size, structure FROM content ORDER BY id")
+            let contents = try Row.fetchCursor(db, sql: """
+                SELECT c.id, c.size, c.structure, u.octets FROM content c LEFT JOIN unsyncedFile u ON u.contentID = c.id ORDER BY c.id
+                """)
             while let row = try contents.next() {
                 let id: Int64 = try row.value("id")
                 let size: Int64 = try row.value("size")
                 let structure: Data = try row.value("structure")
+                let unsynced: Data? = try row.value("octets")
                 let path = path(forFile: id)
-                if let actual = FileIO.fileSize(path) {
+                if let unsynced {
+                    if Int64(unsynced.count) != size {
+                        problems.append(.sizeMismatch(
+                            account: account, fileID: id, path: "database copy of \(path)", recorded: size, actual: Int64(unsynced.count)))
+                    } else if (try? FileSource(path: path)).flatMap({ try? $0.read(offset: 0, length: $0.count + 1) }) != [UInt8](unsynced) {
+                        problems.append(.unrestoredFile(account: account, fileID: id, path: path))
+                    }
+                } else if let actual = FileIO.fileSize(path) {
                     if actual != size {
                         problems.append(.sizeMismatch(account: account, fileID: id, path: path, recorded: size, actual: actual))
                     }

@@ -7,16 +7,20 @@ import Message
 // Delivery of a received message to local accounts.
 //
 // The rule (DESIGN.md): a message is acknowledged only after its file and directory are
-// fsynced and its database transaction is committed; a crash at any point loses no
-// acknowledged message. `deliver` returns only when that holds for every recipient, and
-// the SMTP server answers 250 only then.
+// durable and its database transaction is committed; a crash at any point loses no
+// acknowledged message. A large file is made durable by fsyncs before the commit; a small
+// one by the commit itself, which carries a copy of its octets (FileSyncer.swift).
+// `deliver` returns only when that holds for every recipient, and the SMTP server answers
+// 250 only then.
 //
 // One account. The message is stored once per account: one file and one content row, and
 // one message row per distinct target mailbox, however many of the account's addresses
 // were recipients. Steps:
 //   1. place the file (hard link from <data>/tmp, or copy across filesystems) at
-//      msg/<shard>/<id>, fsync it, fsync the shard directory (and msg/ if the shard is new);
-//   2. commit the account's transaction (synchronous=FULL: durable when COMMIT returns).
+//      msg/<shard>/<id>; a large one: fsync it, fsync the shard directory (and msg/ if the
+//      shard is new);
+//   2. commit the account's transaction (synchronous=FULL: durable when COMMIT returns),
+//      with the octets of a small file.
 // The commit is the atomic point. A crash before it leaves at most an orphan file, which
 // the cleaner removes on the next start; the sender did not get 250 and retries.
 //
@@ -24,7 +28,7 @@ import Message
 // once, so a journal (<data>/deliveries.db, synchronous=FULL) makes the whole delivery
 // all-or-nothing:
 //   1. journal: insert {delivery id, accounts} and commit;
-//   2. for each account: place and fsync the file as above;
+//   2. for each account: place the file as above;
 //   3. for each account: commit its transaction; its content row carries the delivery id;
 //   4. journal: delete the entry and commit. This is the delivery's commit point: only
 //      now does `deliver` return and may the message be acknowledged.
@@ -173,16 +177,19 @@ extension Store {
         // 2. Files.
         // The first placement parses the message (or checks the caller's parse against the
         // file's size); later ones reuse it.
-        var placed: [(account: Account, fileID: Int64)] = []
+        var placed: [(account: Account, file: Account.PlacedFile)] = []
         for account in accounts {
             let fileID = account.allocateFileID()
             do {
-                parsed = try await account.placeFile(id: fileID, from: .file(file), known: parsed).parsed
+                let file = try await account.placeFile(id: fileID, from: .file(file), known: parsed)
+                parsed = file.parsed
+                placed.append((account, file))
             } catch {
-                await abandon(placed: placed + [(account, fileID)], committed: [], deliveryID: deliveryID, logger: logger)
+                await abandon(
+                    files: placed.map { ($0.account, $0.file.path) } + [(account, account.path(forFile: fileID))], committed: [],
+                    deliveryID: deliveryID, logger: logger)
                 throw error
             }
-            placed.append((account, fileID))
             try hook?(.fileWritten(account: account.name))
         }
 
@@ -192,14 +199,15 @@ extension Store {
         let size = Int64(parsed.size)
         var results: [DeliveredMessage] = []
         var committed: [Account] = []
-        for (account, fileID) in placed {
+        let placedFiles = placed.map { ($0.account, $0.file.path) }
+        for (account, file) in placed {
             let targets = plan[account.name, default: []]
             do {
                 results += try await account.commitDelivery(
-                    fileID: fileID, size: size, structure: structure, requireTLS: message.requireTLS,
+                    placed: file, size: size, structure: structure, requireTLS: message.requireTLS,
                     metadata: message.metadata, internalDate: receivedAt, targets: targets, deliveryID: deliveryID)
             } catch {
-                await abandon(placed: placed, committed: committed, deliveryID: deliveryID, logger: logger)
+                await abandon(files: placedFiles, committed: committed, deliveryID: deliveryID, logger: logger)
                 throw error
             }
             committed.append(account)
@@ -212,7 +220,7 @@ extension Store {
             do {
                 try await journal.complete(deliveryID)
             } catch {
-                await abandon(placed: placed, committed: committed, deliveryID: deliveryID, logger: logger)
+                await abandon(files: placedFiles, committed: committed, deliveryID: deliveryID, logger: logger)
                 throw error
             }
             try hook?(.journalCompleted)
@@ -229,7 +237,7 @@ extension Store {
     /// stored, unlinks files of the others, and clears the journal entry. What cannot be
     /// undone now stays in the journal for recovery at the next start.
     private func abandon(
-        placed: [(account: Account, fileID: Int64)], committed: [Account], deliveryID: String?, logger: Logger
+        files: [(account: Account, path: String)], committed: [Account], deliveryID: String?, logger: Logger
     ) async {
         var clean = true
         for account in committed {
@@ -244,8 +252,8 @@ extension Store {
             }
         }
         let committedNames = Set(committed.map(\.name))
-        for (account, fileID) in placed where !committedNames.contains(account.name) {
-            FileIO.remove(account.path(forFile: fileID))
+        for (account, path) in files where !committedNames.contains(account.name) {
+            FileIO.remove(path)
         }
         if let deliveryID, clean {
             do {

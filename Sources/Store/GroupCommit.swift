@@ -1,3 +1,4 @@
+import Dispatch
 import DurableFiles
 import Foundation
 import GRDB
@@ -63,14 +64,17 @@ final class GroupCommitter: Sendable {
                 queue.draining = true
                 return true
             }
-            if startDrain { Task { await self.drain() } }
+            // The drain runs on a thread of its own (blocking in fsync is fine there), and
+            // GRDB's synchronous write then runs on that same thread: no further hand-off
+            // to the writer's queue, which a lone delivery would wait for.
+            if startDrain { DispatchQueue.global().async { self.drain() } }
         }
         guard let typed = value as? T else { throw StoreError.corrupt("group commit returned \(type(of: value))") }
         return typed
     }
 
     /// Commits batches until no write is waiting. Only one drain runs at a time.
-    private func drain() async {
+    private func drain() {
         while true {
             let batch = queue.withLock { queue -> [Pending] in
                 let count = min(queue.pending.count, maxBatch)
@@ -80,15 +84,15 @@ final class GroupCommitter: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            await commitBatch(batch)
+            commitBatch(batch)
         }
     }
 
-    private func commitBatch(_ batch: [Pending]) async {
+    private func commitBatch(_ batch: [Pending]) {
         let feed = feed
         let outcome: Result<[Result<any Sendable, any Error>], any Error>
         do {
-            let results = try await pool.writeWithoutTransaction { db -> [Result<any Sendable, any Error>] in
+            let results = try pool.writeWithoutTransaction { db -> [Result<any Sendable, any Error>] in
                 var directories: [String] = []
                 for directory in batch.flatMap(\.directories) where !directories.contains(directory) {
                     directories.append(directory)

@@ -41,6 +41,9 @@ enum StoreDatabase {
 ///   file.
 /// - `expunged`: UIDs removed from a mailbox and the mod-sequence of their removal, for
 ///   QRESYNC VANISHED (RFC 7162 §3.2.10).
+/// - `unsyncedFile` (v5): the octets of small message files not yet fsynced, committed
+///   with their content row so that the commit alone makes them durable; a row goes when
+///   its file has been synced, and with its content row (`Account+FileSync.swift`).
 enum AccountSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -127,6 +130,14 @@ enum AccountSchema {
                 ALTER TABLE mailbox ADD COLUMN recentUID INTEGER NOT NULL DEFAULT 0;
                 UPDATE mailbox SET recentUID = uidNext - 1;
                 ALTER TABLE message ADD COLUMN internalDateZone INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE unsyncedFile (
+                    contentID INTEGER PRIMARY KEY REFERENCES content(id) ON DELETE CASCADE,
+                    octets BLOB NOT NULL
+                );
                 """)
         }
         return migrator

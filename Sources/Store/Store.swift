@@ -16,13 +16,18 @@ import Synchronization
 ///
 /// `open` first finishes what a crash interrupted: it undoes multi-account deliveries the
 /// journal shows as incomplete (`Delivery.swift`), then removes everything in `tmp/` and
-/// every message file without a database row. Open the store before any service starts,
-/// since files in `tmp/` are assumed to belong to nobody at that point.
+/// every message file without a database row. Each account, when opened, restores the
+/// small message files that were durable only through its database (FileSyncer.swift).
+/// Open the store before any service starts, since files in `tmp/` are assumed to belong
+/// to nobody at that point.
 public final class Store: Sendable {
     public let dataDirectory: String
     let environment: StoreEnvironment
     let limits: StoreLimits
     let journal: DeliveryJournal
+    /// Whether crash leftovers are repaired (`open(recover:)`); accounts restore their
+    /// unsynced message files on opening only then.
+    let recovers: Bool
     let logger = Logger(label: "store")
     private let openAccounts = Mutex(OpenAccounts())
     private let headerCacheBudget: HeaderCacheBudget
@@ -31,8 +36,11 @@ public final class Store: Sendable {
     public var temporaryDirectory: String { dataDirectory + "/tmp" }
     var accountsDirectory: String { dataDirectory + "/accounts" }
 
-    private init(dataDirectory: String, environment: StoreEnvironment, limits: StoreLimits, journal: DeliveryJournal, lock: Int32) {
+    private init(
+        dataDirectory: String, environment: StoreEnvironment, limits: StoreLimits, journal: DeliveryJournal, recovers: Bool, lock: Int32
+    ) {
         self.dataDirectory = dataDirectory
+        self.recovers = recovers
         self.environment = environment
         self.limits = limits
         self.journal = journal
@@ -70,7 +78,8 @@ public final class Store: Sendable {
             FileIO.unlock(lock)
             throw error
         }
-        let store = Store(dataDirectory: directory, environment: environment, limits: limits, journal: journal, lock: lock)
+        let store = Store(
+            dataDirectory: directory, environment: environment, limits: limits, journal: journal, recovers: recover, lock: lock)
         if recover {
             try await store.recover()
             try store.clean()
@@ -107,7 +116,7 @@ public final class Store: Sendable {
         let (account, idle) = try openAccounts.withLock { open throws -> (Account, [Account]) in
             if let account = open.use(name) { return (account, []) }
             let account = try Account.open(
-                name: name, directory: accountDirectory(name), create: false, environment: environment, limits: limits,
+                name: name, directory: accountDirectory(name), create: false, recover: recovers, environment: environment, limits: limits,
                 headerCacheBudget: headerCacheBudget)
             return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }
@@ -134,7 +143,7 @@ public final class Store: Sendable {
                 throw StoreError.accountExists(name)
             }
             let account = try Account.open(
-                name: name, directory: accountDirectory(name), create: true, environment: environment, limits: limits,
+                name: name, directory: accountDirectory(name), create: true, recover: recovers, environment: environment, limits: limits,
                 headerCacheBudget: headerCacheBudget)
             return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }

@@ -36,7 +36,8 @@ public struct StoreEnvironment: Sendable {
 public enum DeliveryStep: Hashable, Sendable {
     /// The journal entry of a multi-account delivery is committed.
     case journalBegun
-    /// The message file is linked/copied into this account and fsynced with its directory.
+    /// The message file is linked/copied into this account: fsynced when large; a small
+    /// one is made durable by the account's commit, which carries its octets.
     case fileWritten(account: String)
     /// This account's transaction (message rows) is committed.
     case accountCommitted(account: String)
@@ -72,6 +73,15 @@ public struct StoreLimits: Hashable, Sendable {
     /// are closed, and opened again on their next use. An account in use (a session, a
     /// delivery) is never closed, so the limit may be exceeded while they last.
     public var maxIdleOpenAccounts = 100
+    /// Octets up to which a message file is made durable by the commit that stores it (a
+    /// copy of its octets goes into that commit) rather than by fsyncs of the file and its
+    /// directory before it, which are then done later for many files at once
+    /// (FileSyncer.swift). Larger messages cost more to write twice than the two
+    /// fsyncs they save.
+    public var maxUnsyncedFileSize: Int64 = 64 << 10
+    /// How long after its commit an unsynced message file is fsynced (with all the others
+    /// committed meanwhile) and its database copy dropped.
+    public var fileSyncDelay: Duration = .milliseconds(50)
 
     public init() {}
 }

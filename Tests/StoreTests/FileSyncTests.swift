@@ -1,0 +1,149 @@
+import DurableFiles
+import Foundation
+import Message
+@testable import Store
+import Testing
+
+/// Small message files are made durable by their commit, which carries their octets, and
+/// fsynced later (FileSyncer.swift); a crash in between is repaired from the database.
+@Suite struct FileSyncTests {
+    /// A delay no test waits for: the copies stay until a test syncs or closes.
+    static func waitingLimits() -> StoreLimits {
+        var limits = StoreLimits()
+        limits.fileSyncDelay = .seconds(3600)
+        return limits
+    }
+
+    static func octets(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    /// The state a crash leaves: a copy of the data directory taken while the store is open
+    /// and idle (SQLite's WAL holds every commit), with the message file then damaged as an
+    /// interrupted write may leave it.
+    enum Damage: CaseIterable { case missing, empty, partial }
+
+    @Test(arguments: Damage.allCases)
+    func crashBeforeTheFileSyncIsRepairedFromTheCommit(damage: Damage) async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        let account = try store.createAccount("a")
+        let text = sampleMessage(subject: "unsynced", body: String(repeating: "line of text\r\n", count: 100))
+        _ = try await store.deliver(IncomingMessage(file: fixture.incoming(text)), to: [DeliveryRecipient(account: "a")])
+        #expect(try account.fileSyncer.unsyncedCount == 1, "the commit carries the octets")
+        let path = try #require(fixture.messageFiles("a").first)
+        #expect(Self.octets(path) == Array(text.utf8), "readers find the file in place before any sync")
+
+        let crashed = try Fixture()
+        try FileManager.default.removeItem(atPath: crashed.root)
+        try FileManager.default.copyItem(atPath: fixture.root, toPath: crashed.root)
+        store.close()
+        let copy = crashed.root + String(path.dropFirst(fixture.root.count))
+        switch damage {
+        case .missing: try FileManager.default.removeItem(atPath: copy)
+        case .empty: try Data().write(to: URL(fileURLWithPath: copy))
+        case .partial: try Data(text.utf8.prefix(100)).write(to: URL(fileURLWithPath: copy))
+        }
+
+        let inspect = try await crashed.open(recover: false)
+        let problems = try await inspect.verify()
+        #expect(problems.count == 1)
+        #expect(problems.allSatisfy { if case .unrestoredFile(account: "a", fileID: _, path: copy) = $0 { true } else { false } }, "\(problems)")
+        inspect.close()
+
+        let restarted = try await crashed.open()
+        defer { restarted.close() }
+        #expect(Self.octets(copy) == Array(text.utf8), "restored from the committed octets")
+        #expect(try restarted.account("a").fileSyncer.unsyncedCount == 0)
+        #expect(try await restarted.verify() == [])
+        let inbox = try await restarted.account("a").inbox()
+        #expect(try await restarted.account("a").message(in: inbox.id, uid: 1)?.parsed.header.first("Subject") == "unsynced")
+        #expect(crashed.files(in: "accounts/a/msg/0").allSatisfy { !$0.hasSuffix(".restoring") })
+    }
+
+    @Test func theTimerSyncsAndDropsTheCopies() async throws {
+        let fixture = try Fixture()
+        var limits = StoreLimits()
+        limits.fileSyncDelay = .milliseconds(1)
+        let store = try await fixture.open(limits: limits)
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        for _ in 0..<3 { _ = try await Fixture.deliverPlain(store, fixture, to: ["a"]) }
+        var waited = 0
+        while try account.fileSyncer.unsyncedCount > 0, waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+        #expect(fixture.messageFiles("a").count == 3)
+        #expect(try await store.verify() == [])
+    }
+
+    @Test func aMessageAboveTheLimitIsSyncedBeforeItsCommit() async throws {
+        let fixture = try Fixture()
+        var limits = Self.waitingLimits()
+        let text = sampleMessage()
+        limits.maxUnsyncedFileSize = Int64(text.utf8.count - 1)
+        let store = try await fixture.open(limits: limits)
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        _ = try await store.deliver(IncomingMessage(file: fixture.incoming(text)), to: [DeliveryRecipient(account: "a")])
+        let inbox = try await account.inbox()
+        _ = try await account.append(to: inbox.id, .bytes(Array(text.utf8)))
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+        #expect(fixture.messageFiles("a").count == 2)
+    }
+
+    /// An APPEND's copy goes when the account closes (a clean shutdown leaves none), and an
+    /// expunge before the sync takes the copy with it, so nothing brings the message back.
+    @Test func appendThenExpungeThenClose() async throws {
+        let fixture = try Fixture()
+        var store = try await fixture.open(limits: Self.waitingLimits())
+        let account = try store.createAccount("a")
+        let inbox = try await account.inbox()
+        let kept = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "kept").utf8)))
+        let gone = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "gone").utf8)))
+        #expect(try account.fileSyncer.unsyncedCount == 2)
+        _ = try await account.storeFlags(in: inbox.id, uids: UIDSet(gone.uid...gone.uid), .add, flags: [.deleted])
+        _ = try await account.expunge(in: inbox.id)
+        #expect(try account.fileSyncer.unsyncedCount == 1, "the expunged message's copy went with its content row")
+        #expect(fixture.messageFiles("a").count == 1)
+        store.close()
+
+        store = try await fixture.open(recover: false)
+        defer { store.close() }
+        #expect(try store.account("a").fileSyncer.unsyncedCount == 0, "closing synced the file and dropped its copy")
+        #expect(fixture.messageFiles("a").count == 1)
+        #expect(try await store.verify() == [])
+        #expect(try await store.account("a").message(in: inbox.id, uid: kept.uid)?.parsed.header.first("Subject") == "kept")
+    }
+
+    /// A sync that finds its file already removed (an expunge between the commit and the
+    /// sync) skips it.
+    @Test func syncSkipsRemovedFiles() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        _ = try await Fixture.deliverPlain(store, fixture, to: ["a"])
+        _ = try await Fixture.deliverPlain(store, fixture, to: ["a"])
+        let files = fixture.messageFiles("a")
+        try FileManager.default.removeItem(atPath: files[0])
+        await account.fileSyncer.syncWaiting()
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+        #expect(try await store.verify() == [.missingFile(account: "a", fileID: 1, path: files[0])])
+    }
+
+    @Test func replaceWritesOverWhateverIsThere() throws {
+        let fixture = try Fixture()
+        let path = fixture.root + "/file"
+        try FileIO.replace(path, with: Array("first".utf8))
+        #expect(Self.octets(path) == Array("first".utf8))
+        try FileIO.replace(path, with: Array("second, longer".utf8))
+        #expect(Self.octets(path) == Array("second, longer".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root) == ["file"])
+        #expect(try FileIO.syncFileIfPresent(path))
+        #expect(try !FileIO.syncFileIfPresent(fixture.root + "/none"))
+        #expect(throws: FileIOError.self) { try FileIO.replace(fixture.root + "/none/file", with: []) }
+    }
+}
