@@ -165,17 +165,17 @@ public final class Account: Sendable {
     /// row (`committer.commit(syncing:)`), once for all files of the batch.
     ///
     /// The parsed structure is `known` when its size matches the file (the caller parsed it
-    /// while receiving), otherwise parsed now, in the same trip to an I/O thread.
+    /// while receiving), otherwise parsed now, with the placing (on an I/O thread for a
+    /// large file).
     func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
-        let unsyncedLimit = limits.maxUnsyncedFileSize
-        return try await blockingIO { () throws -> PlacedFile in
-            let size: Int64? = switch source {
-            case let .bytes(bytes): Int64(bytes.count)
-            case let .file(from): FileIO.fileSize(from)
-            }
-            let sync = (size ?? .max) > unsyncedLimit
+        let size: Int64? = switch source {
+        case let .bytes(bytes): Int64(bytes.count)
+        case let .file(from): FileIO.fileSize(from)
+        }
+        let sync = (size ?? .max) > limits.maxUnsyncedFileSize
+        let place = { @Sendable () throws -> PlacedFile in
             try storeIO { () throws(FileIOError) in
                 try FileIO.makeDirectory(shard)
                 switch source {
@@ -201,6 +201,10 @@ public final class Account: Sendable {
             }
             return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets)
         }
+        // A small file is placed right here: a link (or a write without fsync) and a read of
+        // a few kilobytes, no more blocking than the caller's own writing of the received
+        // message, and cheaper than the hand-off to an I/O thread and back.
+        return sync ? try await blockingIO(place) : try place()
     }
 
     func removeFiles(_ ids: [Int64]) {
