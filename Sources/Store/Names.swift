@@ -14,7 +14,7 @@ enum MailboxName {
     /// "INBOX/x"), so one spelling is stored. "%" and "*" are LIST wildcards (RFC 9051
     /// §6.3.9), so a name containing them could never be listed exactly; they are refused.
     static func normalize(_ raw: String, limits: StoreLimits) throws(StoreError) -> String {
-        let name = raw.precomposedStringWithCanonicalMapping
+        let name = UnicodeNFC.normalized(raw)
         guard !name.isEmpty else { throw .invalidMailboxName(raw, reason: "empty") }
         guard name.utf8.count <= limits.maxMailboxNameLength else {
             throw .invalidMailboxName(raw, reason: "longer than \(limits.maxMailboxNameLength) octets")
@@ -54,6 +54,14 @@ enum MailboxName {
 }
 
 /// Account names become directory names under `<data>/accounts/`.
+/// Unicode NFC of names. Foundation's normalization is costly and every delivery and
+/// APPEND normalizes its names, nearly always ASCII, which is NFC already.
+enum UnicodeNFC {
+    static func normalized(_ text: String) -> String {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
+    }
+}
+
 enum AccountName {
     static func validate(_ name: String, limits: StoreLimits) throws(StoreError) {
         guard !name.isEmpty else { throw .invalidAccountName(name, reason: "empty") }
@@ -68,7 +76,7 @@ enum AccountName {
                 throw .invalidAccountName(name, reason: "control character")
             }
         }
-        guard name == name.precomposedStringWithCanonicalMapping else {
+        guard name == UnicodeNFC.normalized(name) else {
             throw .invalidAccountName(name, reason: "not in Unicode NFC")
         }
     }
