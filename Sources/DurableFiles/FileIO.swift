@@ -14,8 +14,10 @@ private let systemWrite = Darwin.write
 #endif
 
 // DurableFiles: the file operations of Tern's durability rule (DESIGN.md: a message is
-// acknowledged only after its file and directory are fsynced and its transaction is
-// committed), shared by the Store (mailbox messages) and the Queue (outbound messages).
+// acknowledged only once nothing can lose it: its file and directory fsynced and its
+// transaction committed, or, for the Store's small messages, its octets committed in the
+// transaction and the file synced afterwards), shared by the Store (mailbox messages)
+// and the Queue (outbound messages).
 
 /// A file operation that failed: the operation, the path and errno.
 public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -35,7 +37,8 @@ public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
 /// The few file operations the durability rule needs, on raw system calls so that every
 /// fsync is explicit: a message file is fsynced, then the directory that names it (a new
 /// directory entry is durable only once its directory is fsynced, POSIX fsync(2)), and
-/// only then is the database row that points at it committed.
+/// only then is the database row that points at it committed; unless the caller passes
+/// `sync: false` because the commit itself carries the octets.
 public enum FileIO {
     public static let directoryMode: mode_t = 0o750
     public static let fileMode: mode_t = 0o640

@@ -14,8 +14,9 @@ public struct StoreDeliverer: MessageDeliverer {
         self.logger = logger
     }
 
-    /// Runs on the caller's executor (the connection's event loop): the store does its file
-    /// work, the parse included, on I/O threads, so what runs here is small.
+    /// Runs on the caller's executor (the connection's event loop): the store hands the
+    /// work on a large message (fsync, parse) to I/O threads, and a small one costs here
+    /// about what writing it to its temporary file did.
     public func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
         // The store links the file into each account; the temporary name goes either way.
         defer { try? FileManager.default.removeItem(atPath: messageFile) }
