@@ -79,9 +79,12 @@ public struct StoreLimits: Hashable, Sendable {
     /// (FileSyncer.swift). Larger messages cost more to write twice than the two
     /// fsyncs they save.
     public var maxUnsyncedFileSize: Int64 = 64 << 10
-    /// How long after its commit an unsynced message file is fsynced (with all the others
-    /// committed meanwhile) and its database copy dropped.
-    public var fileSyncDelay: Duration = .milliseconds(50)
+    /// How long after its commit an unsynced message file is synced (with all the others
+    /// committed meanwhile) and its database copy dropped. The sync is a syncfs(2) of the
+    /// data directory's filesystem, which also writes out what other programs left pending
+    /// there, so it runs at most twice a second; a crash then finds at most half a second
+    /// of deliveries to restore.
+    public var fileSyncDelay: Duration = .milliseconds(500)
 
     public init() {}
 }
