@@ -157,13 +157,14 @@ public enum FileIO {
         ok = true
     }
 
-    /// Makes `path` hold exactly `bytes`, durably, whatever was there (nothing, a partial
-    /// file): written and fsynced under a temporary name beside it, then renamed over it.
-    /// The caller syncs the directory. A crash midway leaves `path` as it was and at most
-    /// the temporary file, whose name (`<name>.restoring`) is no message file's.
-    public static func replace(_ path: String, with bytes: [UInt8]) throws(FileIOError) {
+    /// Makes `path` hold exactly `bytes`, whatever was there (nothing, a partial file):
+    /// written under a temporary name beside it, fsynced (unless `sync` is false and the
+    /// caller syncs it later, e.g. with `sync(files:)`), then renamed over it. The caller
+    /// syncs the directory. A crash midway leaves `path` as it was and at most the
+    /// temporary file, whose name (`<name>.restoring`) is no message file's.
+    public static func replace(_ path: String, with bytes: [UInt8], sync: Bool = true) throws(FileIOError) {
         let temporary = path + ".restoring"
-        try write(bytes, to: temporary)
+        try write(bytes, to: temporary, sync: sync)
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)

@@ -22,8 +22,8 @@ import Synchronization
 // row is committed.
 //
 // Crash: on opening an account (`FileSyncer.restore`), every remaining row is written
-// back over its file (a temporary file, fsynced, renamed into place), the directories are
-// synced, and then the rows are deleted. Whether the crash lost the file, a part of it, or
+// back over its file (a temporary file renamed into place), all of them are synced at
+// once, and then the rows are deleted. Whether the crash lost the file, a part of it, or
 // nothing, the file then holds exactly the committed octets. A crash during that repeats
 // it at the next open. Rows go with their content row (ON DELETE CASCADE), so an expunged
 // message is never brought back.
@@ -127,31 +127,29 @@ final class FileSyncer: Sendable {
         get throws { try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM unsyncedFile") ?? 0 } }
     }
 
-    /// Recovery at open: every file with a database copy is rewritten from it, durably, and
-    /// the copies deleted (see the protocol above). Returns how many files were restored.
+    /// Recovery at open: every file with a database copy is rewritten from it, all of them
+    /// made durable at once (`FileIO.sync(files:)`), then the copies deleted (see the
+    /// protocol above). A crash before the deletion repeats this at the next open. Returns
+    /// how many files were restored.
     @discardableResult
     func restore() throws -> Int {
-        var directories: [String] = []
-        let restored = try pool.read { db -> Int in
-            var count = 0
+        var paths: [String] = []
+        try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT contentID, octets FROM unsyncedFile ORDER BY contentID")
             while let row = try rows.next() {
                 let path = Account.path(forFile: try row.value("contentID"), in: directory)
                 let octets: Data = try row.value("octets")
-                let directory = FileIO.parent(of: path)
                 try storeIO { () throws(FileIOError) in
-                    try FileIO.makeDirectory(directory)
-                    try FileIO.replace(path, with: [UInt8](octets))
+                    try FileIO.makeDirectory(FileIO.parent(of: path))
+                    try FileIO.replace(path, with: [UInt8](octets), sync: false)
                 }
-                if !directories.contains(directory) { directories.append(directory) }
-                count += 1
+                paths.append(path)
             }
-            return count
         }
-        guard restored > 0 else { return 0 }
-        for directory in directories { try storeIO { () throws(FileIOError) in try FileIO.syncDirectory(directory) } }
+        guard !paths.isEmpty else { return 0 }
+        try storeIO { () throws(FileIOError) in try FileIO.sync(files: paths) }
         try pool.write { db in try db.execute(sql: "DELETE FROM unsyncedFile") }
-        logger.notice("restored message files from the database after an interruption", metadata: ["files": "\(restored)"])
-        return restored
+        logger.notice("restored message files from the database after an interruption", metadata: ["files": "\(paths.count)"])
+        return paths.count
     }
 }

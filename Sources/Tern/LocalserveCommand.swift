@@ -51,8 +51,10 @@ struct LocalserveCommand: AsyncParsableCommand {
         let files = try LocalserveFiles(directory: directory, basePort: basePort)
         let config = try ServeCommand.loadConfig(files.staticConfigPath)
 
-        // Written at once, unbuffered: scripts wait for these lines before connecting.
-        FileHandle.standardOutput.write(Data("""
+        // Written at once, unbuffered, when the server is ready (store open, crash recovery
+        // done, listeners bound): scripts wait for these lines before connecting, and then
+        // expect SIGTERM to stop it gracefully.
+        let settings = """
             tern localserve: a local mail server for development, all mail to one account.
             config:      \(files.staticConfigPath)
             SMTP:        127.0.0.1 port \(basePort + 25) (STARTTLS available)
@@ -65,11 +67,12 @@ struct LocalserveCommand: AsyncParsableCommand {
             account:     \(Self.address)
             password:    \(files.password)
 
-            """.utf8))
+            """
         let loopback = basePort + 25
         try await ServeCommand.runServer(config, variant: ServerVariant(
             policy: { _, _, kind in kind == .incoming ? LocalserveReceivingPolicy() as any SessionPolicy : LocalserveSubmissionPolicy() },
-            queue: { Self.loopBack(&$0, port: loopback) }, transportSecurity: false, incomingAnalysis: false))
+            queue: { Self.loopBack(&$0, port: loopback) }, transportSecurity: false, incomingAnalysis: false,
+            ready: { FileHandle.standardOutput.write(Data(settings.utf8)) }))
     }
 
     static let loopbackTransport = "localserve"

@@ -221,6 +221,7 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(DomainsReloadService(watcher: watcher, domains: domains, signers: signers, store: store, logger: logger))
 
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        variant.ready()
         do {
             try await group.run()
         } catch {
@@ -308,6 +309,9 @@ struct ServerVariant {
     /// Mail from other servers gets SPF, iprev and an Authentication-Results field; off where
     /// the only senders are local test clients whose DNS says nothing.
     var incomingAnalysis = true
+    /// Called once everything is open and every listener bound, just before the services
+    /// run and SIGTERM/SIGINT start meaning a graceful stop.
+    var ready: () -> Void = {}
 }
 
 /// Every account of the domains file has its store account, with the file's QuotaBytes.
