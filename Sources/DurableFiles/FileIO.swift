@@ -158,13 +158,13 @@ public enum FileIO {
     }
 
     /// Makes `path` hold exactly `bytes`, whatever was there (nothing, a partial file):
-    /// written under a temporary name beside it, fsynced (unless `sync` is false and the
-    /// caller syncs it later, e.g. with `sync(files:)`), then renamed over it. The caller
-    /// syncs the directory. A crash midway leaves `path` as it was and at most the
-    /// temporary file, whose name (`<name>.restoring`) is no message file's.
-    public static func replace(_ path: String, with bytes: [UInt8], sync: Bool = true) throws(FileIOError) {
+    /// written under a temporary name beside it, then renamed over it. Nothing is synced:
+    /// the caller makes it durable afterwards (`sync(files:)`). A crash midway leaves `path`
+    /// as it was and at most the temporary file, whose name (`<name>.restoring`) is no
+    /// message file's.
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(FileIOError) {
         let temporary = path + ".restoring"
-        try write(bytes, to: temporary, sync: sync)
+        try write(bytes, to: temporary, sync: false)
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
@@ -179,8 +179,8 @@ public enum FileIO {
     /// each.
     public static func sync(files: [String]) throws(FileIOError) {
         #if os(Linux)
-        for file in files {
-            let directory = parent(of: file)
+        // Any of their directories names the filesystem; the first one still there.
+        for directory in files.lazy.map(parent(of:)) {
             let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard descriptor >= 0 else {
                 if errno == ENOENT { continue }

@@ -59,7 +59,7 @@ public final class Account: Sendable {
         var logger = Logger(label: "store")
         logger[metadataKey: "account"] = "\(name)"
         self.logger = logger
-        fileSyncer = FileSyncer(directory: directory, pool: pool, committer: committer, delay: limits.fileSyncDelay, logger: logger)
+        fileSyncer = FileSyncer(directory: directory, pool: pool, delay: limits.fileSyncDelay, logger: logger)
     }
 
     /// Opens (with `create`, also creates) the account in `directory`. A database without
@@ -150,23 +150,30 @@ public final class Account: Sendable {
         var path: String
         var parsed: ParsedMessage
         /// The file's octets when it is small enough to be made durable by the commit
-        /// (`StoreLimits.maxUnsyncedFileSize`): it was not fsynced, and the commit must
-        /// carry them (`AccountDB.insertContent`) and skip syncing its directory. Nil: the
-        /// file is fsynced, and the commit must sync its directory first.
+        /// (`StoreLimits.maxUnsyncedFileSize`): it was not fsynced, and the commit carries
+        /// them (`AccountDB.insertContent`). Nil: the file is fsynced.
         var unsyncedOctets: [UInt8]?
+    }
 
-        /// The directories the commit must sync before its transaction.
-        var directoriesToSync: [String] { unsyncedOctets == nil ? [FileIO.parent(of: path)] : [] }
+    /// Runs `body`, which adds the content row of `placed` (`AccountDB.insertContent`), in
+    /// the next group transaction: for a synced file after syncing its directory, once for
+    /// all files of the batch; an unsynced one has its sync scheduled once the commit holds
+    /// its octets.
+    func commit<T: Sendable>(
+        adding placed: PlacedFile, _ body: @escaping @Sendable (Database) throws -> (T, [StoreChange])
+    ) async throws -> T {
+        let value = try await committer.commit(syncing: placed.unsyncedOctets == nil ? [FileIO.parent(of: placed.path)] : [], body)
+        if placed.unsyncedOctets != nil { fileSyncer.schedule([placed.id]) }
+        return value
     }
 
     /// Puts a message file in place: a large one fsynced (and `msg/` when the shard is new,
-    /// which `makeDirectory` syncs), a small one not (see `PlacedFile.unsyncedOctets`). The
-    /// shard directory of a synced file is synced by the group commit that adds the file's
-    /// row (`committer.commit(syncing:)`), once for all files of the batch.
+    /// which `makeDirectory` syncs), a small one not (see `PlacedFile.unsyncedOctets`); its
+    /// row then goes in with `commit(adding:)`.
     ///
-    /// The parsed structure is `known` when its size matches the file (the caller parsed it
-    /// while receiving), otherwise parsed now, with the placing (on an I/O thread for a
-    /// large file).
+    /// The parsed structure is `known` when its size matches the file (an earlier placement
+    /// of the same message parsed it), otherwise parsed now, with the placing (on an I/O
+    /// thread for a large file).
     func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
@@ -183,22 +190,18 @@ public final class Account: Sendable {
                 case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
                 }
             }
-            let placed = try FileSource(path: path)
             var octets: [UInt8]?
             if !sync {
                 switch source {
                 case let .bytes(bytes): octets = bytes
-                case .file: octets = try placed.read(offset: 0, length: placed.count)
+                case .file:
+                    let file = try FileSource(path: path)
+                    octets = try file.read(offset: 0, length: file.count)
                 }
             }
-            let parsed: ParsedMessage
-            if let known, known.size == placed.count {
-                parsed = known
-            } else if let octets {
-                parsed = try ParsedMessage.parse(MemorySource(octets))
-            } else {
-                parsed = try ParsedMessage.parse(placed)
-            }
+            // A small file is read (and parsed) from its octets, a large one from the file.
+            let placed: any ByteSource = try octets.map(MemorySource.init) ?? FileSource(path: path)
+            let parsed = if let known, known.size == placed.count { known } else { try ParsedMessage.parse(placed) }
             return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets)
         }
         // A small file is placed right here: a link (or a write without fsync) and a read of

@@ -237,19 +237,20 @@ enum AccountDB {
         return (row, [.mailboxCreated(mailbox: MailboxID(id), name: name)])
     }
 
-    /// The content row of a placed file; with `unsyncedOctets` (the file was not fsynced)
-    /// also their copy, which this commit makes durable (FileSyncer.swift).
+    /// The content row of a placed file; for a file not fsynced also the copy of its
+    /// octets, which this commit makes durable (FileSyncer.swift).
     static func insertContent(
-        _ db: Database, id: Int64, size: Int64, structure: Data, requireTLS: Bool,
-        metadata: [UInt8]?, deliveryID: String?, unsyncedOctets: [UInt8]?, now: Date
+        _ db: Database, for placed: Account.PlacedFile, size: Int64, structure: Data, requireTLS: Bool,
+        metadata: [UInt8]?, deliveryID: String?, now: Date
     ) throws {
+        let id = placed.id
         try db.cachedStatement(
             sql: """
                 INSERT INTO content (id, size, structure, requireTLS, deliveryMetadata, deliveryID, created)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [id, size, structure, requireTLS, metadata.map { Data($0) }, deliveryID, now.timeIntervalSince1970])
-        if let unsyncedOctets {
+        if let unsyncedOctets = placed.unsyncedOctets {
             try db.cachedStatement(sql: "INSERT INTO unsyncedFile (contentID, octets) VALUES (?, ?)")
                 .execute(arguments: [id, Data(unsyncedOctets)])
         }

@@ -72,13 +72,13 @@ extension Account {
             let structure = StoredStructure.encode(parsed)
             let now = environment.now()
             let limits = limits
-            let result = try await committer.commit(syncing: placed.directoriesToSync) { db -> (AppendResult, [StoreChange]) in
+            let result = try await commit(adding: placed) { db -> (AppendResult, [StoreChange]) in
                 var row = try MailboxRow.require(db, id: mailbox)
                 try self.checkQuota(db, adding: Int64(parsed.size))
                 let modSeq = try AccountDB.nextModSeq(db)
                 try AccountDB.insertContent(
-                    db, id: fileID, size: Int64(parsed.size), structure: structure, requireTLS: false,
-                    metadata: nil, deliveryID: nil, unsyncedOctets: placed.unsyncedOctets, now: now)
+                    db, for: placed, size: Int64(parsed.size), structure: structure, requireTLS: false, metadata: nil,
+                    deliveryID: nil, now: now)
                 let uid = try AccountDB.insertMessage(
                     db, into: &row, contentID: fileID, size: Int64(parsed.size), flags: flags, keywords: keywords,
                     internalDate: internalDate?.date ?? now, internalDateZone: internalDate?.zoneMinutes ?? 0, saveDate: now,
@@ -89,7 +89,6 @@ extension Account {
                     highestModSeq: row.highestModSeq)
                 return (AppendResult(mailbox: mailbox, uidValidity: row.uidValidity, uid: uid, modSeq: modSeq), [added])
             }
-            if placed.unsyncedOctets != nil { fileSyncer.schedule([fileID]) }
             logger.info("message appended", metadata: ["mailbox": "\(mailbox)", "uid": "\(result.uid)", "size": "\(parsed.size)"])
             return result
         } catch {
@@ -260,12 +259,12 @@ extension Account {
         let limits = limits
         let accountName = name
         let fileID = placed.id
-        let delivered = try await committer.commit(syncing: placed.directoriesToSync) { db -> ([DeliveredMessage], [StoreChange]) in
+        return try await commit(adding: placed) { db -> ([DeliveredMessage], [StoreChange]) in
             try self.checkQuota(db, adding: size * Int64(targets.count))
             var changes: [StoreChange] = []
             try AccountDB.insertContent(
-                db, id: fileID, size: size, structure: structure, requireTLS: requireTLS, metadata: metadata,
-                deliveryID: deliveryID, unsyncedOctets: placed.unsyncedOctets, now: now)
+                db, for: placed, size: size, structure: structure, requireTLS: requireTLS, metadata: metadata,
+                deliveryID: deliveryID, now: now)
             var boxes: [MailboxRow] = []
             for target in targets {
                 if let row = try MailboxRow.fetch(db, name: target.name) {
@@ -294,8 +293,6 @@ extension Account {
             }
             return (delivered, changes)
         }
-        if placed.unsyncedOctets != nil { fileSyncer.schedule([fileID]) }
-        return delivered
     }
 
     /// Removes what a multi-account delivery committed here (its content rows carry the

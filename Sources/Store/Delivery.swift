@@ -158,7 +158,7 @@ extension Store {
         let accounts = try order.map { try account($0) }
 
         let file = message.file
-        var parsed = message.parsed
+        var parsed: ParsedMessage?
         let receivedAt = message.receivedAt ?? environment.now()
         let hook = environment.deliveryHook
         let deliveryID: String? = accounts.count > 1 ? newDeliveryID() : nil
@@ -175,8 +175,7 @@ extension Store {
         }
 
         // 2. Files.
-        // The first placement parses the message (or checks the caller's parse against the
-        // file's size); later ones reuse it.
+        // The first placement parses the message; later ones reuse that.
         var placed: [(account: Account, file: Account.PlacedFile)] = []
         for account in accounts {
             let fileID = account.allocateFileID()

@@ -41,21 +41,19 @@ final class FileSyncer: Sendable {
 
     private let directory: String
     private let pool: DatabasePool
-    private let committer: GroupCommitter
     private let delay: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(directory: String, pool: DatabasePool, committer: GroupCommitter, delay: Duration, logger: Logger) {
+    init(directory: String, pool: DatabasePool, delay: Duration, logger: Logger) {
         self.directory = directory
         self.pool = pool
-        self.committer = committer
         self.delay = delay
         self.logger = logger
     }
 
     /// Called once the commit holding the octets of files `ids` is durable: schedules their
-    /// fsync, gathered with every other file committed within `fileSyncDelay`.
+    /// sync, gathered with every other file committed within `fileSyncDelay`.
     func schedule(_ ids: [Int64]) {
         let start = state.withLock { state -> Bool in
             state.waiting += ids
@@ -66,40 +64,20 @@ final class FileSyncer: Sendable {
         guard start else { return }
         Task { [self] in
             try? await Task.sleep(for: delay)
-            await syncWaiting()
+            try? await blockingIO { self.syncWaiting() }
         }
     }
 
-    /// fsyncs the files waiting, then deletes their database copies (`syncFiles`).
-    func syncWaiting() async {
-        let ids = takeWaiting(closing: false)
-        guard !ids.isEmpty else { return }
-        do {
-            try await blockingIO { try self.syncFiles(ids) }
-            try await committer.commit { db in
-                try AccountDB.deleteUnsyncedFiles(db, ids)
-                return ((), [])
-            }
-        } catch {
-            logFailure(ids.count, error)
-        }
-    }
+    /// Makes the files waiting durable with their directory entries (those removed
+    /// meanwhile are skipped), then deletes their database copies. Blocks in the sync.
+    func syncWaiting() { sync(closing: false) }
 
-    /// On closing the account: stops the timer and syncs what is waiting, on the calling
-    /// thread, before the database is closed.
-    func syncBeforeClosing() {
-        let ids = takeWaiting(closing: true)
-        guard !ids.isEmpty else { return }
-        do {
-            try syncFiles(ids)
-            try pool.write { db in try AccountDB.deleteUnsyncedFiles(db, ids) }
-        } catch {
-            logFailure(ids.count, error)
-        }
-    }
+    /// On closing the account: stops the timer and syncs what is waiting, before the
+    /// database is closed.
+    func syncBeforeClosing() { sync(closing: true) }
 
-    private func takeWaiting(closing: Bool) -> [Int64] {
-        state.withLock { state -> [Int64] in
+    private func sync(closing: Bool) {
+        let ids = state.withLock { state -> [Int64] in
             defer {
                 state.waiting = []
                 state.syncScheduled = false
@@ -107,19 +85,16 @@ final class FileSyncer: Sendable {
             }
             return state.closed ? [] : state.waiting
         }
-    }
-
-    /// Makes files `ids` durable with their directory entries (those removed meanwhile are
-    /// skipped): afterwards their database copies may go.
-    private func syncFiles(_ ids: [Int64]) throws {
-        try storeIO { () throws(FileIOError) in try FileIO.sync(files: ids.map { Account.path(forFile: $0, in: directory) }) }
-    }
-
-    /// The copies stay, and the next open of the account restores the files from them.
-    private func logFailure(_ count: Int, _ error: any Error) {
-        logger.error("syncing message files failed; the database keeps their octets until the account is opened again", metadata: [
-            "files": "\(count)", "error": "\(error)",
-        ])
+        guard !ids.isEmpty else { return }
+        do {
+            try storeIO { () throws(FileIOError) in try FileIO.sync(files: ids.map { Account.path(forFile: $0, in: directory) }) }
+            try pool.write { db in try AccountDB.deleteUnsyncedFiles(db, ids) }
+        } catch {
+            // The copies stay, and the next open of the account restores the files from them.
+            logger.error("syncing message files failed; the database keeps their octets until the account is opened again", metadata: [
+                "files": "\(ids.count)", "error": "\(error)",
+            ])
+        }
     }
 
     /// Files whose octets only the database guarantees, now.
@@ -141,7 +116,7 @@ final class FileSyncer: Sendable {
                 let octets: Data = try row.value("octets")
                 try storeIO { () throws(FileIOError) in
                     try FileIO.makeDirectory(FileIO.parent(of: path))
-                    try FileIO.replace(path, with: [UInt8](octets), sync: false)
+                    try FileIO.replace(path, with: [UInt8](octets))
                 }
                 paths.append(path)
             }

@@ -35,15 +35,15 @@ enum StoreDatabase {
 ///   id is never handed out twice): size, the parsed MIME structure (StoredStructure), REQUIRETLS,
 ///   delivery metadata, and the delivery journal id of a multi-account delivery.
 /// - `message`: one row per message in a mailbox: UID, MODSEQ, flags, keywords, dates
-///   (INTERNALDATE with the zone it was given in, v4), and the content it shows, with the content's size (v3): reading flags and sizes,
-///   as FETCH and SEARCH do for every message, then never touches the content rows,
-///   whose structures fill most of the database. Copies share one content row and so one
-///   file.
+///   (INTERNALDATE with the zone it was given in, v4), and the content it shows, with the
+///   content's size (v3): reading flags and sizes, as FETCH and SEARCH do for every
+///   message, then never touches the content rows, whose structures fill most of the
+///   database. Copies share one content row and so one file.
 /// - `expunged`: UIDs removed from a mailbox and the mod-sequence of their removal, for
 ///   QRESYNC VANISHED (RFC 7162 §3.2.10).
 /// - `unsyncedFile` (v5): the octets of small message files not yet fsynced, committed
 ///   with their content row so that the commit alone makes them durable; a row goes when
-///   its file has been synced, and with its content row (`Account+FileSync.swift`).
+///   its file has been synced, and with its content row (FileSyncer.swift).
 enum AccountSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

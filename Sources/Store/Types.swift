@@ -297,15 +297,12 @@ public struct IncomingMessage: Sendable {
     public var requireTLS: Bool
     /// Opaque bytes kept with the message for the SMTP server's own use.
     public var metadata: [UInt8]?
-    /// The structure, when the SMTP server parsed it already; parsed from the file otherwise.
-    public var parsed: ParsedMessage?
 
-    public init(file: String, receivedAt: Date? = nil, requireTLS: Bool = false, metadata: [UInt8]? = nil, parsed: ParsedMessage? = nil) {
+    public init(file: String, receivedAt: Date? = nil, requireTLS: Bool = false, metadata: [UInt8]? = nil) {
         self.file = file
         self.receivedAt = receivedAt
         self.requireTLS = requireTLS
         self.metadata = metadata
-        self.parsed = parsed
     }
 }
 

@@ -74,9 +74,8 @@ import Testing
         let store = try await fixture.open()
         defer { store.close() }
         for name in ["a", "b", "c"] { try store.createAccount(name) }
-        let message = ParsedMessage(bytes: Array(sampleMessage().utf8))
         let results = try await store.deliver(
-            IncomingMessage(file: fixture.incoming(sampleMessage()), parsed: message),
+            IncomingMessage(file: fixture.incoming(sampleMessage())),
             to: [DeliveryRecipient(account: "a"), DeliveryRecipient(account: "b"), DeliveryRecipient(account: "c", mailbox: "Junk"), DeliveryRecipient(account: "a")])
         #expect(results.map(\.account) == ["a", "b", "c"])
         #expect(results.map(\.mailboxName) == ["INBOX", "INBOX", "Junk"])

@@ -34,9 +34,7 @@ import Testing
         let path = try #require(fixture.messageFiles("a").first)
         #expect(Self.octets(path) == Array(text.utf8), "readers find the file in place before any sync")
 
-        let crashed = try Fixture()
-        try FileManager.default.removeItem(atPath: crashed.root)
-        try FileManager.default.copyItem(atPath: fixture.root, toPath: crashed.root)
+        let crashed = try Self.crashImage(of: fixture)
         store.close()
         let copy = crashed.root + String(path.dropFirst(fixture.root.count))
         switch damage {
@@ -59,6 +57,15 @@ import Testing
         let inbox = try await restarted.account("a").inbox()
         #expect(try await restarted.account("a").message(in: inbox.id, uid: 1)?.parsed.header.first("Subject") == "unsynced")
         #expect(crashed.files(in: "accounts/a/msg/0").allSatisfy { !$0.hasSuffix(".restoring") })
+    }
+
+    /// The data directory of `fixture` as a crash would leave it, taken while its store is
+    /// open and idle.
+    static func crashImage(of fixture: Fixture) throws -> Fixture {
+        let crashed = try Fixture()
+        try FileManager.default.removeItem(atPath: crashed.root)
+        try FileManager.default.copyItem(atPath: fixture.root, toPath: crashed.root)
+        return crashed
     }
 
     @Test func theTimerSyncsAndDropsTheCopies() async throws {
@@ -129,7 +136,7 @@ import Testing
         _ = try await Fixture.deliverPlain(store, fixture, to: ["a"])
         let files = fixture.messageFiles("a")
         try FileManager.default.removeItem(atPath: files[0])
-        await account.fileSyncer.syncWaiting()
+        account.fileSyncer.syncWaiting()
         #expect(try account.fileSyncer.unsyncedCount == 0)
         #expect(try await store.verify() == [.missingFile(account: "a", fileID: 1, path: files[0])])
     }
