@@ -68,6 +68,30 @@ import Testing
         return crashed
     }
 
+    /// A restore that cannot write its file fails the opening with the I/O error and keeps
+    /// the copy, so the next opening, once the cause is gone, restores the file.
+    @Test func aRestoreThatCannotWriteFailsTheOpenAndKeepsTheCopy() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        try store.createAccount("a")
+        let text = sampleMessage(subject: "kept")
+        _ = try await store.deliver(IncomingMessage(file: fixture.incoming(text)), to: [DeliveryRecipient(account: "a")])
+        let crashed = try Self.crashImage(of: fixture)
+        store.close()
+        let shard = crashed.root + "/accounts/a/msg/0"
+        try FileManager.default.removeItem(atPath: shard)
+        try Data().write(to: URL(fileURLWithPath: shard))
+
+        await #expect(throws: StoreError.io(operation: "mkdir", path: shard, errno: ENOTDIR)) { _ = try await crashed.open() }
+
+        try FileManager.default.removeItem(atPath: shard)
+        let restarted = try await crashed.open()
+        defer { restarted.close() }
+        #expect(try restarted.account("a").fileSyncer.unsyncedCount == 0)
+        #expect(try await restarted.verify() == [])
+        #expect(Self.octets(shard + "/1") == Array(text.utf8))
+    }
+
     @Test func theTimerSyncsAndDropsTheCopies() async throws {
         let fixture = try Fixture()
         var limits = StoreLimits()
