@@ -7,18 +7,31 @@ import Foundation
 import IMAP
 import Store
 
-/// An APPEND whose messages are arriving (RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND). Each
-/// message is written to its own file in the store's tmp directory as it arrives, never held
-/// in memory; the files are stored when the command is complete.
+/// An APPEND whose messages are arriving (RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND). A small
+/// message is kept in memory and written once, to its place in the account; a larger one
+/// is written to its own file in the store's tmp directory as it arrives, then linked into
+/// place. The messages are stored when the command is complete.
 final class PendingAppend {
+    enum Octets {
+        case memory([UInt8])
+        case file(String)
+    }
+
     struct Message {
-        var path: String
+        var octets: Octets
         var options: AppendMessage
     }
 
+    /// A message up to this size (its literal's announced size) is kept in memory, as long
+    /// as the APPEND's messages in memory stay within `memoryBudget`: a file in tmp, linked
+    /// and read back, costs a small message more than the message itself.
+    static let memoryMessageLimit: UInt64 = 64 * 1024
+    static let memoryBudget: UInt64 = 1024 * 1024
+
     let tag: Tag
     let mailbox: MailboxID
-    var messages: [Message] = []
+    private(set) var messages: [Message] = []
+    private var inMemory: UInt64 = 0
     private var descriptor: Int32 = -1
     var writeError: Int32?
     /// Set when the APPEND is refused before its end; the rest of it is ignored.
@@ -30,13 +43,27 @@ final class PendingAppend {
     }
 
     func begin(_ options: AppendMessage, directory: String) {
+        if options.size <= Self.memoryMessageLimit, inMemory + options.size <= Self.memoryBudget {
+            inMemory += options.size
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(options.size))
+            messages.append(Message(octets: .memory(bytes), options: options))
+            return
+        }
         let path = "\(directory)/imap-append-\(UInt64.random(in: .min ... .max))"
         descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         if descriptor < 0 { writeError = errno }
-        messages.append(Message(path: path, options: options))
+        messages.append(Message(octets: .file(path), options: options))
     }
 
     func write(_ bytes: [UInt8]) {
+        guard let last = messages.indices.last else { return }
+        if case .memory(var buffer) = messages[last].octets {
+            messages[last].octets = .memory([])  // keeps the buffer uniquely referenced
+            buffer += bytes
+            messages[last].octets = .memory(buffer)
+            return
+        }
         guard descriptor >= 0, writeError == nil else { return }
         var done = 0
         while done < bytes.count {
@@ -61,7 +88,9 @@ final class PendingAppend {
     /// Removes every temporary file (the stored messages are hard links or copies).
     func discard() {
         end()
-        for message in messages { unlink(message.path) }
+        for message in messages {
+            if case let .file(path) = message.octets { unlink(path) }
+        }
     }
 }
 
@@ -150,10 +179,14 @@ extension IMAPSession {
         do {
             for message in append.messages {
                 let (system, keywords) = Self.storeFlags(message.options.flags)
-                // The file is complete and closed; Account.append links it into the account
-                // and returns once it is durable (DESIGN.md).
+                // The message is complete (a file is closed); Account.append writes or links
+                // it into the account and returns once it is durable (DESIGN.md).
+                let source: MessageSource = switch message.octets {
+                case let .memory(bytes): .bytes(bytes)
+                case let .file(path): .file(path)
+                }
                 let result = try await account.append(
-                    to: append.mailbox, .file(message.path), flags: system, keywords: keywords,
+                    to: append.mailbox, source, flags: system, keywords: keywords,
                     internalDate: message.options.internalDate.map { ($0.instant, $0.zoneMinutes) })
                 stored.append(result)
             }

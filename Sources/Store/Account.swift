@@ -38,6 +38,10 @@ public final class Account: Sendable {
     private let mailboxIDs = Mutex<(generation: UInt64, ids: [String: MailboxID])>((0, [:]))
     /// Syncs small message files after the commit that made them durable.
     let fileSyncer: FileSyncer
+    /// Shard directories known to exist (made or found by a placement), so placing a file
+    /// costs no mkdir and stat. Nothing removes a shard while the account is open; one that
+    /// vanished anyway fails the placement with ENOENT, which then makes it again.
+    private let knownShards = Mutex<Set<Int64>>([])
 
     /// Message files per shard directory: keeps directories small for the filesystem and
     /// for tools. Fixed forever: changing it would move every file.
@@ -177,6 +181,8 @@ public final class Account: Sendable {
     func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
         let path = path(forFile: id)
         let shard = shardDirectory(forFile: id)
+        let shardNumber = id / Self.filesPerShard
+        let shardKnown = knownShards.withLock { $0.contains(shardNumber) }
         let size: Int64? = switch source {
         case let .bytes(bytes): Int64(bytes.count)
         case let .file(from): FileIO.fileSize(from)
@@ -184,11 +190,23 @@ public final class Account: Sendable {
         let sync = (size ?? .max) > limits.maxUnsyncedFileSize
         let place = { @Sendable () throws -> PlacedFile in
             try storeIO { () throws(FileIOError) in
-                try FileIO.makeDirectory(shard)
-                switch source {
-                case let .bytes(bytes): try FileIO.write(bytes, to: path, sync: sync)
-                case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
+                let write = { () throws(FileIOError) in
+                    switch source {
+                    case let .bytes(bytes): try FileIO.write(bytes, to: path, sync: sync)
+                    case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
+                    }
                 }
+                if shardKnown {
+                    do throws(FileIOError) {
+                        try write()
+                        return
+                    } catch where error.errno == ENOENT {
+                        // The shard is gone after all: made again below.
+                    }
+                }
+                try FileIO.makeDirectory(shard)
+                try write()
+                _ = self.knownShards.withLock { $0.insert(shardNumber) }
             }
             var octets: [UInt8]?
             if !sync {

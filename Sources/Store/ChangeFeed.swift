@@ -19,14 +19,16 @@ public enum StoreChange: Hashable, Sendable {
 
 /// Broadcasts an account's changes to every subscribed session.
 ///
-/// Order: changes are published from the database writer queue right after their
-/// transaction commits (GRDB `afterNextTransaction`), so every subscriber sees them in
-/// commit order, which is mod-sequence order. A session should subscribe first, then read
-/// the mailbox state, and skip changes whose mod-sequence its read already covered.
+/// Order: changes are published while their writer still holds the database, right after
+/// their transaction commits (GRDB `afterNextTransaction`, or the group committer once its
+/// COMMIT returns), so every subscriber sees them in commit order, which is mod-sequence
+/// order. A session should subscribe first, then read the mailbox state, and skip changes
+/// whose mod-sequence its read already covered.
 ///
 /// Slow subscribers: a subscriber may have `limit` changes waiting. The change that makes
-/// it more than `limit` is still queued, followed by `.overflow`, and the stream finishes, so one stuck session never makes the server hold an unbounded
-/// backlog, and never silently misses a change: it learns it must re-sync.
+/// it more than `limit` is still queued, followed by `.overflow`, and the stream finishes,
+/// so one stuck session never makes the server hold an unbounded backlog, and never
+/// silently misses a change: it learns it must re-sync.
 ///
 /// A stream ends (and unsubscribes) when its consumer stops iterating or is cancelled.
 final class ChangeFeed: Sendable {

@@ -124,12 +124,12 @@ final class GroupCommitter: Sendable {
                             }
                         }
                     }
-                    if let feed, !published.isEmpty {
-                        let changes = published
-                        db.afterNextTransaction(onCommit: { _ in feed.publish(changes) })
-                    }
                     return .commit
                 }
+                // Committed (a failed COMMIT throws). Published while this drain still holds
+                // the writer, so subscribers see changes in commit order; no transaction
+                // observer, which GRDB would consult on every statement.
+                if let feed, !published.isEmpty { feed.publish(published) }
                 return results
             }
             outcome = .success(results)

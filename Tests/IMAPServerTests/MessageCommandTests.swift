@@ -1,6 +1,6 @@
 import Foundation
 import IMAP
-import IMAPServer
+@testable import IMAPServer
 import Store
 import Testing
 
@@ -268,6 +268,31 @@ let multipartMessage = """
         let text = Array(message[16...])
         #expect(partial == "* 1 FETCH (BODY[TEXT]<20000> {30000}\n" + String(decoding: text[20000..<50000], as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n") + ")\nc OK FETCH completed\n")
         #expect(try await client.send("d FETCH 1 BODY.PEEK[]<99999999.10>\n") == "* 1 FETCH (BODY[]<99999999> \"\")\nd OK FETCH completed\n")
+    }
+
+    /// A MULTIAPPEND whose small messages outgrow the memory budget: the first ones are kept
+    /// in memory, the rest written to files in tmp; each is stored byte for byte, in order,
+    /// and no file stays behind.
+    @Test func multiAppendBeyondTheMemoryBudget() async throws {
+        let fixture = try await Fixture.make()
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        let size = Int(PendingAppend.memoryMessageLimit)
+        let count = Int(PendingAppend.memoryBudget) / size + 2
+        let messages = (0..<count).map { index -> [UInt8] in
+            let head = Array("Subject: part \(index)\r\n\r\n".utf8)
+            return head + [UInt8](repeating: UInt8(ascii: "a") + UInt8(index % 26), count: size - head.count - 2) + wire("\n")
+        }
+        var command = wire("a APPEND INBOX")
+        for message in messages { command += wire(" {\(message.count)+}\n") + message }
+        let answer = try await client.sendBytes(command + wire("\n"))
+        #expect(answer.hasPrefix("a OK [APPENDUID ") && answer.hasSuffix(" 1:\(count)] APPEND completed\n"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.store.temporaryDirectory).isEmpty)
+        try await client.select()
+        for index in [0, count - 2, count - 1] {
+            let text = String(decoding: messages[index], as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+            #expect(try await client.send("b FETCH \(index + 1) BODY.PEEK[]\n") == "* \(index + 1) FETCH (BODY[] {\(size)}\n\(text))\nb OK FETCH completed\n")
+        }
     }
 
     /// The whole message is read from the file up to its recorded size, without the stored

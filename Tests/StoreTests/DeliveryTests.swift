@@ -244,6 +244,22 @@ import Testing
         #expect(try await store.verify() == [])
     }
 
+    /// Placing remembers the shard directories it made; one that is gone after all (removed
+    /// behind the store's back) is made again by the next placement into it.
+    @Test func vanishedShardIsMadeAgain() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let inbox = try await account.inbox()
+        _ = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "first").utf8)))
+        let shard = fixture.root + "/accounts/a/msg/0"
+        try FileManager.default.removeItem(atPath: shard)
+        _ = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "second").utf8)))
+        #expect(fixture.messageFiles("a").count == 1)
+        #expect(try await account.message(in: inbox.id, uid: 2)?.parsed.header.first("Subject") == "second")
+    }
+
     @Test func cleanerRemovesLeftovers() async throws {
         let fixture = try Fixture()
         var store = try await fixture.open()
