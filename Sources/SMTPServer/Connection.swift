@@ -240,10 +240,11 @@ struct Connection {
                 }
                 let result = await routing.deliver(messageFile: file.path, envelope: envelope)
                 metrics.countDelivery(result)
-                logger.info("message received", metadata: [
-                    "result": "\(result)", "size": "\(envelope.size)", "recipients": "\(envelope.recipients.count)",
-                    "remote": "\(envelope.remoteRecipients.count)",
-                ])
+                var metadata = result.logMetadata
+                metadata["size"] = "\(envelope.size)"
+                metadata["recipients"] = "\(envelope.recipients.count)"
+                metadata["remote"] = "\(envelope.remoteRecipients.count)"
+                logger.info("message received", metadata: metadata)
                 try await perform(connection.session.delivered(result), connection)
             }
         }
@@ -623,5 +624,17 @@ struct ConnectionIO {
             }
         }
         return .complete(size: size, exceededLimit: false)
+    }
+}
+
+extension Session.DeliveryResult {
+    /// The outcome as logfmt keys (`result=delivered id=...`), rather than Swift's
+    /// reflection of the enum, which is also the costliest part of the log line.
+    var logMetadata: Logger.Metadata {
+        switch self {
+        case let .delivered(id): ["result": "delivered", "id": "\(id)"]
+        case let .temporaryFailure(reason): ["result": "tempfail", "reason": "\(reason)"]
+        case let .rejected(reply): ["result": "rejected", "reply": "\(reply)"]
+        }
     }
 }

@@ -18,8 +18,9 @@ public struct StoreDeliverer: MessageDeliverer {
     /// work on a large message (fsync, parse) to I/O threads, and a small one costs here
     /// about what writing it to its temporary file did.
     public func deliver(messageFile: String, envelope: Envelope) async -> Session.DeliveryResult {
-        // The store links the file into each account; the temporary name goes either way.
-        defer { try? FileManager.default.removeItem(atPath: messageFile) }
+        // The store links the file into each account; the temporary name goes either way
+        // (unlink(2) itself: FileManager's removal also asks what the path is first).
+        defer { unlink(messageFile) }
         do {
             // Several addresses of one account get one copy per mailbox (RCPT order kept).
             var seen: Set<[String]> = []

@@ -54,6 +54,14 @@ struct Driver {
 }
 
 @Suite struct SessionTests {
+    /// The delivery outcome in the log is logfmt keys, not Swift's rendering of the enum.
+    @Test func deliveryResultLogKeys() {
+        #expect(Session.DeliveryResult.delivered(id: "a/1,b/2").logMetadata == ["result": "delivered", "id": "a/1,b/2"])
+        #expect(Session.DeliveryResult.temporaryFailure("no queue").logMetadata == ["result": "tempfail", "reason": "no queue"])
+        let reply = Reply(452, EnhancedStatus(4, 2, 2), "mailbox full")
+        #expect(Session.DeliveryResult.rejected(reply).logMetadata == ["result": "rejected", "reply": "\(reply)"])
+    }
+
     @Test func greetingAndExtensions() {
         var settings = Session.Settings(kind: .incoming, hostname: "mx.example.org")
         settings.maxMessageSize = 1000
