@@ -67,30 +67,25 @@ struct ByteWriter {
 
     // MARK: Strings (RFC 9051 §4.3)
 
-    /// Whether `value` can be sent as a quoted string: no CR, LF or NUL, 8-bit only as UTF-8
-    /// and only when allowed, and not too long.
-    func canQuote(_ value: some Collection<UInt8>, utf8: Bool) -> Bool {
-        guard value.count <= maxQuotedLength else { return false }
-        var has8bit = false
-        for b in value {
-            if b == 0x0D || b == 0x0A || b == 0 { return false }
-            if b >= 0x80 { has8bit = true }
-        }
-        if has8bit {
-            guard utf8 else { return false }
-            return String(validating: Array(value), as: UTF8.self) != nil
-        }
-        return true
+    /// `value` as a quoted string, with `"` and `\` escaped; the caller knows it may be quoted.
+    mutating func writeQuoted(_ value: some Collection<UInt8>) {
+        appendQuoted(value, escaping: value.contains(where: Self.needsEscape))
     }
 
-    mutating func writeQuoted(_ value: some Collection<UInt8>) {
+    private mutating func appendQuoted(_ value: some Collection<UInt8>, escaping: Bool) {
         bytes.append(UInt8(ascii: "\""))
-        for b in value {
-            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
-            bytes.append(b)
+        if escaping {
+            for b in value {
+                if Self.needsEscape(b) { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(b)
+            }
+        } else {
+            bytes.append(contentsOf: value)
         }
         bytes.append(UInt8(ascii: "\""))
     }
+
+    private static func needsEscape(_ b: UInt8) -> Bool { b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") }
 
     /// `{n}` CRLF and the octets (never the non-synchronizing form: RFC 7888 §3).
     mutating func writeLiteral(_ value: some Collection<UInt8>) {
@@ -106,9 +101,23 @@ struct ByteWriter {
         crlf()
     }
 
-    /// `string`: quoted when possible, else a literal.
+    /// `string`: quoted when possible (no CR, LF or NUL, 8-bit only as UTF-8 and only when
+    /// allowed, not too long), else a literal. One scan decides, and the common value, with
+    /// nothing to escape, is then copied at once.
     mutating func writeString(_ value: some Collection<UInt8>, utf8: Bool) {
-        if canQuote(value, utf8: utf8) { writeQuoted(value) } else { writeLiteral(value) }
+        guard value.count <= maxQuotedLength else { return writeLiteral(value) }
+        var escapes = false
+        var has8bit = false
+        for b in value {
+            switch b {
+            case 0x0D, 0x0A, 0: return writeLiteral(value)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): escapes = true
+            case 0x80...: has8bit = true
+            default: break
+            }
+        }
+        if has8bit, !utf8 || String(validating: Array(value), as: UTF8.self) == nil { return writeLiteral(value) }
+        appendQuoted(value, escaping: escapes)
     }
 
     mutating func writeString(_ value: String, utf8: Bool) { writeString(value.utf8, utf8: utf8) }

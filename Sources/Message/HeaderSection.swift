@@ -151,6 +151,8 @@ public struct HeaderField: Hashable, Sendable, Codable {
     /// Case-insensitive name comparison (RFC 5322 §1.2.2), without building strings: field
     /// names are US-ASCII, so folding ASCII letters is the whole rule.
     public func `is`(_ other: String) -> Bool {
+        // Most names asked about differ in length: no octet need be compared.
+        guard other.utf8.count == nameEnd else { return false }
         var index = 0
         for octet in other.utf8 {
             guard index < nameEnd, Self.asciiLowercase(raw[index]) == Self.asciiLowercase(octet) else { return false }

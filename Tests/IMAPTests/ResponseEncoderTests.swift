@@ -235,5 +235,7 @@ final class ResponseEncoderTests: XCTestCase {
         XCTAssertEqual(nstring(Array("abcdef".utf8), maxQuoted: 5), "{6}\r\nabcdef")
         XCTAssertEqual(nstring(Array("abcde".utf8), maxQuoted: 5), "\"abcde\"")
         XCTAssertEqual(astring("für", utf8: false), "{4}\r\nfür")
+        XCTAssertEqual(nstring(Array("\\f\"ü\"".utf8)), "\"\\\\f\\\"ü\\\"\"", "escaped and UTF-8")
+        XCTAssertEqual(nstring([0x61, 0x00, 0x22]), "{3}\r\na\0\"", "NUL: a literal, nothing escaped")
     }
 }
