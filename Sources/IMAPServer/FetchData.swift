@@ -48,7 +48,16 @@ enum FetchData {
             first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }
         }
         func addresses(_ field: EnvelopeField) -> [IMAP.Address] {
-            first[field.rawValue].map { imapAddresses(header.fields[$0].value, utf8: utf8) } ?? []
+            guard let index = first[field.rawValue] else { return [] }
+            let found = header.fields[index]
+            // The usual one-address field, read from its octets where they lie: what the
+            // lenient parse below makes of it, without making strings on the way.
+            if let value = found.singleLineValue, let common = AddressList.commonForm(value) {
+                return [IMAP.Address(
+                    name: common.displayName.map { ByteString($0) }, mailbox: ByteString(Array(common.localPart)),
+                    host: ByteString(Array(common.domain)))]
+            }
+            return imapAddresses(found.value, utf8: utf8)
         }
         let from = addresses(.from)
         let sender = addresses(.sender)

@@ -213,42 +213,60 @@ public enum AddressList {
         return LenientAddressParser(bytes: bytes, maxItems: maxItems).parse()
     }
 
+    /// An address in one of the common forms (`commonForm`), as the octets it was read from.
+    public struct CommonForm: Equatable, Sendable {
+        /// The display name's words joined by single spaces; nil when there is none.
+        public var displayName: [UInt8]?
+        public var localPart: ArraySlice<UInt8>
+        public var domain: ArraySlice<UInt8>
+    }
+
     /// The forms most fields take, `local@domain` and `Display Name <local@domain>`, in
     /// US-ASCII with atoms only (no quotes, comments, dots or encoded-words in the name, no
-    /// obsolete syntax), read without the full scanner: FETCH ENVELOPE parses the From and
-    /// To of every message. The scanner reads them alike; nil for anything else.
-    static func parseCommonForm(_ bytes: [UInt8]) -> Address? {
-        guard let open = bytes.firstIndex(of: UInt8(ascii: "<")) else {
-            guard let (local, domain) = commonAddrSpec(bytes[...]) else { return nil }
-            return Address(displayName: nil, localPart: local, domain: domain)
+    /// obsolete syntax), read without the full scanner and without copies: FETCH ENVELOPE
+    /// reads the From and To of every message. `value` is trimmed (a field's unfolded
+    /// value). The scanner reads these forms alike; nil for anything else.
+    public static func commonForm(_ value: ArraySlice<UInt8>) -> CommonForm? {
+        guard let open = value.firstIndex(of: UInt8(ascii: "<")) else {
+            guard let (local, domain) = commonAddrSpec(value) else { return nil }
+            return CommonForm(displayName: nil, localPart: local, domain: domain)
         }
-        guard open + 1 < bytes.count, bytes[bytes.count - 1] == UInt8(ascii: ">"),
-            let (local, domain) = commonAddrSpec(bytes[(open + 1)..<(bytes.count - 1)])
+        guard open + 1 < value.endIndex, value[value.endIndex - 1] == UInt8(ascii: ">"),
+            let (local, domain) = commonAddrSpec(value[(open + 1)..<(value.endIndex - 1)])
         else { return nil }
         var name: [UInt8] = []
-        var index = 0
+        var index = value.startIndex
         while index < open {
-            let octet = bytes[index]
+            let octet = value[index]
             if octet == 0x20 || octet == 0x09 {
                 index += 1
                 continue
             }
             let start = index
-            while index < open, isCommonAtext(bytes[index]) { index += 1 }
-            let word = bytes[start..<index]
+            while index < open, isCommonAtext(value[index]) { index += 1 }
+            let word = value[start..<index]
             guard !word.isEmpty, !word.withUnsafeBufferPointer({ EncodedWord.mayStart(in: $0) }) else { return nil }
             if !name.isEmpty { name.append(0x20) }
             name += word
         }
-        return Address(displayName: name.isEmpty ? nil : String(decoding: name, as: UTF8.self), localPart: local, domain: domain)
+        return CommonForm(displayName: name.isEmpty ? nil : name, localPart: local, domain: domain)
+    }
+
+    /// `commonForm` as an `Address`.
+    static func parseCommonForm(_ bytes: [UInt8]) -> Address? {
+        commonForm(bytes[...]).map {
+            Address(
+                displayName: $0.displayName.map { String(decoding: $0, as: UTF8.self) }, localPart: String(decoding: $0.localPart, as: UTF8.self),
+                domain: String(decoding: $0.domain, as: UTF8.self))
+        }
     }
 
     /// A dot-atom, "@", a dot-atom (RFC 5322 §3.4.1), in US-ASCII.
-    private static func commonAddrSpec(_ octets: ArraySlice<UInt8>) -> (String, String)? {
+    private static func commonAddrSpec(_ octets: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>)? {
         guard let at = octets.firstIndex(of: UInt8(ascii: "@")),
             isCommonDotAtom(octets[octets.startIndex..<at]), isCommonDotAtom(octets[(at + 1)...])
         else { return nil }
-        return (String(decoding: octets[octets.startIndex..<at], as: UTF8.self), String(decoding: octets[(at + 1)...], as: UTF8.self))
+        return (octets[octets.startIndex..<at], octets[(at + 1)...])
     }
 
     private static func isCommonDotAtom(_ octets: ArraySlice<UInt8>) -> Bool {

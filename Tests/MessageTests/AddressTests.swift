@@ -407,6 +407,15 @@ private func strictError(_ value: String) -> AddressError? {
         }
     }
 
+    /// A field's value is read where it lies in the field's octets, slice indices and all.
+    @Test func commonFormReadsASliceInPlace() throws {
+        let raw = Array("From: Bench  Sender <sender@mailbench.example>\r\n".utf8)
+        let common = try #require(AddressList.commonForm(raw[6..<(raw.count - 2)]))
+        #expect(common.displayName == Array("Bench Sender".utf8))
+        #expect(Array(common.localPart) == Array("sender".utf8) && Array(common.domain) == Array("mailbench.example".utf8))
+        #expect(AddressList.commonForm(raw[0..<(raw.count - 2)]) == nil, "the field name is no display name")
+    }
+
     @Test func agreesWithTheScanner() {
         // Mostly the common form, with now and then something else mixed in.
         let usual = ["a", "b", "Z", "x9", "+", "="]
