@@ -28,7 +28,14 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
 
     private var epoch = 0
     private var timeout: TimeAmount
+    /// When the connection counts as idle: its last read (or timeout change) plus `timeout`.
+    private var idleDeadline = NIODeadline.distantFuture
+    /// The one scheduled timer: the idle check, or the close once the timeout was reported.
     private var timer: Scheduled<Void>?
+    /// When `timer` fires. A read moves `idleDeadline` only; the timer, finding it later
+    /// than itself, waits for the rest, so a busy connection costs no timer per read.
+    private var timerDeadline = NIODeadline.distantFuture
+    private var timeoutReported = false
     /// Kept while the handler is in the pipeline, to re-arm the timer when it changes.
     private var context: ChannelHandlerContext?
     /// Goes in front of the TLS handler: the cipher suite for the Received field (RFC 8314
@@ -126,20 +133,41 @@ public final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     /// The timer: on expiry the connection loop gets `.idleTimeout` (and answers it, e.g.
     /// with 421). If one more period (at least `minimumGrace`, so that a busy server with
     /// short timeouts still gets to answer) passes without a read or a new timeout, the
-    /// loop is stuck: typically in a write to a client that stopped reading, so that it never sees
-    /// the timeout. Then the channel is closed, which fails the pending write and ends the
-    /// connection, so a client cannot hold a connection open by not reading.
+    /// loop is stuck: typically in a write to a client that stopped reading, so that it
+    /// never sees the timeout. Then the channel is closed, which fails the pending write and
+    /// ends the connection, so a client cannot hold a connection open by not reading.
     private func rearm(_ context: ChannelHandlerContext) {
+        idleDeadline = context.eventLoop.now + timeout
+        if timeoutReported {
+            timeoutReported = false
+            timer?.cancel()
+            timer = nil
+        }
+        if timer != nil, timerDeadline <= idleDeadline { return }
+        schedule(context, at: idleDeadline)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         timer?.cancel()
+        timerDeadline = deadline
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) { [self] in
+        timer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            let context = loopBound.value
+            timer = nil
+            if timeoutReported {
+                context.close(promise: nil)
+                return
+            }
+            if context.eventLoop.now < idleDeadline {
+                schedule(context, at: idleDeadline)
+                return
+            }
+            timeoutReported = true
             // The async channel hands reads over at read-complete; a read made up here
             // outside a socket read needs its own.
-            loopBound.value.fireChannelRead(self.wrapInboundOut(.idleTimeout))
-            loopBound.value.fireChannelReadComplete()
-            timer = loopBound.value.eventLoop.scheduleTask(in: max(timeout, Self.minimumGrace)) {
-                loopBound.value.close(promise: nil)
-            }
+            context.fireChannelRead(wrapInboundOut(.idleTimeout))
+            context.fireChannelReadComplete()
+            schedule(context, at: context.eventLoop.now + max(timeout, Self.minimumGrace))
         }
     }
 

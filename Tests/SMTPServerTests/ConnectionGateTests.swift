@@ -33,6 +33,33 @@ import Testing
         #expect(!channel.isActive, "closed after the second period without reads")
     }
 
+    /// A read only moves the idle deadline, and the timer waits for the rest when it finds
+    /// the deadline later; a shorter timeout set later still counts from then, before the
+    /// timer scheduled for the longer one would fire.
+    @Test func timeoutsCountFromTheLastReadOrChange() throws {
+        let loop = EmbeddedEventLoop()
+        let gate = ConnectionGate(timeout: .seconds(60))
+        let channel = EmbeddedChannel(handler: gate, loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 25)).wait()
+        for _ in 0..<3 {
+            loop.advanceTime(by: .seconds(50))
+            try channel.writeInbound(ByteBuffer(string: "NOOP\r\n"))
+            _ = try channel.readInbound(as: ConnectionInput.self)
+        }
+        loop.advanceTime(by: .seconds(59))
+        #expect(try channel.readInbound(as: ConnectionInput.self) == nil, "60 s after the last read, not after the first")
+        gate.setTimeout(.seconds(10), on: channel)
+        loop.run()
+        loop.advanceTime(by: .seconds(9))
+        #expect(try channel.readInbound(as: ConnectionInput.self) == nil)
+        loop.advanceTime(by: .seconds(1))
+        guard case .idleTimeout = try channel.readInbound(as: ConnectionInput.self) else {
+            Issue.record("the shorter timeout did not fire")
+            return
+        }
+        #expect(channel.isActive)
+    }
+
     /// STARTTLS: the go-ahead is written in clear and the TLS handler added in the same
     /// event-loop step, so a ClientHello read right after the go-ahead reaches TLS (it used
     /// to be stamped with the old epoch and dropped, stalling the handshake), while octets
