@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Crash test: kill -9 `tern localserve` while clients send mail, restart it, and check that
-# every message that got a 250 is stored and intact and that `tern verifydata` finds no
-# inconsistency. Several rounds, each killed at a different moment.
+# Crash test: kill -9 `tern localserve` while clients send mail over SMTP and APPEND it over
+# IMAP, restart it, and check that every message that got a 250 or an APPEND OK is stored
+# and intact and that `tern verifydata` finds no inconsistency. Several rounds, each killed
+# at a different moment.
 #
 # Usage: TERN=/path/to/tern bash Interop/crash.sh [ROUNDS] (default 4). Loopback only.
 # The last stdout line is `PASS crash (N rounds, M acknowledged messages)` or `FAIL crash: ...`.
@@ -17,6 +18,7 @@ trap cleanup EXIT
 
 pick_base_port
 SMTP=$((BASE + 25))
+IMAP=$((BASE + 143))
 
 start() {
     : >"$TMP/out"
@@ -31,24 +33,46 @@ start() {
 for round in $(seq 1 "$ROUNDS"); do
     start
     log "round $round: load, then kill -9"
-    # Four clients send 20 kB messages as fast as they can and record each acknowledged id.
-    python3 - "$SMTP" "$round" "$TMP/acked" <<'PY' &
-import smtplib, sys, threading
-port, round_number, acked_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    # Four SMTP clients send 20 kB messages as fast as they can, two IMAP clients APPEND them
+    # (every fifth 150 kB, which is streamed to a file instead of kept in memory), and each
+    # records the ids acknowledged.
+    PASSWORD=$(awk '/^password:/ {print $2}' "$TMP/out")
+    python3 - "$SMTP" "$IMAP" "$PASSWORD" "$round" "$TMP/acked" <<'PY' &
+import imaplib, smtplib, sys, threading
+smtp_port, imap_port, password, round_number, acked_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 lock = threading.Lock()
-def client(number):
+def message(ident, lines):
+    return f"Message-ID: <{ident}>\r\nSubject: crash test\r\n\r\n" + ("x" * 76 + "\r\n") * lines + f"end-of-{ident}\r\n"
+def acknowledged(ident):
+    with lock, open(acked_path, "a") as f:
+        f.write(ident + "\n")
+        f.flush()
+def smtp_client(number):
     for sequence in range(100000):
         ident = f"r{round_number}-c{number}-m{sequence}@crash.test"
-        body = f"Message-ID: <{ident}>\r\nSubject: crash test\r\n\r\n" + ("x" * 76 + "\r\n") * 260 + f"end-of-{ident}\r\n"
         try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
-                s.sendmail("load@crash.test", ["sink@localhost"], body)
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s:
+                s.sendmail("load@crash.test", ["sink@localhost"], message(ident, 260))
         except Exception:
             return  # the server was killed
-        with lock, open(acked_path, "a") as f:
-            f.write(ident + "\n")
-            f.flush()
-threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        acknowledged(ident)
+def imap_client(number):
+    try:
+        session = imaplib.IMAP4("127.0.0.1", imap_port, timeout=10)
+        session.login("tern@localhost", password)
+    except Exception:
+        return
+    for sequence in range(100000):
+        ident = f"r{round_number}-i{number}-m{sequence}@crash.test"
+        try:
+            status, _ = session.append("INBOX", None, None, message(ident, 2000 if sequence % 5 == 4 else 260).encode())
+        except Exception:
+            return  # the server was killed
+        if status != "OK":
+            return
+        acknowledged(ident)
+threads = [threading.Thread(target=smtp_client, args=(n,)) for n in range(4)]
+threads += [threading.Thread(target=imap_client, args=(n,)) for n in range(2)]
 for t in threads: t.start()
 for t in threads: t.join()
 PY
@@ -84,8 +108,10 @@ damaged = [ident for ident in acked if ident in stored and not stored[ident].end
 if missing or damaged:
     print(f"missing {missing[:5]} ({len(missing)}), damaged {damaged[:5]} ({len(damaged)})", file=sys.stderr)
     sys.exit(1)
-if not acked:
-    print("no message was acknowledged: the load did not run", file=sys.stderr)
+appended = [ident for ident in acked if "-i" in ident.split("@")[0]]
+large = [ident for ident in appended if int(ident.split("-m")[1].split("@")[0]) % 5 == 4]
+if len(appended) == len(acked) or not appended or not large:
+    print(f"the load did not run: {len(acked)} acknowledged, {len(appended)} by APPEND, {len(large)} of them large", file=sys.stderr)
     sys.exit(1)
 PY
-echo "PASS crash ($ROUNDS rounds, $(wc -l <"$TMP/acked") acknowledged messages)"
+echo "PASS crash ($ROUNDS rounds, $(wc -l <"$TMP/acked") acknowledged messages, $(grep -c -- "-i[0-9]*-m" "$TMP/acked") of them by APPEND)"
