@@ -4,9 +4,14 @@ import Store
 import Testing
 
 @Suite struct ConsistencyTests {
+    /// Messages stored the way large ones are (fsynced, no database copy), so that a file
+    /// damaged afterwards is reported as damaged, not as one still to be restored from its
+    /// copy, whatever the file sync timer has done by then.
     func setUp() async throws -> (Fixture, Store, Account) {
         let fixture = try Fixture()
-        let store = try await fixture.open()
+        var limits = StoreLimits()
+        limits.maxUnsyncedFileSize = 0
+        let store = try await fixture.open(limits: limits)
         let account = try store.createAccount("mjl")
         for index in 0..<3 {
             _ = try await store.deliver(
