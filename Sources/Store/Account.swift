@@ -143,11 +143,6 @@ public final class Account: Sendable {
         }
     }
 
-    /// The shard directory that names message file `id`.
-    func shardDirectory(forFile id: Int64) -> String {
-        FileIO.parent(of: path(forFile: id))
-    }
-
     /// A message file put in place for a commit that is to follow.
     struct PlacedFile {
         var id: Int64
@@ -180,34 +175,13 @@ public final class Account: Sendable {
     /// thread for a large file).
     func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
         let path = path(forFile: id)
-        let shard = shardDirectory(forFile: id)
-        let shardNumber = id / Self.filesPerShard
-        let shardKnown = knownShards.withLock { $0.contains(shardNumber) }
         let size: Int64? = switch source {
         case let .bytes(bytes): Int64(bytes.count)
         case let .file(from): FileIO.fileSize(from)
         }
         let sync = (size ?? .max) > limits.maxUnsyncedFileSize
         let place = { @Sendable () throws -> PlacedFile in
-            try storeIO { () throws(FileIOError) in
-                let write = { () throws(FileIOError) in
-                    switch source {
-                    case let .bytes(bytes): try FileIO.write(bytes, to: path, sync: sync)
-                    case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
-                    }
-                }
-                if shardKnown {
-                    do throws(FileIOError) {
-                        try write()
-                        return
-                    } catch where error.errno == ENOENT {
-                        // The shard is gone after all: made again below.
-                    }
-                }
-                try FileIO.makeDirectory(shard)
-                try write()
-                _ = self.knownShards.withLock { $0.insert(shardNumber) }
-            }
+            try storeIO { () throws(FileIOError) in try self.putInShard(source, at: path, id: id, sync: sync) }
             var octets: [UInt8]?
             if !sync {
                 switch source {
@@ -226,6 +200,28 @@ public final class Account: Sendable {
         // a few kilobytes, no more blocking than the caller's own writing of the received
         // message, and cheaper than the hand-off to an I/O thread and back.
         return sync ? try await blockingIO(place) : try place()
+    }
+
+    /// Writes or links `source` to `path`, file `id`'s place, in its shard directory: made
+    /// first unless a placement here already made or found it (`knownShards`).
+    private func putInShard(_ source: MessageSource, at path: String, id: Int64, sync: Bool) throws(FileIOError) {
+        let shard = id / Self.filesPerShard
+        let put = { () throws(FileIOError) in
+            switch source {
+            case let .bytes(bytes): try FileIO.write(bytes, to: path, sync: sync)
+            case let .file(from): try FileIO.place(from: from, to: path, sync: sync)
+            }
+        }
+        if knownShards.withLock({ $0.contains(shard) }) {
+            do throws(FileIOError) {
+                return try put()
+            } catch where error.errno == ENOENT {
+                // The shard is gone after all: made again below.
+            }
+        }
+        try FileIO.makeDirectory(FileIO.parent(of: path))
+        try put()
+        _ = knownShards.withLock { $0.insert(shard) }
     }
 
     func removeFiles(_ ids: [Int64]) {

@@ -15,9 +15,10 @@ import Synchronization
 //   2. commits the message rows together with a copy of the octets (`unsyncedFile`): this
 //      commit, fsynced like every commit, is the point where the message is durable and may
 //      be acknowledged;
-//   3. later (`StoreLimits.fileSyncDelay`), for many files at once: fsyncs each file, then
-//      their directories, then deletes their `unsyncedFile` rows in a commit. From then on
-//      the file alone holds the message, as for a large one.
+//   3. later (`StoreLimits.fileSyncDelay`), for many files at once: makes them and their
+//      directory entries durable (`FileIO.sync(files:)`: one syncfs(2) on Linux), then
+//      deletes their `unsyncedFile` rows in a commit. From then on the file alone holds
+//      the message, as for a large one.
 // Readers never see the difference: the file is in place, in the page cache, before its
 // row is committed.
 //

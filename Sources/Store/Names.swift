@@ -53,7 +53,6 @@ enum MailboxName {
     }
 }
 
-/// Account names become directory names under `<data>/accounts/`.
 /// Unicode NFC of names. Foundation's normalization is costly and every delivery and
 /// APPEND normalizes its names, nearly always ASCII, which is NFC already.
 enum UnicodeNFC {
@@ -62,6 +61,7 @@ enum UnicodeNFC {
     }
 }
 
+/// Account names become directory names under `<data>/accounts/`.
 enum AccountName {
     static func validate(_ name: String, limits: StoreLimits) throws(StoreError) {
         guard !name.isEmpty else { throw .invalidAccountName(name, reason: "empty") }
