@@ -12,13 +12,9 @@ import Store
 /// is written to its own file in the store's tmp directory as it arrives, then linked into
 /// place. The messages are stored when the command is complete.
 final class PendingAppend {
-    enum Octets {
-        case memory([UInt8])
-        case file(String)
-    }
-
     struct Message {
-        var octets: Octets
+        /// The octets so far (`.bytes`), or the temporary file they go to (`.file`).
+        var source: MessageSource
         var options: AppendMessage
     }
 
@@ -47,21 +43,21 @@ final class PendingAppend {
             inMemory += options.size
             var bytes: [UInt8] = []
             bytes.reserveCapacity(Int(options.size))
-            messages.append(Message(octets: .memory(bytes), options: options))
+            messages.append(Message(source: .bytes(bytes), options: options))
             return
         }
         let path = "\(directory)/imap-append-\(UInt64.random(in: .min ... .max))"
         descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         if descriptor < 0 { writeError = errno }
-        messages.append(Message(octets: .file(path), options: options))
+        messages.append(Message(source: .file(path), options: options))
     }
 
     func write(_ bytes: [UInt8]) {
         guard let last = messages.indices.last else { return }
-        if case .memory(var buffer) = messages[last].octets {
-            messages[last].octets = .memory([])  // keeps the buffer uniquely referenced
+        if case .bytes(var buffer) = messages[last].source {
+            messages[last].source = .bytes([])  // keeps the buffer uniquely referenced
             buffer += bytes
-            messages[last].octets = .memory(buffer)
+            messages[last].source = .bytes(buffer)
             return
         }
         guard descriptor >= 0, writeError == nil else { return }
@@ -89,7 +85,7 @@ final class PendingAppend {
     func discard() {
         end()
         for message in messages {
-            if case let .file(path) = message.octets { unlink(path) }
+            if case let .file(path) = message.source { unlink(path) }
         }
     }
 }
@@ -181,12 +177,8 @@ extension IMAPSession {
                 let (system, keywords) = Self.storeFlags(message.options.flags)
                 // The message is complete (a file is closed); Account.append writes or links
                 // it into the account and returns once it is durable (DESIGN.md).
-                let source: MessageSource = switch message.octets {
-                case let .memory(bytes): .bytes(bytes)
-                case let .file(path): .file(path)
-                }
                 let result = try await account.append(
-                    to: append.mailbox, source, flags: system, keywords: keywords,
+                    to: append.mailbox, message.source, flags: system, keywords: keywords,
                     internalDate: message.options.internalDate.map { ($0.instant, $0.zoneMinutes) })
                 stored.append(result)
             }
