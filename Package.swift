@@ -138,6 +138,7 @@ let package = Package(
                 "Message", "DurableFiles", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The outbound queue: durable records (QueueStore), scheduling, routes, transports,
@@ -390,7 +391,8 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Message"]),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Store", "Message", .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [

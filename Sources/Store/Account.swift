@@ -49,7 +49,7 @@ public final class Account: Sendable {
 
     init(
         name: String, directory: String, pool: DatabasePool, environment: StoreEnvironment, limits: StoreLimits, lastFileID: Int64,
-        headerCacheBudget: HeaderCacheBudget
+        headerCacheBudget: HeaderCacheBudget, commitMetrics: CommitMetrics
     ) {
         self.name = name
         headerCache = HeaderCache(budget: headerCacheBudget)
@@ -59,7 +59,7 @@ public final class Account: Sendable {
         self.limits = limits
         self.lastFileID = Mutex(lastFileID)
         feed = ChangeFeed(limit: limits.changeFeedBuffer)
-        committer = GroupCommitter(pool: pool, feed: feed)
+        committer = GroupCommitter(pool: pool, feed: feed, metrics: commitMetrics)
         var logger = Logger(label: "store")
         logger[metadataKey: "account"] = "\(name)"
         self.logger = logger
@@ -71,7 +71,7 @@ public final class Account: Sendable {
     /// message files not synced before an interruption are restored from the database.
     static func open(
         name: String, directory: String, create: Bool, recover: Bool, environment: StoreEnvironment, limits: StoreLimits,
-        headerCacheBudget: HeaderCacheBudget
+        headerCacheBudget: HeaderCacheBudget, commitMetrics: CommitMetrics
     ) throws -> Account {
         let databasePath = directory + "/index.db"
         guard create || FileIO.exists(databasePath) else { throw StoreError.noSuchAccount(name) }
@@ -90,7 +90,7 @@ public final class Account: Sendable {
         }
         let account = Account(
             name: name, directory: directory, pool: pool, environment: environment, limits: limits, lastFileID: lastFileID,
-            headerCacheBudget: headerCacheBudget)
+            headerCacheBudget: headerCacheBudget, commitMetrics: commitMetrics)
         if recover { try account.fileSyncer.restore() }
         return account
     }

@@ -72,9 +72,9 @@ final class DeliveryJournal: Sendable {
     /// Concurrent multi-account deliveries share journal transactions too.
     private let committer: GroupCommitter
 
-    init(path: String) throws {
+    init(path: String, commitMetrics: CommitMetrics) throws {
         pool = try StoreDatabase.openPool(path: path, label: "delivery journal", migrator: JournalSchema.migrator)
-        committer = GroupCommitter(pool: pool, feed: nil)
+        committer = GroupCommitter(pool: pool, feed: nil, metrics: commitMetrics)
     }
 
     func begin(id: String, accounts: [String], now: Date) async throws {

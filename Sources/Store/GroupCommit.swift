@@ -35,13 +35,15 @@ final class GroupCommitter: Sendable {
 
     private let pool: DatabasePool
     private let feed: ChangeFeed?
+    private let metrics: CommitMetrics
     private let queue = Mutex(Queue())
     /// Writes per transaction; bounds how long one transaction holds the writer.
     private let maxBatch: Int
 
-    init(pool: DatabasePool, feed: ChangeFeed?, maxBatch: Int = 64) {
+    init(pool: DatabasePool, feed: ChangeFeed?, metrics: CommitMetrics, maxBatch: Int = 64) {
         self.pool = pool
         self.feed = feed
+        self.metrics = metrics
         self.maxBatch = maxBatch
     }
 
@@ -93,6 +95,7 @@ final class GroupCommitter: Sendable {
         let outcome: Result<[Result<any Sendable, any Error>], any Error>
         do {
             let results = try pool.writeWithoutTransaction { db -> [Result<any Sendable, any Error>] in
+                let start = ContinuousClock.now
                 var directories: [String] = []
                 for directory in batch.flatMap(\.directories) where !directories.contains(directory) {
                     directories.append(directory)
@@ -126,6 +129,7 @@ final class GroupCommitter: Sendable {
                     }
                     return .commit
                 }
+                metrics.committed(batch.count, since: start)
                 // Committed (a failed COMMIT throws). Published while this drain still holds
                 // the writer, so subscribers see changes in commit order; no transaction
                 // observer, which GRDB would consult on every statement.

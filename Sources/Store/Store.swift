@@ -31,18 +31,21 @@ public final class Store: Sendable {
     let logger = Logger(label: "store")
     private let openAccounts = Mutex(OpenAccounts())
     private let headerCacheBudget: HeaderCacheBudget
+    private let metrics: StoreMetrics
     private let lockDescriptor: Mutex<Int32?>
 
     public var temporaryDirectory: String { dataDirectory + "/tmp" }
     var accountsDirectory: String { dataDirectory + "/accounts" }
 
     private init(
-        dataDirectory: String, environment: StoreEnvironment, limits: StoreLimits, journal: DeliveryJournal, recovers: Bool, lock: Int32
+        dataDirectory: String, environment: StoreEnvironment, limits: StoreLimits, metrics: StoreMetrics, journal: DeliveryJournal,
+        recovers: Bool, lock: Int32
     ) {
         self.dataDirectory = dataDirectory
         self.recovers = recovers
         self.environment = environment
         self.limits = limits
+        self.metrics = metrics
         self.journal = journal
         headerCacheBudget = HeaderCacheBudget(bytes: limits.headerCacheBytes)
         lockDescriptor = Mutex(lock)
@@ -59,7 +62,7 @@ public final class Store: Sendable {
     /// interrupted delivery is reported by `verify()` rather than repaired.
     public static func open(
         dataDirectory: String, environment: StoreEnvironment = .system, limits: StoreLimits = StoreLimits(),
-        recover: Bool = true
+        metrics: StoreMetrics = StoreMetrics(), recover: Bool = true
     ) async throws -> Store {
         let directory = dataDirectory.count > 1 && dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
         let lock = try storeIO { () throws(FileIOError) in
@@ -72,14 +75,15 @@ public final class Store: Sendable {
         }
         let journal: DeliveryJournal
         do {
-            journal = try DeliveryJournal(path: directory + "/deliveries.db")
+            journal = try DeliveryJournal(path: directory + "/deliveries.db", commitMetrics: metrics.journal)
             try storeIO { () throws(FileIOError) in try FileIO.syncDirectory(directory) }
         } catch {
             FileIO.unlock(lock)
             throw error
         }
         let store = Store(
-            dataDirectory: directory, environment: environment, limits: limits, journal: journal, recovers: recover, lock: lock)
+            dataDirectory: directory, environment: environment, limits: limits, metrics: metrics, journal: journal, recovers: recover,
+            lock: lock)
         if recover {
             try await store.recover()
             try store.clean()
@@ -117,7 +121,7 @@ public final class Store: Sendable {
             if let account = open.use(name) { return (account, []) }
             let account = try Account.open(
                 name: name, directory: accountDirectory(name), create: false, recover: recovers, environment: environment, limits: limits,
-                headerCacheBudget: headerCacheBudget)
+                headerCacheBudget: headerCacheBudget, commitMetrics: metrics.accounts)
             return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }
         closeInBackground(idle)
@@ -144,7 +148,7 @@ public final class Store: Sendable {
             }
             let account = try Account.open(
                 name: name, directory: accountDirectory(name), create: true, recover: recovers, environment: environment, limits: limits,
-                headerCacheBudget: headerCacheBudget)
+                headerCacheBudget: headerCacheBudget, commitMetrics: metrics.accounts)
             return (account, open.add(account, keepingIdle: limits.maxIdleOpenAccounts))
         }
         closeInBackground(idle)

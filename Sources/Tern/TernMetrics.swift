@@ -1,6 +1,7 @@
 import DNS
 import Metrics
 import Prometheus
+import Store
 
 /// The process's metrics: swift-metrics bootstrapped with the Prometheus backend, here and
 /// nowhere else (libraries only use the swift-metrics API). Each module's metrics are made
@@ -14,7 +15,11 @@ struct TernMetrics: Sendable {
     /// Bootstraps the process-wide metrics system; may be called once per process.
     static func bootstrap() -> TernMetrics {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // The default buckets start at 5 ms, above a whole commit on an SSD.
+        factory.durationHistogramBuckets[StoreMetrics.commitDurationLabel] = StoreMetrics.commitDurationBuckets
+        factory.valueHistogramBuckets[StoreMetrics.commitWritesLabel] = StoreMetrics.commitWritesBuckets
+        MetricsSystem.bootstrap(factory)
         return TernMetrics(registry: registry, dns: DNSMetrics())
     }
 

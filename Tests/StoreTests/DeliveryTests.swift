@@ -1,5 +1,6 @@
 import Foundation
 import Message
+import MetricsTestKit
 import Store
 import Synchronization
 import Testing
@@ -71,7 +72,8 @@ import Testing
 
     @Test func deliverToSeveralAccounts() async throws {
         let fixture = try Fixture()
-        let store = try await fixture.open()
+        let metrics = TestMetrics()
+        let store = try await fixture.open(metrics: StoreMetrics(factory: metrics))
         defer { store.close() }
         for name in ["a", "b", "c"] { try store.createAccount(name) }
         let results = try await store.deliver(
@@ -83,6 +85,10 @@ import Testing
             #expect(fixture.messageFiles(name).count == 1)
         }
         #expect(try await store.verify() == [])
+        // One commit per account, and two in the journal (the entry, then its removal).
+        #expect(try metrics.expectRecorder(StoreMetrics.commitWritesLabel, [("database", "account")]).values == [1, 1, 1])
+        #expect(try metrics.expectRecorder(StoreMetrics.commitWritesLabel, [("database", "journal")]).values == [1, 1])
+        #expect(try metrics.expectTimer(StoreMetrics.commitDurationLabel, [("database", "journal")]).values.count == 2)
     }
 
     /// A cancelled caller (an SMTP connection torn down, a shutdown) does not stop a

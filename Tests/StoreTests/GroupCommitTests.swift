@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import Metrics
+import MetricsTestKit
 @testable import Store
 import Synchronization
 import Testing
@@ -16,6 +18,11 @@ import Testing
 
     struct Refused: Error, Equatable { let value: Int }
 
+    /// Commit metrics recorded into `metrics`, under `database="test"`.
+    private func commitMetrics(_ metrics: TestMetrics) -> CommitMetrics {
+        CommitMetrics(database: "test", factory: metrics)
+    }
+
     private func makePool() throws -> (DatabasePool, String) {
         let directory = FileManager.default.temporaryDirectory.path + "/groupcommit-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -31,7 +38,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let counter = CommitCounter()
         pool.add(transactionObserver: counter, extent: .observerLifetime)
-        let committer = GroupCommitter(pool: pool, feed: nil)
+        let metrics = TestMetrics()
+        let committer = GroupCommitter(pool: pool, feed: nil, metrics: commitMetrics(metrics))
         let release = DispatchSemaphore(value: 0)
         let started = Mutex(false)
 
@@ -75,13 +83,19 @@ import Testing
         let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM item ORDER BY value") }
         #expect(stored == [0, 1, 2, 3, 5, 6, 7, 9, 10])
         #expect(counter.commits.withLock { $0 } == 2, "one transaction for the first write, one for the ten queued")
+        // The metrics tell the same: two transactions, of 1 and 10 writes (the refused ones
+        // were in it too), each with its duration.
+        #expect(try metrics.expectRecorder(StoreMetrics.commitWritesLabel, [("database", "test")]).values == [1, 10])
+        let durations = try metrics.expectTimer(StoreMetrics.commitDurationLabel, [("database", "test")]).values
+        #expect(durations.count == 2 && durations.allSatisfy { $0 > 0 })
     }
 
     /// A failing COMMIT fails every write of the batch, and the next batch works again.
     @Test func constraintFailureInOneWriteDoesNotBlockLaterBatches() async throws {
         let (pool, directory) = try makePool()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let committer = GroupCommitter(pool: pool, feed: nil)
+        let metrics = TestMetrics()
+        let committer = GroupCommitter(pool: pool, feed: nil, metrics: commitMetrics(metrics))
         try await committer.commit { db in try db.execute(sql: "INSERT INTO item (value) VALUES (1)"); return ((), []) }
         await #expect(throws: DatabaseError.self) {
             try await committer.commit { db in try db.execute(sql: "INSERT INTO item (value) VALUES (1)"); return ((), []) }
@@ -89,6 +103,8 @@ import Testing
         try await committer.commit { db in try db.execute(sql: "INSERT INTO item (value) VALUES (2)"); return ((), []) }
         let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM item ORDER BY value") }
         #expect(stored == [1, 2])
+        // Only what committed is measured.
+        #expect(try metrics.expectRecorder(StoreMetrics.commitWritesLabel, [("database", "test")]).values == [1, 1])
     }
 
     /// Directories of newly linked files are synced before the rows commit; a directory
@@ -97,7 +113,8 @@ import Testing
     @Test func unsyncableDirectoryFailsTheBatch() async throws {
         let (pool, directory) = try makePool()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let committer = GroupCommitter(pool: pool, feed: nil)
+        let metrics = TestMetrics()
+        let committer = GroupCommitter(pool: pool, feed: nil, metrics: commitMetrics(metrics))
         await #expect(throws: StoreError.self) {
             try await committer.commit(syncing: [directory + "/missing"]) { db in
                 try db.execute(sql: "INSERT INTO item (value) VALUES (1)")
@@ -106,5 +123,6 @@ import Testing
         }
         let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM item") }
         #expect(stored == [])
+        #expect(try metrics.expectRecorder(StoreMetrics.commitWritesLabel, [("database", "test")]).values.isEmpty)
     }
 }

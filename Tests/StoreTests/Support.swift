@@ -46,8 +46,8 @@ final class Fixture: Sendable {
             deliveryHook: hook)
     }
 
-    func open(recover: Bool = true, limits: StoreLimits = StoreLimits()) async throws -> Store {
-        try await Store.open(dataDirectory: root, environment: environment, limits: limits, recover: recover)
+    func open(recover: Bool = true, limits: StoreLimits = StoreLimits(), metrics: StoreMetrics = StoreMetrics()) async throws -> Store {
+        try await Store.open(dataDirectory: root, environment: environment, limits: limits, metrics: metrics, recover: recover)
     }
 
     /// Writes a received message into <data>/tmp as the SMTP server would.
