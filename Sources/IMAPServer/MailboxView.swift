@@ -153,6 +153,13 @@ extension IMAPSession {
     /// the mailbox was deleted under the session.
     func synchronize(expunges: Bool) async throws -> SessionSignal? {
         guard expunges, var view = selected, let account else { return nil }
+        // Nothing added, flagged, expunged or deleted since the view's mod-sequence: no
+        // read of the mailbox (the store knows this from its change feed).
+        guard account.mayHaveChanged(view.id, since: view.modSeq) else {
+            view.synchronized(to: view.modSeq)
+            selected = view
+            return nil
+        }
         let info: MailboxInfo
         do {
             info = try await account.status(view.id)

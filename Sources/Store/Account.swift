@@ -296,10 +296,20 @@ public final class Account: Sendable {
     /// The mailbox's STATUS numbers (RFC 9051 §6.3.11): messages, unseen, deleted, UIDNEXT,
     /// UIDVALIDITY, HIGHESTMODSEQ, size. O(1): read from counters kept in the mailbox row.
     public func status(_ mailbox: MailboxID) async throws -> MailboxInfo {
-        try await pool.read { db in
+        let info = try await pool.read { db in
             let row = try MailboxRow.require(db, id: mailbox)
             return row.info(subscribed: try AccountDB.isSubscribed(db, row.name))
         }
+        feed.note(mailbox, highestModSeq: info.highestModSeq)
+        return info
+    }
+
+    /// Whether `mailbox` may have changed since mod-sequence `modSeq` (a message added,
+    /// flagged or expunged, or the mailbox deleted), answered from memory: false means it
+    /// certainly has not, so a session need not read it to find out. True when it has, or
+    /// when no change or `status` read of it has been seen since the account was opened.
+    public func mayHaveChanged(_ mailbox: MailboxID, since modSeq: Int64) -> Bool {
+        feed.mayHaveChanged(mailbox, since: modSeq)
     }
 
     // MARK: \Recent (RFC 3501 §2.3.2)

@@ -31,11 +31,41 @@ public enum StoreChange: Hashable, Sendable {
 /// silently misses a change: it learns it must re-sync.
 ///
 /// A stream ends (and unsubscribes) when its consumer stops iterating or is cancelled.
+///
+/// Known state: the feed also remembers each mailbox's HIGHESTMODSEQ as of the last change
+/// published for it (or noted from a read of its row), and which mailboxes were deleted, so
+/// that a session can tell without reading the database that its mailbox has not changed
+/// (`mayHaveChanged`). That holds because every write that raises a mailbox's
+/// HIGHESTMODSEQ publishes a change carrying the new value, before its writer lets go of
+/// the database. Mailbox ids are never reused (AUTOINCREMENT), so a deleted id stays
+/// deleted.
 final class ChangeFeed: Sendable {
     private struct State {
         var nextID = 0
         var subscribers: [Int: AsyncStream<StoreChange>.Continuation] = [:]
         var closed = false
+        var highestModSeqs: [MailboxID: Int64] = [:]
+        var deleted: Set<MailboxID> = []
+
+        /// Values only grow: a read that raced with a newer change must not take it back,
+        /// nor bring back a deleted mailbox.
+        mutating func learn(_ mailbox: MailboxID, highestModSeq: Int64) {
+            guard !deleted.contains(mailbox) else { return }
+            highestModSeqs[mailbox] = max(highestModSeqs[mailbox] ?? highestModSeq, highestModSeq)
+        }
+
+        mutating func learn(_ change: StoreChange) {
+            switch change {
+            case let .messagesAdded(mailbox, _, highestModSeq), let .flagsChanged(mailbox, _, highestModSeq),
+                 let .expunged(mailbox, _, highestModSeq):
+                learn(mailbox, highestModSeq: highestModSeq)
+            case let .mailboxDeleted(mailbox, _):
+                deleted.insert(mailbox)
+                highestModSeqs[mailbox] = nil
+            case .mailboxCreated, .mailboxRenamed, .overflow:
+                break
+            }
+        }
     }
 
     private let state = Mutex(State())
@@ -64,6 +94,20 @@ final class ChangeFeed: Sendable {
 
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    /// False only when `mailbox` is known to be at a HIGHESTMODSEQ of at most `modSeq` and
+    /// not deleted; true when it changed since, or when the feed knows nothing of it yet.
+    func mayHaveChanged(_ mailbox: MailboxID, since modSeq: Int64) -> Bool {
+        state.withLock { state in
+            guard let known = state.highestModSeqs[mailbox] else { return true }
+            return known > modSeq
+        }
+    }
+
+    /// A read found `mailbox` at `highestModSeq`.
+    func note(_ mailbox: MailboxID, highestModSeq: Int64) {
+        state.withLock { $0.learn(mailbox, highestModSeq: highestModSeq) }
+    }
+
     private func remove(_ id: Int) {
         _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
     }
@@ -72,6 +116,7 @@ final class ChangeFeed: Sendable {
         guard !changes.isEmpty else { return }
         // finish() runs onTermination, which takes the lock: call it after releasing it.
         let dropped = state.withLock { state -> [AsyncStream<StoreChange>.Continuation] in
+            for change in changes { state.learn(change) }
             var dropped: [AsyncStream<StoreChange>.Continuation] = []
             for (id, continuation) in state.subscribers {
                 deliver: for change in changes {

@@ -64,6 +64,45 @@ import Testing
         #expect(await fresh.next() == .mailboxCreated(mailbox: created.id, name: "G"))
     }
 
+    /// What the feed knows answers "did this mailbox change since mod-sequence N?" without a
+    /// read: only "no" when it knows the mailbox's HIGHESTMODSEQ, from a change or a status
+    /// read; every kind of change makes it "yes" again, and a deleted mailbox stays "yes".
+    @Test func knownStateTellsWhetherAMailboxChanged() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open()
+        defer { store.close() }
+        let account = try store.createAccount("mjl")
+        let inbox = try await account.inbox()
+        #expect(account.mayHaveChanged(inbox.id, since: inbox.highestModSeq), "nothing seen yet")
+        var status = try await account.status(inbox.id)
+        #expect(!account.mayHaveChanged(inbox.id, since: status.highestModSeq))
+        #expect(account.mayHaveChanged(inbox.id, since: status.highestModSeq - 1))
+
+        // Another mailbox's changes leave this one unchanged.
+        let folder = try await account.createMailbox("Folder")
+        _ = try await account.append(to: folder.id, .bytes(Array(sampleMessage().utf8)))
+        #expect(!account.mayHaveChanged(inbox.id, since: status.highestModSeq))
+
+        // A delivery, a flag change and an expunge each count, with no read in between.
+        let delivered = try await Fixture.deliverPlain(store, fixture, to: ["mjl"])
+        #expect(account.mayHaveChanged(inbox.id, since: status.highestModSeq))
+        #expect(!account.mayHaveChanged(inbox.id, since: delivered.modSeq))
+        let flagged = try await account.storeFlags(in: inbox.id, uids: UIDSet([1]), .add, flags: [.deleted])
+        #expect(account.mayHaveChanged(inbox.id, since: delivered.modSeq))
+        let expunged = try await account.expunge(in: inbox.id)
+        #expect(account.mayHaveChanged(inbox.id, since: flagged.highestModSeq))
+        status = try await account.status(inbox.id)
+        #expect(status.highestModSeq == expunged.modSeq && !account.mayHaveChanged(inbox.id, since: expunged.modSeq))
+
+        // Deleted: always "may have changed", even after a status read from before the delete.
+        let folderStatus = try await account.status(folder.id)
+        #expect(!account.mayHaveChanged(folder.id, since: folderStatus.highestModSeq))
+        try await account.deleteMailbox("Folder")
+        #expect(account.mayHaveChanged(folder.id, since: .max))
+        await #expect(throws: StoreError.noSuchMailboxID(folder.id)) { _ = try await account.status(folder.id) }
+        #expect(account.mayHaveChanged(folder.id, since: .max))
+    }
+
     @Test func endedStreamUnsubscribes() async throws {
         let fixture = try Fixture()
         let store = try await fixture.open()
