@@ -12,11 +12,8 @@
 # 10 KiB). Usage: bash Benchmarks/fsync-ceiling.sh [REPEAT] (default 3). Loopback only.
 set -euo pipefail
 REPEAT=${1:-3}
-BENCH=${BENCH:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/bench}
-TMP=$(mktemp -d)
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=Benchmarks/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 cat >"$TMP/server.py" <<'PY'
 # server.py SMTPPORT IMAPPORT SYNCFILE|-: one thread per connection; only what mailbench sends.
@@ -97,7 +94,7 @@ measure() {  # measure LABEL SERVER-COMMAND...: the server listens on SMTP 3925 
     local label=$1
     shift
     "$@" >"$TMP/server.out" 2>&1 &
-    SERVER=$!
+    PID=$!
     for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/3925) 2>/dev/null && break; sleep 0.1; done
     python3 "$BENCH/mailbench.py" smtp --port 3925 --rcpt ceiling@localhost -s 1024 -c 1 -m 2000 --repeat "$REPEAT" \
         --out "$TMP/smtp.json" >/dev/null 2>&1
@@ -110,9 +107,9 @@ imap = json.load(open(sys.argv[2]))["median"]
 print(sys.argv[3], json.dumps({"smtp_1k_c1_msgs_per_s": smtp["msgs_per_s"], "smtp_p50_ms": smtp["latency_ms"]["p50"],
                                "append_10k_msgs_per_s": imap["append_msgs_per_s"]}))
 PY
-    kill "$SERVER"
-    wait "$SERVER" 2>/dev/null || true
-    SERVER=""
+    kill "$PID"
+    wait "$PID" 2>/dev/null || true
+    PID=""
 }
 
 measure ceiling-fdatasync python3 "$TMP/server.py" 3925 3943 "$TMP/sync"

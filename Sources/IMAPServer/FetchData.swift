@@ -48,16 +48,7 @@ enum FetchData {
             first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }
         }
         func addresses(_ field: EnvelopeField) -> [IMAP.Address] {
-            guard let index = first[field.rawValue] else { return [] }
-            let found = header.fields[index]
-            // The usual one-address field, read from its octets where they lie: what the
-            // lenient parse below makes of it, without making strings on the way.
-            if let value = found.singleLineValue, let common = AddressList.commonForm(value) {
-                return [IMAP.Address(
-                    name: common.displayName.map { ByteString($0) }, mailbox: ByteString(Array(common.localPart)),
-                    host: ByteString(Array(common.domain)))]
-            }
-            return imapAddresses(found.value, utf8: utf8)
+            first[field.rawValue].map { imapAddresses(header.fields[$0], utf8: utf8) } ?? []
         }
         let from = addresses(.from)
         let sender = addresses(.sender)
@@ -68,6 +59,18 @@ enum FetchData {
             inReplyTo: raw(.inReplyTo), messageID: raw(.messageID))
     }
 
+    /// The addresses of `field`. The usual one-address field is read from its octets where
+    /// they lie: what the lenient parse makes of it, without making strings on the way.
+    static func imapAddresses(_ field: HeaderField, utf8: Bool) -> [IMAP.Address] {
+        if let value = field.singleLineValue, let common = AddressList.commonForm(value) {
+            return [IMAP.Address(
+                name: common.displayName.map { ByteString($0) }, mailbox: ByteString(Array(common.localPart)),
+                host: ByteString(Array(common.domain)))]
+        }
+        return imapAddresses(field.value, utf8: utf8)
+    }
+
+    /// The addresses of a field value, parsed leniently.
     static func imapAddresses(_ value: String, utf8: Bool) -> [IMAP.Address] {
         var out: [IMAP.Address] = []
         func convert(_ address: Message.Address) -> IMAP.Address {

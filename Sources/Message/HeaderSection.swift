@@ -153,12 +153,7 @@ public struct HeaderField: Hashable, Sendable, Codable {
     public func `is`(_ other: String) -> Bool {
         // Most names asked about differ in length: no octet need be compared.
         guard other.utf8.count == nameEnd else { return false }
-        var index = 0
-        for octet in other.utf8 {
-            guard index < nameEnd, Self.asciiLowercase(raw[index]) == Self.asciiLowercase(octet) else { return false }
-            index += 1
-        }
-        return index == nameEnd
+        return zip(raw, other.utf8).allSatisfy { Self.asciiLowercase($0) == Self.asciiLowercase($1) }
     }
 
     private static func asciiLowercase(_ octet: UInt8) -> UInt8 {
