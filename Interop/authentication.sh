@@ -176,4 +176,4 @@ if fetch case-reject; then fail "case-reject was delivered"; fi
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""
-echo "PASS $NAME ($CHECKS checks)"
+succeed

@@ -114,4 +114,4 @@ if len(appended) == len(acked) or not appended or not large:
     print(f"the load did not run: {len(acked)} acknowledged, {len(appended)} by APPEND, {len(large)} of them large", file=sys.stderr)
     sys.exit(1)
 PY
-echo "PASS crash ($ROUNDS rounds, $(wc -l <"$TMP/acked") acknowledged messages, $(grep -c -- "-i[0-9]*-m" "$TMP/acked") of them by APPEND)"
+succeed "$ROUNDS rounds, $(wc -l <"$TMP/acked") acknowledged messages, $(grep -c -- "-i[0-9]*-m" "$TMP/acked") of them by APPEND"

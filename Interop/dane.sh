@@ -208,4 +208,4 @@ queue_drop_all
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""
-echo "PASS $NAME ($CHECKS checks)"
+succeed

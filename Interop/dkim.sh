@@ -296,4 +296,4 @@ grep -qF "config/domains.yaml: DKIM selector ed2 of tern.test: PrivateKeyFile $T
 grep -qF "PrivateKeyFile $TMP/garbage.pem: not a PEM private key" check.out || { cat check.out >&2; fail "config test does not name the unusable key file"; }
 pass "serve and config test refuse an unusable DKIM key, naming the file"
 
-echo "PASS $NAME ($CHECKS checks)"
+succeed

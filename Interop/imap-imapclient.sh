@@ -290,4 +290,4 @@ CHECKS=$((CHECKS + $(awk '/^imapclient:/ {print $2}' "$TMP/check.log")))
 kill "$LOCALSERVE_PID"
 wait "$LOCALSERVE_PID" 2>/dev/null || true
 LOCALSERVE_PID=""
-echo "PASS $NAME ($CHECKS checks)"
+succeed

@@ -282,4 +282,4 @@ pass "a sync without changes changes nothing"
 kill "$LOCALSERVE_PID"
 wait "$LOCALSERVE_PID" 2>/dev/null || true
 LOCALSERVE_PID=""
-echo "PASS $NAME ($CHECKS checks)"
+succeed

@@ -233,4 +233,4 @@ TMUX_PID=""
 kill "$LOCALSERVE_PID"
 wait "$LOCALSERVE_PID" 2>/dev/null || true
 LOCALSERVE_PID=""
-echo "PASS $NAME ($CHECKS checks)"
+succeed

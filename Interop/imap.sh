@@ -178,4 +178,4 @@ log "ok: $(tail -1 "$TMP/check.log")"
 stop_cleanly "$PID" "$TMP/err"
 PID=""
 
-echo "PASS imap ($CHECKS checks)"
+succeed

@@ -1,12 +1,21 @@
 # Shared by the interop scripts: sourced after NAME is set. Loopback only.
 #   log MESSAGE, fail REASON (prints the result line and exits 1), pass WHAT (counts a check),
+#   succeed [SUMMARY] (prints the PASS result line),
 #   port_used PORT, port_listening PORT, pick_base_port (sets BASE so that BASE+25, BASE+587, BASE+465 and BASE+10
 #   are free), TERN (defaults to the debug build).
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TERN=${TERN:-$(cd "$ROOT" && swift build --show-bin-path 2>/dev/null || echo "$ROOT/.build/debug")/tern}
 CHECKS=0
 log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
-fail() { echo "FAIL $NAME: $*"; exit 1; }
+fail() { trap - ERR; echo "FAIL $NAME: $*"; exit 1; }
+# succeed [SUMMARY]: prints the PASS result line, "(N checks)" unless given a summary.
+succeed() { trap - ERR; echo "PASS $NAME (${1:-$CHECKS checks})"; }
+# A command that fails outside a check would end the script through `set -e` with no result
+# line (and no reason). The trap names it instead. errtrace carries it into functions; in
+# subshells and command substitutions it stays quiet, since their failure reaches the shell
+# that runs them, and a substitution's output may be a value (`x=$(...) || true`).
+set -o errtrace
+trap '[ "$BASH_SUBSHELL" = 0 ] && fail "internal error at line $LINENO: $BASH_COMMAND"' ERR
 pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
 port_used() { grep -qi ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
 # port_listening PORT: something listens on PORT (state 0A), unlike port_used, which also sees

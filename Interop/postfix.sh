@@ -71,4 +71,4 @@ grep -rlq "from relay.postfix.test" "$TMP/ls/data/accounts/tern/msg" || fail "te
 grep -rlq "with UTF8SMTPS" "$TMP/ls/data/accounts/tern/msg" || fail "SMTPUTF8 message not received as UTF8SMTPS"
 pass "all 3 stored, intact, with trace fields"
 
-echo "PASS postfix ($CHECKS checks)"
+succeed
