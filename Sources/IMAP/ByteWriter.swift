@@ -124,13 +124,14 @@ struct ByteWriter {
 
     /// `nstring`: NIL for nil.
     mutating func writeNString(_ value: ByteString?, utf8: Bool) {
-        guard let value else { return write("NIL") }
-        writeString(value.bytes, utf8: utf8)
+        writeNString(value?.bytes, utf8: utf8)
     }
 
     mutating func writeNString(_ value: [UInt8]?, utf8: Bool) {
         guard let value else { return write("NIL") }
-        writeString(value, utf8: utf8)
+        // Through the array's buffer: the scan and the copy then touch no reference counts,
+        // and an ENVELOPE writes some twenty of these per message.
+        value.withUnsafeBufferPointer { writeString($0, utf8: utf8) }
     }
 
     /// `astring`: an atom when all characters allow it (and it is not NIL, which would read

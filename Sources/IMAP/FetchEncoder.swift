@@ -143,10 +143,20 @@ extension ResponseEncoder {
         w.writeNString(envelope.date, utf8: utf8)
         w.sp()
         w.writeNString(envelope.subject, utf8: utf8)
-        for addresses in [envelope.from, envelope.sender, envelope.replyTo, envelope.to, envelope.cc, envelope.bcc] {
-            w.sp()
-            writeAddresses(addresses, to: &w)
-        }
+        // Six lists in their order, without gathering them into an array first: this runs
+        // for every message of a FETCH ENVELOPE.
+        w.sp()
+        writeAddresses(envelope.from, to: &w)
+        w.sp()
+        writeAddresses(envelope.sender, to: &w)
+        w.sp()
+        writeAddresses(envelope.replyTo, to: &w)
+        w.sp()
+        writeAddresses(envelope.to, to: &w)
+        w.sp()
+        writeAddresses(envelope.cc, to: &w)
+        w.sp()
+        writeAddresses(envelope.bcc, to: &w)
         w.sp()
         w.writeNString(envelope.inReplyTo, utf8: utf8)
         w.sp()

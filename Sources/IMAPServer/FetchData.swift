@@ -30,6 +30,7 @@ enum FetchData {
     /// Built once: a message's envelope looks each of its fields up in them.
     private static let allEnvelopeFields = EnvelopeField.allCases
 
+    /// Their names in the order of the cases, so a field's index here is its raw value.
     static let envelopeFields = HeaderNames(allEnvelopeFields.map(\.name))
 
     /// RFC 9051 §7.5.2: header values as in the message (encoded-words left alone), Sender
@@ -38,11 +39,8 @@ enum FetchData {
         // One pass over the fields, the first of each name counting: a message's envelope is
         // made for every message of a FETCH ENVELOPE.
         var first = [Int?](repeating: nil, count: allEnvelopeFields.count)
-        for index in header.fields.indices {
-            for field in allEnvelopeFields where first[field.rawValue] == nil && header.fields[index].is(field.name) {
-                first[field.rawValue] = index
-                break
-            }
+        for (index, field) in header.fields.enumerated() {
+            if let which = envelopeFields.index(of: field), first[which] == nil { first[which] = index }
         }
         func raw(_ field: EnvelopeField) -> ByteString? {
             first[field.rawValue].map { ByteString(header.fields[$0].unfoldedValue) }

@@ -48,27 +48,26 @@ extension IMAPSession {
 
         let needsFile = attributes.contains(where: \.readsMessageFile)
         let reportsFlags = attributes.contains(.flags)
-        let needsStructure = attributes.contains(where: \.readsStructure)
-        let needsHeader = attributes.contains(.envelope)
+        let read = Self.fetchReader(
+            account: account, mailbox: view.id, structure: attributes.contains(where: \.readsStructure),
+            envelope: attributes.contains(.envelope), utf8: imap4rev2 || utf8Accept)
         var missing = false
         // Messages are read from the database a batch at a time: one trip per batch rather
         // than per message, and a FETCH 1:* of a large mailbox never holds every structure.
-        var start = 0
-        while start < targets.count {
-            let batch = targets[start..<min(start + Self.fetchBatch, targets.count)]
-            start = batch.endIndex
-            let uids = UIDSet(batch.map(\.uid))
+        // The next batch is read (and its envelopes made) on the reader's thread while this
+        // one is written out here.
+        let batches = stride(from: 0, to: targets.count, by: Self.fetchBatch).map { targets[$0..<min($0 + Self.fetchBatch, targets.count)] }
+        var reading = Task { try await read(UIDSet(batches[0].map(\.uid))) }
+        defer { reading.cancel() }
+        for (index, batch) in batches.enumerated() {
+            let found = try await reading.value
+            if index + 1 < batches.count {
+                let next = UIDSet(batches[index + 1].map(\.uid))
+                reading = Task { try await read(next) }
+            }
             // Both in ascending UID order (the store's, and the view's numbering), so each
             // target finds its message by walking along, not by hashing; a UID the store no
             // longer has was expunged meanwhile.
-            let found: [(summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?)]
-            if needsStructure {
-                found = try await account.storedMessages(in: view.id, uids: uids).map { ($0.summary, $0.parsed.header, $0) }
-            } else if needsHeader {
-                found = try await account.storedHeaders(in: view.id, uids: uids, only: FetchData.envelopeFields).map { ($0.summary, $0.header, nil) }
-            } else {
-                found = try await account.summaries(in: view.id, uids: uids).map { ($0, nil, nil) }
-            }
             var next = found.startIndex
             for (number, uid) in batch {
                 while next < found.endIndex, found[next].summary.uid < uid { next += 1 }
@@ -76,13 +75,14 @@ extension IMAPSession {
                     missing = true
                     continue
                 }
-                let (summary, header, stored) = found[next]
+                let message = found[next]
+                let summary = message.summary
                 if let since = command.changedSince, summary.modSeq <= Int64(clamping: since) { continue }
                 if reportsFlags { view.noteReported(summary.state) }
                 var source: (any ByteSource)?
                 if needsFile {
                     do {
-                        source = try stored?.open() ?? FileSource(path: account.path(forFile: summary.fileID))
+                        source = try message.stored?.open() ?? FileSource(path: account.path(forFile: summary.fileID))
                     } catch {
                         logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
                         selected = view
@@ -90,7 +90,7 @@ extension IMAPSession {
                     }
                 }
                 let status = try await writeFetchResponse(
-                    number: number, summary: summary, header: header, stored: stored, source: source, attributes: attributes,
+                    number: number, message: message, source: source, attributes: attributes,
                     recent: view.recent.contains(uid), seenChanged: seenSet.contains(uid))
                 if let status { selected = view; return status }
                 try await flushIfLarge()
@@ -101,6 +101,38 @@ extension IMAPSession {
         // the client learns why data is missing (RFC 9051 §7.1 EXPUNGEISSUED).
         if missing, !command.byUID { return .no("some of the messages no longer exist", code: .expungeIssued) }
         return .ok("FETCH completed")
+    }
+
+    /// A message as FETCH reads it: its summary, and its envelope and stored structure when
+    /// the attributes need them.
+    struct FetchedMessage: Sendable {
+        var summary: MessageSummary
+        var envelope: Envelope?
+        var stored: StoredMessage?
+    }
+
+    /// Reads a batch of messages for FETCH, in ascending UID order: the stored structures
+    /// when an attribute needs them, else only the envelope's header fields when ENVELOPE is
+    /// asked for, else the rows. Envelopes are made on the reader's thread.
+    private static func fetchReader(
+        account: Account, mailbox: MailboxID, structure: Bool, envelope: Bool, utf8: Bool
+    ) -> @Sendable (UIDSet) async throws -> [FetchedMessage] {
+        if structure {
+            return { uids in
+                try await account.storedMessages(in: mailbox, uids: uids).map { stored in
+                    FetchedMessage(
+                        summary: stored.summary, envelope: envelope ? FetchData.envelope(stored.parsed.header, utf8: utf8) : nil, stored: stored)
+                }
+            }
+        }
+        if envelope {
+            return { uids in
+                try await account.compactMapHeaders(in: mailbox, uids: uids, only: FetchData.envelopeFields) { summary, header in
+                    FetchedMessage(summary: summary, envelope: FetchData.envelope(header, utf8: utf8))
+                }
+            }
+        }
+        return { uids in try await account.summaries(in: mailbox, uids: uids).map { FetchedMessage(summary: $0) } }
     }
 
     /// The stored messages of `uids` (ascending), read `fetchBatch` at a time so a large
@@ -135,10 +167,11 @@ extension IMAPSession {
     /// One `* n FETCH (...)`; large sections are streamed. Returns a status when the command
     /// must end with it (BINARY of an unknown transfer encoding).
     private func writeFetchResponse(
-        number: UInt32, summary: MessageSummary, header: HeaderSection?, stored: StoredMessage?, source: (any ByteSource)?,
-        attributes: [FetchAttribute], recent: Bool, seenChanged: Bool
+        number: UInt32, message: FetchedMessage, source: (any ByteSource)?, attributes: [FetchAttribute], recent: Bool, seenChanged: Bool
     ) async throws -> StatusResponse? {
         let utf8 = imap4rev2 || utf8Accept
+        let summary = message.summary
+        let stored = message.stored
         var builder = FetchResponseBuilder(sequenceNumber: number, encoder: encoder)
         var items = 0
         var sentFlags = false
@@ -162,8 +195,8 @@ extension IMAPSession {
             case .threadID:
                 builder.append(.threadID(nil))
             case .envelope:
-                guard let header else { continue }
-                builder.append(.envelope(FetchData.envelope(header, utf8: utf8)))
+                guard let envelope = message.envelope else { continue }
+                builder.append(.envelope(envelope))
             case .body:
                 guard let stored else { continue }
                 builder.append(.body(FetchData.bodyStructure(stored.parsed.root, utf8: utf8)))

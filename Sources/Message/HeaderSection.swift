@@ -90,7 +90,8 @@ public struct HeaderSection: Hashable, Sendable, Codable {
 public struct HeaderField: Hashable, Sendable, Codable {
     /// The whole field as received: name, colon, value, folding and final line ending.
     public let raw: [UInt8]
-    private let nameEnd: Int
+    /// Where the name ends in `raw` (white space before the colon excluded).
+    let nameEnd: Int
     private let colon: Int
 
     /// The field name as written, without surrounding whitespace.
@@ -153,7 +154,12 @@ public struct HeaderField: Hashable, Sendable, Codable {
     public func `is`(_ other: String) -> Bool {
         // Most names asked about differ in length: no octet need be compared.
         guard other.utf8.count == nameEnd else { return false }
-        return zip(raw, other.utf8).allSatisfy { Self.asciiLowercase($0) == Self.asciiLowercase($1) }
+        return raw.withUnsafeBufferPointer { raw in
+            var other = other
+            return other.withUTF8 { name in
+                (0..<name.count).allSatisfy { Self.asciiLowercase(raw[$0]) == Self.asciiLowercase(name[$0]) }
+            }
+        }
     }
 
     private static func asciiLowercase(_ octet: UInt8) -> UInt8 {

@@ -86,7 +86,23 @@ public struct HeaderNames: Hashable, Sendable {
         lowercased = unique
     }
 
-    public func contains(_ field: HeaderField) -> Bool { matches(field.raw[...]) }
+    public func contains(_ field: HeaderField) -> Bool { index(of: field) != nil }
+
+    /// Where the field's name stands among the names, in the order first given (a name given
+    /// twice counts once); nil when it is none of them. One call per field tells which of
+    /// several wanted fields it is, as an ENVELOPE made for every message of a FETCH needs.
+    public func index(of field: HeaderField) -> Int? {
+        let length = field.nameEnd
+        return field.raw.withUnsafeBufferPointer { raw in
+            for (position, name) in lowercased.enumerated() where name.count == length {
+                let equal = name.withUnsafeBufferPointer { name in
+                    (0..<length).allSatisfy { name[$0] == Self.lower(raw[$0]) }
+                }
+                if equal { return position }
+            }
+            return nil
+        }
+    }
 
     /// Whether the field whose raw octets are `raw` has one of the names: its name runs up
     /// to the colon, with white space before the colon ignored (RFC 5322 §4.5.3).

@@ -53,14 +53,14 @@ extension Account {
     /// Like `storedMessages`, with only each message's own header section decoded, or only
     /// its fields named in `only`: FETCH ENVELOPE, SEARCH on header fields and SORT need
     /// nothing more. Named fields come from the account's `HeaderCache` where it has them
-    /// (see `withCachedHeaders`).
+    /// (see `compactMapHeaders`).
     public func storedHeaders(in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames? = nil) async throws -> [StoredHeader] {
         guard let names else {
             return try await withStructures(in: mailbox, uids: uids) { row, structure, _, _ in
                 StoredHeader(summary: row.summary, header: try StoredStructure.decodeHeader(structure, fileID: row.contentID, only: nil))
             }
         }
-        return try await withCachedHeaders(in: mailbox, uids: uids, only: names) { StoredHeader(summary: $0, header: $1) }
+        return try await compactMapHeaders(in: mailbox, uids: uids, only: names) { StoredHeader(summary: $0, header: $1) }
     }
 
     /// The summaries of the messages of `uids` whose header fields named in `names` satisfy
@@ -70,15 +70,16 @@ extension Account {
         in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames,
         where isMatch: @escaping @Sendable (MessageSummary, HeaderSection) -> Bool
     ) async throws -> [MessageSummary] {
-        try await withCachedHeaders(in: mailbox, uids: uids, only: names) { summary, header in isMatch(summary, header) ? summary : nil }
+        try await compactMapHeaders(in: mailbox, uids: uids, only: names) { summary, header in isMatch(summary, header) ? summary : nil }
     }
 
     /// What `make` gives for each message of `uids` and its header fields named in `names`
-    /// (nil: nothing), in UID order, made on the reader's thread in one trip. The fields come
-    /// from the account's `HeaderCache` where it has them; the stored structures are read
-    /// only for the others (new mail since the last search: one by one when few, else in
-    /// ranges of their UIDs), and the cache keeps what they gave.
-    private func withCachedHeaders<T: Sendable>(
+    /// (nil: nothing), in UID order, made on the reader's thread in one trip: what a caller
+    /// derives from a header (a FETCH's ENVELOPE) is made there, off its own thread. The
+    /// fields come from the account's `HeaderCache` where it has them; the stored structures
+    /// are read only for the others (new mail since the last search: one by one when few,
+    /// else in ranges of their UIDs), and the cache keeps what they gave.
+    public func compactMapHeaders<T: Sendable>(
         in mailbox: MailboxID, uids: UIDSet, only names: HeaderNames, _ make: @escaping @Sendable (MessageSummary, HeaderSection) -> T?
     ) async throws -> [T] {
         let cache = headerCache

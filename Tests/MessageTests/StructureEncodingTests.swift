@@ -82,6 +82,24 @@ import Testing
         #expect(throws: StructureDecodingError.self) { try HeaderSection(encodedStructure: [0x7B] + encoded.dropFirst()) }
     }
 
+    @Test func headerNamesTellWhichNameAFieldHas() throws {
+        let names = HeaderNames(["Subject", "From", "subject", "Message-ID"])
+        func field(_ text: String) throws -> HeaderField { try #require(HeaderField(raw: Array(text.utf8))) }
+        // Positions in the order given, the repeated name counting once; case and white
+        // space before the colon do not matter (RFC 5322 §1.2.2, §4.5.3).
+        #expect(names.index(of: try field("subject: a\r\n")) == 0)
+        #expect(names.index(of: try field("FROM \t: b\r\n")) == 1)
+        #expect(names.index(of: try field("message-id: <c@d>\r\n")) == 2)
+        // Same length, other octets; a prefix; a longer name; a name with the letters' case
+        // bit set on a non-letter ("{" is "[" | 0x20).
+        for other in ["Subjekt: x\r\n", "Subj: x\r\n", "Subjects: x\r\n", "Message-I{: x\r\n", "Message[ID: x\r\n"] {
+            #expect(names.index(of: try field(other)) == nil, "\(other)")
+            #expect(!names.contains(try field(other)))
+        }
+        #expect(try field("SUBJECT : x\r\n").is("subject") && !field("Subject: x\r\n").is("Subjects"))
+        #expect(try !field("Message[ID: x\r\n").is("message{id"))
+    }
+
     @Test func corpusCoversEveryStoredProperty() {
         let parsed = ParsedMessage(bytes: Self.corpus[1])
         let text = parsed.root.parts[0]
