@@ -172,6 +172,7 @@ let package = Package(
         .target(
             name: "ACME",
             dependencies: [
+                "DurableFiles",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -200,7 +201,7 @@ let package = Package(
         .target(
             name: "SMTPServer",
             dependencies: [
-                "SMTP", "Message", "SASL", "Store", "ServerSupport", "DNS", "SPF", "IPRev", "DKIM", "DMARC", "PublicSuffix",
+                "SMTP", "Message", "SASL", "Store", "DurableFiles", "ServerSupport", "DNS", "SPF", "IPRev", "DKIM", "DMARC", "PublicSuffix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -213,7 +214,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "IMAP", "Message", "SASL", "Store", "ServerSupport", "Zlib",
+                "IMAP", "Message", "SASL", "Store", "DurableFiles", "ServerSupport", "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Crypto
+import DurableFiles
 import Foundation
 
 /// The files of one certificate manager in its storage directory: the ACME account key and
@@ -120,19 +121,9 @@ public struct CertificateStorage: Sendable {
             close(descriptor)
             throw StorageError(operation: "fchmod", path: temporary, errno: code)
         }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { buffer in
-                systemWrite(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(descriptor)
-                throw StorageError(operation: "write", path: temporary, errno: code)
-            }
-            written += result
+        if let code = FileIO.writeAll(descriptor, Array(text.utf8)) {
+            close(descriptor)
+            throw StorageError(operation: "write", path: temporary, errno: code)
         }
         guard fsync(descriptor) == 0 else {
             let code = errno
@@ -157,12 +148,6 @@ public struct CertificateStorage: Sendable {
         guard fsync(descriptor) == 0 else { throw StorageError(operation: "fsync", path: directory, errno: errno) }
     }
 }
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-#endif
 
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     public var operation: String

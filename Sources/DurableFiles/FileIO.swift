@@ -224,19 +224,22 @@ public enum FileIO {
         return descriptor
     }
 
-    /// Writes all of `raw`; the errno on failure.
-    private static func writeAll(_ descriptor: Int32, _ raw: UnsafeRawBufferPointer) -> Int32? {
-        var done = 0
-        while done < raw.count {
-            guard let base = raw.baseAddress else { return nil }
-            let count = systemWrite(descriptor, base + done, raw.count - done)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return errno
+    /// Writes all of `bytes` to `descriptor`, going on after a short write and retrying a
+    /// write interrupted by a signal (EINTR); the errno on failure, nil once all is written.
+    public static func writeAll(_ descriptor: Int32, _ bytes: some ContiguousBytes) -> Int32? {
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                guard let base = raw.baseAddress else { return nil }
+                let count = systemWrite(descriptor, base + done, raw.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                done += count
             }
-            done += count
+            return nil
         }
-        return nil
     }
 
     /// Size of a regular file, nil when it does not exist or is not a regular file.

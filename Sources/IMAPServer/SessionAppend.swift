@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DurableFiles
 import Foundation
 import IMAP
 import Store
@@ -61,19 +62,7 @@ final class PendingAppend {
             return
         }
         guard descriptor >= 0, writeError == nil else { return }
-        var done = 0
-        while done < bytes.count {
-            let result = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return systemWrite(descriptor, base + done, bytes.count - done)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                writeError = errno
-                return
-            }
-            done += result
-        }
+        writeError = FileIO.writeAll(descriptor, bytes)
     }
 
     func end() {
@@ -89,12 +78,6 @@ final class PendingAppend {
         }
     }
 }
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-#endif
 
 extension IMAPSession {
     func appendStart(tag: Tag, mailbox name: MailboxName) async {

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import DKIM
 import DNS
+import DurableFiles
 import Foundation
 import Logging
 import Message
@@ -467,15 +468,7 @@ final class MessageFile: Sendable {
     }
 
     func write(_ bytes: [UInt8]) throws {
-        var done = 0
-        while done < bytes.count {
-            let result = bytes.withUnsafeBytes { raw in Glibc.write(descriptor, raw.baseAddress! + done, bytes.count - done) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw MessageFileError(path: path, code: errno)
-            }
-            done += result
-        }
+        if let code = FileIO.writeAll(descriptor, bytes) { throw MessageFileError(path: path, code: code) }
     }
 
     /// Closes the descriptor once: `remove()` after `close()` must not close the same number

@@ -177,4 +177,24 @@ import Testing
         #expect(try !FileIO.syncFileIfPresent(fixture.root + "/none"))
         #expect(throws: FileIOError.self) { try FileIO.replace(fixture.root + "/none/file", with: []) }
     }
+
+    @Test func writeAllWritesEveryOctetOrTellsTheError() throws {
+        let fixture = try Fixture()
+        let path = fixture.root + "/written"
+        let bytes = (0..<(3 * 1024 * 1024 + 7)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        try #require(descriptor >= 0)
+        #expect(FileIO.writeAll(descriptor, bytes) == nil)
+        #expect(FileIO.writeAll(descriptor, [UInt8]()) == nil)
+        close(descriptor)
+        #expect(Self.octets(path) == bytes)
+        // A descriptor opened for reading only: the errno, not a crash. (Not a closed one: tests
+        // run in parallel, and its number may already be another test's file.)
+        let readOnly = open(path, O_RDONLY)
+        try #require(readOnly >= 0)
+        #expect(FileIO.writeAll(readOnly, bytes) == EBADF)
+        #expect(FileIO.writeAll(-1, bytes) == EBADF)
+        close(readOnly)
+        #expect(Self.octets(path) == bytes)
+    }
 }
