@@ -35,9 +35,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "Message"),
+        // Base64 (RFC 4648): the one encoder, the MIME decoder and the strict SASL decoder.
+        .target(name: "Base64"),
+        .target(name: "Message", dependencies: ["Base64"]),
         .target(name: "SMTP"),
-        .target(name: "IMAP"),
+        .target(name: "IMAP", dependencies: ["Base64"]),
         .target(
             name: "Certificates",
             dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "SASL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SASL", dependencies: ["Base64", .product(name: "Crypto", package: "swift-crypto")]),
         // What swift-nio-ssl does not tell about a handshake (channel binding, cipher suite),
         // recorded in front of the TLS handler; shared by servers and the SMTP client.
         .target(
@@ -214,7 +216,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "IMAP", "Message", "SASL", "Store", "DurableFiles", "ServerSupport", "Zlib",
+                "IMAP", "Base64", "Message", "SASL", "Store", "DurableFiles", "ServerSupport", "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -293,7 +295,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "MessageTests", dependencies: ["Message", "TestSupport"]),
+        .testTarget(name: "Base64Tests", dependencies: ["Base64"]),
+        .testTarget(name: "MessageTests", dependencies: ["Message", "Base64", "TestSupport"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
         .testTarget(name: "IMAPTests", dependencies: ["IMAP", "TestSupport"]),
         .testTarget(

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target. Usage: Fuzz/run.sh TARGET [SECONDS] (default 60), TARGET
 # one of dns-message, mime-message, imap-command, smtp-protocol, mtasts, spf-record, dmarc-record, dkim-signature. The files under test import
-# nothing but Foundation, the C library and (for mtasts and spf-record) the pure part of the DNS module, so they are
-# compiled here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
+# nothing but Foundation, the C library, the Base64 module (Message, IMAP) and (for mtasts and spf-record) the pure part of the DNS
+# module, so they are compiled here directly with the fuzzer and AddressSanitizer instrumentation, without SwiftPM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: Fuzz/run.sh dns-message|mime-message|imap-command|smtp-protocol|mtasts|spf-record|dmarc-record|dkim-signature [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out" "Fuzz/corpus/$target" Fuzz/crashes
+# The Base64 module compiled on its own, for the files that import it.
+base64_module() {
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name Base64 -emit-module -emit-module-path "$out/Base64.swiftmodule" \
+        -emit-library -static -o "$out/libBase64.a" Sources/Base64/*.swift
+}
 case "$target" in
 dns-message)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name DNSFuzz \
@@ -18,13 +23,15 @@ dns-message)
         -o "$out/$target"
     ;;
 mime-message)
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MessageFuzz \
+    base64_module
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MessageFuzz -I "$out" -L "$out" -lBase64 \
         Fuzz/MIMEMessageFuzzer.swift Sources/Message/*.swift -o "$out/$target"
     cp Fuzz/seeds/mime-message/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;
 imap-command)
-    # The IMAP module imports only Foundation. Seeds: two control octets, then RFC examples.
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name IMAPFuzz \
+    # The IMAP module imports only Foundation and Base64. Seeds: two control octets, then RFC examples.
+    base64_module
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name IMAPFuzz -I "$out" -L "$out" -lBase64 \
         Fuzz/IMAPCommandFuzzer.swift Fuzz/FuzzSupport.swift Sources/IMAP/*.swift -o "$out/$target"
     cp Fuzz/seeds/imap-command/* "Fuzz/corpus/$target/" 2>/dev/null || true
     ;;

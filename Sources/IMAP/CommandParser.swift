@@ -1,3 +1,5 @@
+import Base64
+
 /// The incremental command parser: feed it bytes as they arrive with `append(_:)`, then call
 /// `next()` until it returns nil (it needs more bytes).
 ///
@@ -11,6 +13,7 @@
 /// After an error the parser skips the rest of that command: the rest of its line, and the
 /// octets of any non-synchronizing literal it announces (a synchronizing literal is never
 /// sent, as no continuation was given). Then it reads the next line as a new command.
+
 public struct CommandParser: Sendable {
     public var limits: ParserLimits
     public var options: ParserOptions
@@ -454,7 +457,7 @@ public struct CommandParser: Sendable {
                 fail(nil, .syntax, "line must end with CRLF")
             } else if content.count == 1, content.first == UInt8(ascii: "*") {
                 queue.append(.authenticationResponse(.cancel))
-            } else if let decoded = GrammarParser.decodeBase64(content) {
+            } else if let decoded = Base64.decodeStrict(content) {
                 queue.append(.authenticationResponse(.data(decoded)))
             } else {
                 fail(nil, .invalidBase64, "authentication response is not valid base64")

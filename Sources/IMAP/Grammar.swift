@@ -457,42 +457,4 @@ struct GrammarParser {
         else { throw .syntax("no such date-time") }
         return dateTime
     }
-
-    // MARK: Base64
-
-    /// Strict base64 (RFC 9051 §9 `base64`), as in AUTHENTICATE.
-    static func decodeBase64(_ bytes: some Collection<UInt8>) -> [UInt8]? {
-        guard bytes.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count / 4 * 3)
-        var quad: [UInt8] = []
-        quad.reserveCapacity(4)
-        var padding = 0
-        for (index, b) in bytes.enumerated() {
-            let value: UInt8
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = b - UInt8(ascii: "A")
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = b - UInt8(ascii: "a") + 26
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = b - UInt8(ascii: "0") + 52
-            case UInt8(ascii: "+"): value = 62
-            case UInt8(ascii: "/"): value = 63
-            case UInt8(ascii: "="):
-                // Only in the last quad, as its last one or two characters.
-                guard index >= bytes.count - 2 else { return nil }
-                padding += 1
-                value = 0
-            default: return nil
-            }
-            if padding > 0, b != UInt8(ascii: "=") { return nil }
-            quad.append(value)
-            if quad.count == 4 {
-                let n = UInt32(quad[0]) << 18 | UInt32(quad[1]) << 12 | UInt32(quad[2]) << 6 | UInt32(quad[3])
-                out.append(UInt8(n >> 16 & 0xFF))
-                if padding < 2 { out.append(UInt8(n >> 8 & 0xFF)) }
-                if padding < 1 { out.append(UInt8(n & 0xFF)) }
-                quad.removeAll(keepingCapacity: true)
-            }
-        }
-        return out
-    }
 }

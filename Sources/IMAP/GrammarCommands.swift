@@ -1,4 +1,7 @@
+import Base64
+
 /// What a command buffer parsed to.
+
 enum FrameResult: Hashable {
     case command(TaggedCommand)
     /// An APPEND whose next message literal was just announced: its octets follow the buffer.
@@ -237,7 +240,7 @@ extension GrammarParser {
         if encoded.count == 1, encoded.first == UInt8(ascii: "=") {
             return .authenticate(mechanism: mechanism, initialResponse: [])
         }
-        guard let decoded = GrammarParser.decodeBase64(encoded) else {
+        guard let decoded = Base64.decodeStrict(encoded) else {
             throw .invalid(.invalidBase64, "initial response is not valid base64")
         }
         return .authenticate(mechanism: mechanism, initialResponse: decoded)

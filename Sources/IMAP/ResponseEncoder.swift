@@ -1,7 +1,10 @@
+import Base64
+
 /// Encodes responses to bytes (RFC 9051 §7, §9). The output is always valid syntax: strings
 /// are written as atoms, quoted strings or literals by content (`ByteWriter`), text is
 /// cleaned of line breaks, and a response that would have no valid form (an empty VANISHED
 /// set, a FETCH with no items) is written as nothing at all.
+
 public struct ResponseEncoder: Sendable {
     public var options: EncodingOptions
 
@@ -61,7 +64,7 @@ public struct ResponseEncoder: Sendable {
             w.crlf()
         case let .continuation(.challenge(data)):
             w.write("+ ")
-            w.write(bytes: Base64.encode(data))
+            w.write(bytes: Base64.encode(data, lineLength: nil))
             w.crlf()
         }
     }
@@ -503,33 +506,5 @@ public struct ResponseEncoder: Sendable {
                 w.writeText(text, utf8: options.utf8, excluding: UInt8(ascii: "]"))
             }
         }
-    }
-}
-
-/// Base64 for AUTHENTICATE challenges (RFC 9051 §9 `base64`, with padding).
-enum Base64 {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity((data.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= data.count {
-            let n = UInt32(data[i]) << 16 | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(alphabet[Int(n & 63)])
-            i += 3
-        }
-        let rest = data.count - i
-        if rest > 0 {
-            let n = UInt32(data[i]) << 16 | (rest == 2 ? UInt32(data[i + 1]) << 8 : 0)
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        }
-        return out
     }
 }

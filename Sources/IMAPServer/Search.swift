@@ -1,3 +1,4 @@
+import Base64
 import Foundation
 import IMAP
 import Message
@@ -57,7 +58,7 @@ final class SearchCandidate {
             budget -= raw.count
             let decoded: [UInt8]
             switch part.transferEncoding {
-            case "base64": decoded = Message.Base64.decode(raw)
+            case "base64": decoded = Base64.decode(raw)
             case "quoted-printable": decoded = QuotedPrintable.decode(raw)
             default: decoded = raw
             }

@@ -1,6 +1,8 @@
 // The encoding side of RFC 2047 encoded-words: "=?UTF-8?Q?...?=" and "=?UTF-8?B?...?=".
 // Decoding lives with the parsers; this file adds the encoder to the same namespace.
 
+import Base64
+
 extension EncodedWord {
     /// Where the encoded text goes; it decides which words may stay plain and which
     /// characters the Q encoding may leave as they are.

@@ -1,57 +1,9 @@
-// The encoding side of MIME content-transfer-encodings (RFC 2045 §6): base64, quoted-printable,
-// and the choice between them, 7bit and 8bit for a given body.
+// The encoding side of MIME content-transfer-encodings (RFC 2045 §6): quoted-printable, and
+// the choice between it, base64 (the Base64 module), 7bit and 8bit for a given body.
 //
 // Decoders live with the parsers; this file only adds encoders to the same namespaces.
 
-extension Base64 {
-    /// Base64-encodes `bytes` (RFC 2045 §6.8, RFC 4648 §4 alphabet, with padding).
-    ///
-    /// With a `lineLength` (default 76, the RFC 2045 §6.8 maximum) the output is broken into
-    /// lines of that many characters, each ended by CRLF, the last one included, which is the
-    /// form of a MIME body. The length is rounded down to a multiple of 4 (minimum 4) so that
-    /// no quantum straddles a line break. With `nil` the output is one unbroken run, as the
-    /// RFC 2047 "B" encoding needs. Empty input gives empty output.
-    public static func encode(_ bytes: some Collection<UInt8>, lineLength: Int? = 76) -> [UInt8] {
-        let input = Array(bytes)
-        guard !input.isEmpty else { return [] }
-        let groups = (input.count + 2) / 3
-        var plain: [UInt8] = []
-        plain.reserveCapacity(groups * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            plain.append(base64Alphabet[Int(value >> 18 & 0x3F)])
-            plain.append(base64Alphabet[Int(value >> 12 & 0x3F)])
-            plain.append(base64Alphabet[Int(value >> 6 & 0x3F)])
-            plain.append(base64Alphabet[Int(value & 0x3F)])
-            index += 3
-        }
-        let rest = input.count - index
-        if rest > 0 {
-            let second = rest == 2 ? UInt32(input[index + 1]) : 0
-            let value = UInt32(input[index]) << 16 | second << 8
-            plain.append(base64Alphabet[Int(value >> 18 & 0x3F)])
-            plain.append(base64Alphabet[Int(value >> 12 & 0x3F)])
-            plain.append(rest == 2 ? base64Alphabet[Int(value >> 6 & 0x3F)] : UInt8(ascii: "="))
-            plain.append(UInt8(ascii: "="))
-        }
-        guard let lineLength else { return plain }
-        let width = max(4, lineLength - lineLength % 4)
-        var out: [UInt8] = []
-        out.reserveCapacity(plain.count + (plain.count / width + 1) * 2)
-        var start = 0
-        while start < plain.count {
-            let end = min(start + width, plain.count)
-            out.append(contentsOf: plain[start..<end])
-            out.append(0x0D)
-            out.append(0x0A)
-            start = end
-        }
-        return out
-    }
-
-    private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-}
+import Base64
 
 extension QuotedPrintable {
     /// How line breaks in the input are treated.

@@ -9,103 +9,32 @@
 // base64-encodes some attribute values inside its messages (RFC 5802 §7: s=, c=, p=, v=);
 // the SCRAM code uses the same strict decoder for those.
 
-/// Strict base64 (RFC 4648 §4) as RFC 4954 §4 requires of SASL exchanges: every character
-/// outside the alphabet is rejected (no whitespace, no line breaks), the length is a
-/// multiple of four, and "=" appears only as padding at the end.
-///
-/// Written here rather than taken from Foundation because Foundation's decoder differs
-/// between platforms in what it tolerates, and SCRAM's grammar (RFC 5802 §7 `base64`)
-/// leaves no room for tolerance.
-public enum SASLBase64 {
-    private static let alphabet: [UInt8] = Array(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+import Base64
 
+/// Strict base64 (RFC 4648 §4) as RFC 4954 §4 requires of SASL exchanges, as text: the
+/// Base64 module's encoder and strict decoder, with the strings the mechanisms and the
+/// protocol adapters work in.
+public enum SASLBase64 {
     /// The base64 form of `bytes`, padded.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
-        var out: [UInt8] = []
-        out.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(alphabet[Int(n & 63)])
-            index += 3
-        }
-        switch input.count - index {
-        case 1:
-            let n = UInt32(input[index]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        case 2:
-            let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(UInt8(ascii: "="))
-        default:
-            break
-        }
-        return String(decoding: out, as: UTF8.self)
+        String(decoding: Base64.encode(bytes, lineLength: nil), as: UTF8.self)
     }
 
     /// The octets that `text` encodes, or nil when it is not strict base64. The empty
     /// string decodes to no octets.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        decode(bytes: Array(text.utf8))
+        Base64.decodeStrict(Array(text.utf8))
     }
 
     /// `decode(_:)` over the ASCII octets of a base64 string.
     public static func decode(bytes text: some Collection<UInt8>) -> [UInt8]? {
-        let input = Array(text)
-        guard input.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            let isLast = index + 4 == input.count
-            var n: UInt32 = 0
-            var padding = 0
-            for offset in 0..<4 {
-                let char = input[index + offset]
-                if char == UInt8(ascii: "=") {
-                    // RFC 4954 §4: padding only at the very end, at most two characters,
-                    // and nothing after it.
-                    guard isLast, offset >= 2 else { return nil }
-                    padding += 1
-                    n <<= 6
-                    continue
-                }
-                guard padding == 0, let value = sextet(char) else { return nil }
-                n = n << 6 | UInt32(value)
-            }
-            out.append(UInt8(n >> 16 & 0xFF))
-            if padding < 2 { out.append(UInt8(n >> 8 & 0xFF)) }
-            if padding < 1 { out.append(UInt8(n & 0xFF)) }
-            index += 4
-        }
-        return out
+        Base64.decodeStrict(text)
     }
 
     /// The length of the base64 form of `count` octets: what a protocol adapter compares
     /// a line against before decoding it.
     public static func encodedLength(of count: Int) -> Int {
-        (max(count, 0) + 2) / 3 * 4
-    }
-
-    private static func sextet(_ char: UInt8) -> UInt8? {
-        switch char {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): char - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): char - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): char - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+"): 62
-        case UInt8(ascii: "/"): 63
-        default: nil
-        }
+        Base64.encodedLength(of: count)
     }
 }
 
