@@ -82,7 +82,7 @@ extension IMAPSession {
                 var source: (any ByteSource)?
                 if needsFile {
                     do {
-                        source = try message.stored?.open() ?? FileSource(path: account.path(forFile: summary.fileID))
+                        source = try message.stored?.open() ?? account.openMessage(fileID: summary.fileID)
                     } catch {
                         logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
                         selected = view

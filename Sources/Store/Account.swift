@@ -152,17 +152,33 @@ public final class Account: Sendable {
         /// (`StoreLimits.maxUnsyncedFileSize`): it was not fsynced, and the commit carries
         /// them (`AccountDB.insertContent`). Nil: the file is fsynced.
         var unsyncedOctets: [UInt8]?
+        /// The file is not written yet: the octets wait in the file syncer for the commit
+        /// (`placeFile(deferringWrite:)`).
+        var deferred = false
     }
 
     /// Runs `body`, which adds the content row of `placed` (`AccountDB.insertContent`), in
     /// the next group transaction: for a synced file after syncing its directory, once for
     /// all files of the batch; an unsynced one has its sync scheduled once the commit holds
     /// its octets.
+    /// A deferred file is written after the commit, away from the caller (FileSyncer.swift).
     func commit<T: Sendable>(
         adding placed: PlacedFile, _ body: @escaping @Sendable (Database) throws -> (T, [StoreChange])
     ) async throws -> T {
-        let value = try await committer.commit(syncing: placed.unsyncedOctets == nil ? [FileIO.parent(of: placed.path)] : [], body)
-        if placed.unsyncedOctets != nil { fileSyncer.schedule([placed.id]) }
+        let value: T
+        do {
+            value = try await committer.commit(syncing: placed.unsyncedOctets == nil ? [FileIO.parent(of: placed.path)] : [], body)
+        } catch {
+            if placed.deferred { fileSyncer.forget([placed.id]) }
+            throw error
+        }
+        if placed.deferred {
+            fileSyncer.writeCommitted(placed.id, at: placed.path) { octets in
+                try storeIO { () throws(FileIOError) in try self.putInShard(.bytes(octets), at: placed.path, id: placed.id, sync: false) }
+            }
+        } else if placed.unsyncedOctets != nil {
+            fileSyncer.schedule([placed.id])
+        }
         return value
     }
 
@@ -173,13 +189,23 @@ public final class Account: Sendable {
     /// The parsed structure is `known` when its size matches the file (an earlier placement
     /// of the same message parsed it), otherwise parsed now, with the placing (on an I/O
     /// thread for a large file).
-    func placeFile(id: Int64, from source: MessageSource, known: ParsedMessage? = nil) async throws -> PlacedFile {
+    ///
+    /// With `deferringWrite`, a small message given as octets is not written here: the file
+    /// syncer holds them, and `commit(adding:)` has the file written after its commit.
+    func placeFile(
+        id: Int64, from source: MessageSource, known: ParsedMessage? = nil, deferringWrite: Bool = false
+    ) async throws -> PlacedFile {
         let path = path(forFile: id)
         let size: Int64? = switch source {
         case let .bytes(bytes): Int64(bytes.count)
         case let .file(from): FileIO.fileSize(from)
         }
         let sync = (size ?? .max) > limits.maxUnsyncedFileSize
+        if deferringWrite, !sync, case let .bytes(octets) = source {
+            let parsed = if let known, known.size == octets.count { known } else { try ParsedMessage.parse(MemorySource(octets)) }
+            fileSyncer.holdUnwritten(id, octets)
+            return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets, deferred: true)
+        }
         let place = { @Sendable () throws -> PlacedFile in
             try storeIO { () throws(FileIOError) in try self.putInShard(source, at: path, id: id, sync: sync) }
             var octets: [UInt8]?
@@ -225,7 +251,17 @@ public final class Account: Sendable {
     }
 
     func removeFiles(_ ids: [Int64]) {
+        fileSyncer.forget(ids)
         for id in ids { FileIO.remove(path(forFile: id)) }
+    }
+
+    /// Opens message file `id` for reading: from the octets the file syncer holds while the
+    /// file is not written yet, else the file. Files are written once and never modified,
+    /// so a reader needs no lock; an expunge unlinks the path but an open source keeps
+    /// reading.
+    public func openMessage(fileID id: Int64) throws(ByteSourceError) -> any ByteSource {
+        if let octets = fileSyncer.unwrittenOctets(id) { return MemorySource(octets) }
+        return try FileSource(path: path(forFile: id))
     }
 
     /// Registers `changes` to be broadcast once the current transaction commits, from the

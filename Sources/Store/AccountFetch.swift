@@ -46,7 +46,8 @@ extension Account {
         try await withStructures(in: mailbox, uids: uids, metadata: true) { row, structure, requireTLS, metadata in
             StoredMessage(
                 mailbox: mailbox, summary: row.summary, parsed: try StoredStructure.decode(structure, fileID: row.contentID),
-                requireTLS: requireTLS, deliveryMetadata: metadata.map { [UInt8]($0) }, path: self.path(forFile: row.contentID))
+                requireTLS: requireTLS, deliveryMetadata: metadata.map { [UInt8]($0) }, path: self.path(forFile: row.contentID),
+                unwrittenOctets: self.fileSyncer.unwrittenOctets(row.contentID))
         }
     }
 

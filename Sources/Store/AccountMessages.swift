@@ -66,7 +66,7 @@ extension Account {
         // A mailbox that is gone fails the commit, which removes the file: the session has
         // just found the mailbox, so asking first would cost every APPEND a read for nothing.
         let fileID = allocateFileID()
-        let placed = try await placeFile(id: fileID, from: source)
+        let placed = try await placeFile(id: fileID, from: source, deferringWrite: true)
         let parsed = placed.parsed
         do {
             let structure = StoredStructure.encode(parsed)

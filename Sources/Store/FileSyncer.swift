@@ -22,6 +22,22 @@ import Synchronization
 // Readers never see the difference: the file is in place, in the page cache, before its
 // row is committed.
 //
+// APPEND goes one step further (`Account.append`): a small message given as octets is not
+// written before its commit at all. Making a file costs the kernel 0.13 ms of block
+// allocation here, and up to 0.9 ms for minutes after many files were deleted (ext4 with
+// online discard), all of it on the path of every APPEND's OK. Instead:
+//   a. before the commit, the octets are held in memory (`holdUnwritten`);
+//   b. after it, a writer queue writes the file (`writeCommitted`), lets go of the octets,
+//      and schedules the file's sync as in step 3;
+//   c. a reader asks for held octets first (`unwrittenOctets`): a message whose row it could
+//      read is either still held or already written, since the octets are let go only once
+//      the file is written;
+//   d. removing a message forgets its octets (`forget`); a write that finds them forgotten
+//      writes nothing, and one that was under way removes what it wrote, so an expunge
+//      racing the writer leaves no file behind;
+//   e. a write that fails keeps the octets for readers, and the database copy stays until
+//      the account is opened again, which restores the file (the crash case below).
+//
 // Crash: on opening an account (`FileSyncer.restore`), every remaining row is written
 // back over its file (a temporary file renamed into place), all of them are synced at
 // once, and then the rows are deleted. Whether the crash lost the file, a part of it, or
@@ -38,6 +54,8 @@ final class FileSyncer: Sendable {
         var waiting: [Int64] = []
         var syncScheduled = false
         var closed = false
+        /// Files committed (or being committed) whose writing is deferred, until written.
+        var unwritten: [Int64: [UInt8]] = [:]
     }
 
     private let directory: String
@@ -45,6 +63,8 @@ final class FileSyncer: Sendable {
     private let delay: Duration
     private let logger: Logger
     private let state = Mutex(State())
+    /// Writes deferred files one after another, away from the callers' tasks.
+    private let writer = DispatchQueue(label: "tern.store.deferred-file-writes")
 
     init(directory: String, pool: DatabasePool, delay: Duration, logger: Logger) {
         self.directory = directory
@@ -69,13 +89,61 @@ final class FileSyncer: Sendable {
         }
     }
 
+    /// Holds the octets of file `id`, whose writing waits for its commit (step a above).
+    func holdUnwritten(_ id: Int64, _ octets: [UInt8]) {
+        state.withLock { $0.unwritten[id] = octets }
+    }
+
+    /// The octets of file `id` while its commit holds them and the file is not written yet.
+    func unwrittenOctets(_ id: Int64) -> [UInt8]? {
+        state.withLock { $0.unwritten[id] }
+    }
+
+    /// Files that must not be written after all: their commit failed, or their messages are
+    /// being removed (step d above).
+    func forget(_ ids: [Int64]) {
+        state.withLock { state in
+            for id in ids { state.unwritten[id] = nil }
+        }
+    }
+
+    /// Once the commit of file `id` is durable: `write` puts its held octets at `path` on
+    /// the writer queue, then the file's sync is scheduled (steps b, d and e above).
+    func writeCommitted(_ id: Int64, at path: String, _ write: @escaping @Sendable ([UInt8]) throws -> Void) {
+        writer.async { [self] in
+            guard let octets = unwrittenOctets(id) else { return }
+            do {
+                try write(octets)
+            } catch {
+                logger.error("writing a message file failed; it is served from memory, and restored when the account is opened again", metadata: [
+                    "file": "\(id)", "error": "\(error)",
+                ])
+                return
+            }
+            let wanted = state.withLock { $0.unwritten.removeValue(forKey: id) != nil }
+            if wanted {
+                schedule([id])
+            } else {
+                FileIO.remove(path)
+            }
+        }
+    }
+
+    /// Returns once every write handed to the writer queue so far is done.
+    func waitForWrites() {
+        writer.sync {}
+    }
+
     /// Makes the files waiting durable with their directory entries (those removed
     /// meanwhile are skipped), then deletes their database copies. Blocks in the sync.
     func syncWaiting() { sync(closing: false) }
 
     /// On closing the account: stops the timer and syncs what is waiting, before the
     /// database is closed.
-    func syncBeforeClosing() { sync(closing: true) }
+    func syncBeforeClosing() {
+        waitForWrites()
+        sync(closing: true)
+    }
 
     private func sync(closing: Bool) {
         let ids = state.withLock { state -> [Int64] in

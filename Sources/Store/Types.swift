@@ -183,10 +183,15 @@ public struct StoredMessage: Sendable {
     /// Opaque data the SMTP server recorded at delivery (authentication results, ...).
     public var deliveryMetadata: [UInt8]?
     public var path: String
+    /// The message's octets when its file was not written yet as it was read (see
+    /// `Account.openMessage(fileID:)`).
+    var unwrittenOctets: [UInt8]?
 
-    /// Opens the message file for reading. Files are written once and never modified, so a
-    /// reader needs no lock; an expunge unlinks the path but an open source keeps reading.
-    public func open() throws(ByteSourceError) -> FileSource { try FileSource(path: path) }
+    /// Opens the message for reading, like `Account.openMessage(fileID:)`.
+    public func open() throws(ByteSourceError) -> any ByteSource {
+        if let unwrittenOctets { return MemorySource(unwrittenOctets) }
+        return try FileSource(path: path)
+    }
 }
 
 /// A message with its own header section, as FETCH ENVELOPE and header SEARCH read it.

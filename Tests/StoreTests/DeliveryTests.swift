@@ -1,7 +1,7 @@
 import Foundation
 import Message
 import MetricsTestKit
-import Store
+@testable import Store
 import Synchronization
 import Testing
 
@@ -258,10 +258,13 @@ import Testing
         defer { store.close() }
         let account = try store.createAccount("a")
         let inbox = try await account.inbox()
+        // APPEND writes its file after the commit (FileSyncer.swift): waited for here.
         _ = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "first").utf8)))
+        account.fileSyncer.waitForWrites()
         let shard = fixture.root + "/accounts/a/msg/0"
         try FileManager.default.removeItem(atPath: shard)
         _ = try await account.append(to: inbox.id, .bytes(Array(sampleMessage(subject: "second").utf8)))
+        account.fileSyncer.waitForWrites()
         #expect(fixture.messageFiles("a").count == 1)
         #expect(try await account.message(in: inbox.id, uid: 2)?.parsed.header.first("Subject") == "second")
     }

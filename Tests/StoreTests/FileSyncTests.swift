@@ -165,6 +165,89 @@ import Testing
         #expect(try await store.verify() == [.missingFile(account: "a", fileID: 1, path: files[0])])
     }
 
+    /// APPEND's file is written after its commit, off the caller's path; until then readers
+    /// get the held octets, and afterwards the file, synced like any other small one.
+    @Test func appendWritesItsFileAfterTheCommit() async throws {
+        let fixture = try Fixture()
+        var limits = StoreLimits()
+        limits.fileSyncDelay = .milliseconds(1)
+        let store = try await fixture.open(limits: limits)
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let inbox = try await account.inbox()
+        let text = Array(sampleMessage(subject: "appended").utf8)
+        let appended = try await account.append(to: inbox.id, .bytes(text))
+        let message = try #require(try await account.message(in: inbox.id, uid: appended.uid))
+        #expect(try message.open().read(offset: 0, length: text.count + 1) == text)
+        #expect(try account.openMessage(fileID: message.summary.fileID).read(offset: 0, length: text.count + 1) == text)
+        account.fileSyncer.waitForWrites()
+        #expect(account.fileSyncer.unwrittenOctets(message.summary.fileID) == nil)
+        #expect(Self.octets(message.path) == text)
+        var waited = 0
+        while try account.fileSyncer.unsyncedCount > 0, waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+        #expect(try await store.verify() == [])
+    }
+
+    /// Held octets are what a reader gets while the file is not there; once forgotten (the
+    /// message removed), the file is neither served nor written.
+    @Test func heldOctetsServeReadersUntilForgotten() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let syncer = account.fileSyncer
+        let path = account.path(forFile: 900)
+        syncer.holdUnwritten(900, [1, 2, 3])
+        #expect(try account.openMessage(fileID: 900).read(offset: 0, length: 10) == [1, 2, 3])
+        syncer.forget([900])
+        #expect(throws: ByteSourceError.self) { try account.openMessage(fileID: 900) }
+        syncer.writeCommitted(900, at: path) { octets in try FileIO.write(octets, to: path, sync: false) }
+        syncer.waitForWrites()
+        #expect(!FileIO.exists(path), "a forgotten file is not written")
+    }
+
+    /// An expunge that forgets a file while its write is under way: the writer removes what
+    /// it wrote, so no file outlives its message.
+    @Test func aFileForgottenDuringItsWriteIsRemoved() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let syncer = account.fileSyncer
+        let path = account.path(forFile: 901)
+        try FileIO.makeDirectories(FileIO.parent(of: path))
+        syncer.holdUnwritten(901, [4, 5, 6])
+        syncer.writeCommitted(901, at: path) { octets in
+            try FileIO.write(octets, to: path, sync: false)
+            syncer.forget([901])
+        }
+        syncer.waitForWrites()
+        #expect(!FileIO.exists(path))
+        #expect(syncer.unwrittenOctets(901) == nil)
+    }
+
+    /// A write that fails keeps the octets for readers and schedules no sync, so the
+    /// database copy stays for the next open to restore the file.
+    @Test func aFailedWriteKeepsTheOctets() async throws {
+        let fixture = try Fixture()
+        var limits = StoreLimits()
+        limits.fileSyncDelay = .milliseconds(1)
+        let store = try await fixture.open(limits: limits)
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let syncer = account.fileSyncer
+        syncer.holdUnwritten(902, [7, 8])
+        syncer.writeCommitted(902, at: account.path(forFile: 902)) { _ in throw FileIOError(operation: "write", path: "x", errno: ENOSPC) }
+        syncer.waitForWrites()
+        #expect(syncer.unwrittenOctets(902) == [7, 8])
+        #expect(try account.openMessage(fileID: 902).read(offset: 0, length: 10) == [7, 8])
+        syncer.forget([902])
+    }
+
     @Test func replaceWritesOverWhateverIsThere() throws {
         let fixture = try Fixture()
         let path = fixture.root + "/file"
