@@ -14,6 +14,17 @@ import Testing
         return limits
     }
 
+    /// Waits up to 5 s for a short `fileSyncDelay` to have synced every file and dropped
+    /// its copy.
+    static func waitForTheTimer(_ account: Account) async throws {
+        var waited = 0
+        while try account.fileSyncer.unsyncedCount > 0, waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+    }
+
     static func octets(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
@@ -100,12 +111,7 @@ import Testing
         defer { store.close() }
         let account = try store.createAccount("a")
         for _ in 0..<3 { _ = try await Fixture.deliverPlain(store, fixture, to: ["a"]) }
-        var waited = 0
-        while try account.fileSyncer.unsyncedCount > 0, waited < 500 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-        }
-        #expect(try account.fileSyncer.unsyncedCount == 0)
+        try await Self.waitForTheTimer(account)
         #expect(fixture.messageFiles("a").count == 3)
         #expect(try await store.verify() == [])
     }
@@ -183,12 +189,7 @@ import Testing
         account.fileSyncer.waitForWrites()
         #expect(account.fileSyncer.unwrittenOctets(message.summary.fileID) == nil)
         #expect(Self.octets(message.path) == text)
-        var waited = 0
-        while try account.fileSyncer.unsyncedCount > 0, waited < 500 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-        }
-        #expect(try account.fileSyncer.unsyncedCount == 0)
+        try await Self.waitForTheTimer(account)
         #expect(try await store.verify() == [])
     }
 
