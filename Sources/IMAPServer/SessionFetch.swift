@@ -84,6 +84,16 @@ extension IMAPSession {
                     do {
                         source = try message.stored?.open() ?? account.openMessage(fileID: summary.fileID)
                     } catch {
+                        // Another session's EXPUNGE since this batch was read takes the file
+                        // with the row: left out like a message already gone when the batch
+                        // was read (RFC 9051 §7.1 EXPUNGEISSUED). A file missing under a row
+                        // that is still there is damage.
+                        if case .open(_, ENOENT)? = error as? ByteSourceError,
+                            try await account.summaries(in: view.id, uids: UIDSet([uid])).isEmpty
+                        {
+                            missing = true
+                            continue
+                        }
                         logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
                         selected = view
                         return .no("message \(uid) cannot be read", code: .corruption)
