@@ -4,7 +4,9 @@
 # STATUS, APPEND (APPENDUID), SEARCH inside a base64 body and in an RFC 2047 subject, FETCH
 # of the exact octets, BODYSTRUCTURE, BINARY, STORE/COPY/MOVE/EXPUNGE, and IDLE over
 # implicit TLS with a message delivered by SMTP meanwhile, reported to a second session,
-# and COMPRESS=DEFLATE (RFC 4978) when advertised.
+# and COMPRESS=DEFLATE (RFC 4978) when advertised. Then sessions race on one mailbox
+# (APPEND, FETCH, STORE, EXPUNGE; Interop/imap_views.py checks every session's view of it),
+# and verifydata checks the data directory after the stop.
 #
 # localserve's IMAP: BASE+143 (plaintext login allowed on loopback), BASE+993 (implicit
 # TLS); SMTP on BASE+25 delivers into the account.
@@ -244,6 +246,11 @@ then
 fi
 grep -q "unreadable" "$TMP/err" && { grep "unreadable" "$TMP/err" | head -3 >&2; fail "concurrent sessions: the server logged an unreadable message file"; }
 pass "concurrent APPEND, FETCH and EXPUNGE: no failed command, no short body ($(tail -1 "$TMP/race.log"))"
+
+log "check: every session's view stays consistent while others change the mailbox"
+timeout 90 python3 "$ROOT/Interop/imap_views.py" "$IMAP" tern@localhost "$PASSWORD" Views 8 >"$TMP/views.log" 2>&1 \
+    || { tail -12 "$TMP/views.log" >&2; fail "session views: $(tail -1 "$TMP/views.log")"; }
+pass "EXISTS, EXPUNGE and FETCH keep five racing sessions' sequence numbers and UIDs consistent ($(tail -1 "$TMP/views.log"))"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""

@@ -1,0 +1,199 @@
+"""Sessions racing on one mailbox, each checking that what the server tells it keeps its view
+of the mailbox consistent (RFC 9051 §7.5.1 EXISTS, §7.5.2 EXPUNGE, §7.5.3 FETCH; the checks
+Dovecot's imaptest makes of every response):
+
+  - EXISTS never shrinks the mailbox: only EXPUNGE removes a message;
+  - EXPUNGE and FETCH name a message the session has;
+  - FETCH's UID for a sequence number, once known, never changes, and UIDs ascend along the
+    sequence numbers;
+  - every command but an EXPUNGE that lost a race ends in OK, and a FETCH that loses messages
+    to another session's expunge says so with NO [EXPUNGEISSUED] (RFC 9051 §7.1).
+
+Two sessions APPEND while three others FETCH, STORE, SEARCH, mark and EXPUNGE at random.
+
+Usage: python3 imap_views.py PORT USER PASSWORD MAILBOX SECONDS. Prints one summary line; exits
+1 with the first problems on stderr when the server broke an invariant.
+"""
+import random
+import re
+import socket
+import sys
+import threading
+import time
+
+PORT, USER, PASSWORD, MAILBOX, SECONDS = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+problems = []
+counts = {"commands": 0, "exists": 0, "expunge": 0, "fetch": 0, "expungeissued": 0}
+lock = threading.Lock()
+# The final comparison waits until every session has stopped changing the mailbox.
+quiet = threading.Barrier(5)
+
+
+def problem(session, text):
+    with lock:
+        problems.append(f"session {session}: {text}")
+
+
+class Session:
+    def __init__(self, name):
+        self.name = name
+        self.sock = socket.create_connection(("127.0.0.1", PORT), timeout=30)
+        self.file = self.sock.makefile("rb")
+        self.tag = 0
+        self.view = None  # UIDs by sequence number (None: not known yet); set by SELECT
+        self.file.readline()
+
+    def response(self):
+        """One whole response: its first line's text with every literal's octets inlined."""
+        line = self.file.readline()
+        if not line:
+            raise EOFError("connection closed")
+        whole = line
+        while (match := LITERAL.search(line)):
+            whole += self.file.read(int(match.group(1)))
+            line = self.file.readline()
+            whole += line
+        return whole
+
+    def command(self, text):
+        self.tag += 1
+        tag = b"v%d" % self.tag
+        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        while True:
+            response = self.response()
+            if response.startswith(tag + b" "):
+                with lock:
+                    counts["commands"] += 1
+                return response[len(tag) + 1:].split(b"\r\n", 1)[0]
+            if response.startswith(b"* "):
+                self.untagged(response)
+
+    def untagged(self, response):
+        if self.view is None:
+            return
+        if (match := re.match(rb"\* (\d+) EXISTS", response)):
+            exists = int(match.group(1))
+            if exists < len(self.view):
+                problem(self.name, f"EXISTS {exists} below the {len(self.view)} messages it had")
+            self.view += [None] * (exists - len(self.view))
+            with lock:
+                counts["exists"] += 1
+        elif (match := re.match(rb"\* (\d+) EXPUNGE", response)):
+            number = int(match.group(1))
+            if not 1 <= number <= len(self.view):
+                problem(self.name, f"EXPUNGE {number} of {len(self.view)} messages")
+            else:
+                del self.view[number - 1]
+            with lock:
+                counts["expunge"] += 1
+        elif (match := re.match(rb"\* (\d+) FETCH \(", response)):
+            number = int(match.group(1))
+            uid = re.search(rb"[( ]UID (\d+)", response)
+            if not 1 <= number <= len(self.view):
+                problem(self.name, f"FETCH {number} of {len(self.view)} messages: {response[:80]!r}")
+            elif uid:
+                uid = int(uid.group(1))
+                known = self.view[number - 1]
+                if known is not None and known != uid:
+                    problem(self.name, f"FETCH {number} says UID {uid}, it was UID {known}")
+                self.view[number - 1] = uid
+                before = [u for u in self.view[:number - 1] if u is not None]
+                after = [u for u in self.view[number:] if u is not None]
+                if (before and before[-1] >= uid) or (after and after[0] <= uid):
+                    problem(self.name, f"UID {uid} at {number} is out of order")
+            with lock:
+                counts["fetch"] += 1
+
+    def select(self):
+        self.view = []
+        status = self.command(f"SELECT {MAILBOX}")
+        if not status.startswith(b"OK"):
+            problem(self.name, f"SELECT: {status!r}")
+
+
+def appender(name, stop):
+    session = Session(name)
+    session.command(f"LOGIN {USER} {PASSWORD}")
+    number = 0
+    while time.time() < stop:
+        body = (f"From: a@example.com\r\nSubject: {name} {number}\r\n\r\n" + "a line\r\n" * random.randint(1, 400)).encode()
+        session.tag += 1
+        tag = b"v%d" % session.tag
+        session.sock.sendall(tag + b" APPEND " + MAILBOX.encode() + b" {%d+}\r\n" % len(body) + body + b"\r\n")
+        while not (response := session.response()).startswith(tag + b" "):
+            pass
+        if not response[len(tag) + 1:].startswith(b"OK"):
+            problem(name, f"APPEND: {response!r}")
+        number += 1
+    quiet.wait()
+
+
+def checker(name, stop):
+    session = Session(name)
+    session.command(f"LOGIN {USER} {PASSWORD}")
+    session.select()
+    while time.time() < stop:
+        count = len(session.view)
+        some = str(random.randint(1, count)) if count else None
+        choice = random.choice(["noop", "fetch", "uidfetch", "store", "uidstore", "search", "expunge", "body"])
+        if choice == "noop":
+            status = session.command("NOOP")
+        elif choice == "fetch" and count:
+            status = session.command("FETCH 1:* (UID FLAGS)")
+        elif choice == "uidfetch":
+            status = session.command("UID FETCH 1:* (FLAGS)")
+        elif choice == "store" and some:
+            status = session.command(f"STORE {some} +FLAGS (\\Flagged)")
+        elif choice == "uidstore":
+            status = session.command("UID STORE 1:* -FLAGS.SILENT (\\Flagged)")
+        elif choice == "search":
+            status = session.command("UID SEARCH ALL")
+        elif choice == "expunge" and count > 10 and some:
+            session.command(f"STORE {some} +FLAGS.SILENT (\\Deleted)")
+            status = session.command("EXPUNGE")
+        elif choice == "body" and some:
+            status = session.command(f"FETCH {some} (UID BODY.PEEK[] RFC822.SIZE)")
+        else:
+            continue
+        if status.startswith(b"NO [EXPUNGEISSUED]"):
+            with lock:
+                counts["expungeissued"] += 1
+        elif not status.startswith(b"OK"):
+            problem(name, f"{choice}: {status!r}")
+    quiet.wait()
+    session.command("NOOP")
+    uids = []
+    session.tag += 1
+    tag = b"v%d" % session.tag
+    session.sock.sendall(tag + b" UID SEARCH ALL\r\n")
+    while not (response := session.response()).startswith(tag + b" "):
+        if response.startswith(b"* SEARCH"):
+            uids = [int(u) for u in response.split()[2:]]
+        else:
+            session.untagged(response)
+    known = [u for u in session.view if u is not None]
+    if len(session.view) != len(uids) or any(u not in uids for u in known):
+        problem(name, f"after NOOP the session has {len(session.view)} messages, the mailbox {len(uids)}")
+
+
+def main():
+    setup = Session("setup")
+    setup.command(f"LOGIN {USER} {PASSWORD}")
+    setup.command(f"CREATE {MAILBOX}")
+    stop = time.time() + SECONDS
+    threads = [threading.Thread(target=appender, args=(f"append{n}", stop)) for n in range(2)]
+    threads += [threading.Thread(target=checker, args=(f"check{n}", stop)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if problems:
+        for text in problems[:10]:
+            print(text, file=sys.stderr)
+        print(f"views: {len(problems)} problems", file=sys.stderr)
+        sys.exit(1)
+    print("views: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
+
+
+main()
