@@ -9,7 +9,7 @@ Dovecot's imaptest makes of every response):
   - every command but an EXPUNGE that lost a race ends in OK, and a FETCH that loses messages
     to another session's expunge says so with NO [EXPUNGEISSUED] (RFC 9051 §7.1).
 
-Two sessions APPEND while three others FETCH, STORE, SEARCH, mark and EXPUNGE at random.
+Two sessions APPEND while three others FETCH, STORE, SEARCH, mark, EXPUNGE and IDLE at random.
 
 Usage: python3 imap_views.py PORT USER PASSWORD MAILBOX SECONDS. Prints one summary line; exits
 1 with the first problems on stderr when the server broke an invariant.
@@ -105,6 +105,25 @@ class Session:
             with lock:
                 counts["fetch"] += 1
 
+    def idle(self, seconds):
+        """IDLE (RFC 2177) for `seconds`, checking what is pushed meanwhile, then DONE."""
+        self.tag += 1
+        tag = b"v%d" % self.tag
+        self.sock.sendall(tag + b" IDLE\r\n")
+        while not (response := self.response()).startswith(b"+"):
+            if response.startswith(tag + b" "):
+                return response[len(tag) + 1:]
+            self.untagged(response)
+        # What is pushed meanwhile waits in the socket and is read, in order, before the
+        # tagged OK.
+        time.sleep(seconds)
+        self.sock.sendall(b"DONE\r\n")
+        while not (response := self.response()).startswith(tag + b" "):
+            self.untagged(response)
+        with lock:
+            counts["commands"] += 1
+        return response[len(tag) + 1:].split(b"\r\n", 1)[0]
+
     def select(self):
         self.view = []
         status = self.command(f"SELECT {MAILBOX}")
@@ -136,9 +155,11 @@ def checker(name, stop):
     while time.time() < stop:
         count = len(session.view)
         some = str(random.randint(1, count)) if count else None
-        choice = random.choice(["noop", "fetch", "uidfetch", "store", "uidstore", "search", "expunge", "body"])
+        choice = random.choice(["noop", "fetch", "uidfetch", "store", "uidstore", "search", "expunge", "body", "idle"])
         if choice == "noop":
             status = session.command("NOOP")
+        elif choice == "idle":
+            status = session.idle(random.uniform(0.01, 0.1))
         elif choice == "fetch" and count:
             status = session.command("FETCH 1:* (UID FLAGS)")
         elif choice == "uidfetch":
