@@ -248,9 +248,9 @@ grep -q "unreadable" "$TMP/err" && { grep "unreadable" "$TMP/err" | head -3 >&2;
 pass "concurrent APPEND, FETCH and EXPUNGE: no failed command, no short body ($(tail -1 "$TMP/race.log"))"
 
 log "check: every session's view stays consistent while others change the mailbox"
-timeout 90 python3 "$ROOT/Interop/imap_views.py" "$IMAP" tern@localhost "$PASSWORD" Views 8 >"$TMP/views.log" 2>&1 \
+timeout 90 python3 "$ROOT/Interop/imap_views.py" "$IMAP" tern@localhost "$PASSWORD" INBOX 8 "$SMTP" >"$TMP/views.log" 2>&1 \
     || { tail -12 "$TMP/views.log" >&2; fail "session views: $(tail -1 "$TMP/views.log")"; }
-pass "EXISTS, EXPUNGE and FETCH keep five racing sessions' sequence numbers and UIDs consistent ($(tail -1 "$TMP/views.log"))"
+pass "EXISTS, EXPUNGE and FETCH keep racing sessions' sequence numbers and UIDs consistent, with APPEND and SMTP delivery into the INBOX ($(tail -1 "$TMP/views.log"))"
 
 stop_cleanly "$PID" "$TMP/err"
 PID=""

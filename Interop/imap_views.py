@@ -10,18 +10,22 @@ Dovecot's imaptest makes of every response):
     to another session's expunge says so with NO [EXPUNGEISSUED] (RFC 9051 §7.1).
 
 Two sessions APPEND while three others FETCH, STORE, SEARCH, mark, EXPUNGE and IDLE at random.
+With an SMTP port, the second one delivers by SMTP instead (to the account's INBOX: pass INBOX
+as the mailbox).
 
-Usage: python3 imap_views.py PORT USER PASSWORD MAILBOX SECONDS. Prints one summary line; exits
-1 with the first problems on stderr when the server broke an invariant.
+Usage: python3 imap_views.py PORT USER PASSWORD MAILBOX SECONDS [SMTPPORT]. Prints one summary
+line; exits 1 with the first problems on stderr when the server broke an invariant.
 """
 import random
 import re
+import smtplib
 import socket
 import sys
 import threading
 import time
 
 PORT, USER, PASSWORD, MAILBOX, SECONDS = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+SMTP_PORT = int(sys.argv[6]) if len(sys.argv) > 6 else None
 LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 problems = []
 counts = {"commands": 0, "exists": 0, "expunge": 0, "fetch": 0, "expungeissued": 0}
@@ -148,6 +152,19 @@ def appender(name, stop):
     quiet.wait()
 
 
+def deliverer(name, stop):
+    with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=30) as smtp:
+        number = 0
+        while time.time() < stop:
+            body = f"From: b@example.com\r\nSubject: {name} {number}\r\n\r\n" + "a line\r\n" * random.randint(1, 400)
+            try:
+                smtp.sendmail("b@example.com", [USER], body.encode())
+            except smtplib.SMTPException as error:
+                problem(name, f"SMTP delivery: {error}")
+            number += 1
+    quiet.wait()
+
+
 def checker(name, stop):
     session = Session(name)
     session.command(f"LOGIN {USER} {PASSWORD}")
@@ -203,7 +220,8 @@ def main():
     setup.command(f"LOGIN {USER} {PASSWORD}")
     setup.command(f"CREATE {MAILBOX}")
     stop = time.time() + SECONDS
-    threads = [threading.Thread(target=appender, args=(f"append{n}", stop)) for n in range(2)]
+    threads = [threading.Thread(target=appender, args=("append0", stop))]
+    threads.append(threading.Thread(target=deliverer, args=("smtp", stop)) if SMTP_PORT else threading.Thread(target=appender, args=("append1", stop)))
     threads += [threading.Thread(target=checker, args=(f"check{n}", stop)) for n in range(3)]
     for thread in threads:
         thread.start()
