@@ -6,6 +6,7 @@ Dovecot's imaptest makes of every response):
   - EXPUNGE and FETCH name a message the session has;
   - FETCH's UID for a sequence number, once known, never changes, and UIDs ascend along the
     sequence numbers;
+  - with QRESYNC enabled, expunges come as VANISHED, never EXPUNGE (RFC 7162 §3.2.10);
   - every command but an EXPUNGE that lost a race ends in OK, and a FETCH that loses messages
     to another session's expunge says so with NO [EXPUNGEISSUED] (RFC 9051 §7.1).
 
@@ -28,7 +29,7 @@ PORT, USER, PASSWORD, MAILBOX, SECONDS = int(sys.argv[1]), sys.argv[2], sys.argv
 SMTP_PORT = int(sys.argv[6]) if len(sys.argv) > 6 else None
 LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 problems = []
-counts = {"commands": 0, "exists": 0, "expunge": 0, "fetch": 0, "expungeissued": 0}
+counts = {"commands": 0, "exists": 0, "expunge": 0, "vanished": 0, "fetch": 0, "expungeissued": 0}
 lock = threading.Lock()
 # The final comparison waits until every session has stopped changing the mailbox.
 quiet = threading.Barrier(5)
@@ -40,8 +41,9 @@ def problem(session, text):
 
 
 class Session:
-    def __init__(self, name):
+    def __init__(self, name, qresync=False):
         self.name = name
+        self.qresync = qresync
         self.sock = socket.create_connection(("127.0.0.1", PORT), timeout=30)
         self.file = self.sock.makefile("rb")
         self.tag = 0
@@ -83,7 +85,14 @@ class Session:
             self.view += [None] * (exists - len(self.view))
             with lock:
                 counts["exists"] += 1
+        elif (match := re.match(rb"\* VANISHED (\(EARLIER\) )?([0-9:,]+)", response)):
+            if not self.qresync:
+                problem(self.name, "VANISHED without QRESYNC enabled")
+            elif not match.group(1):
+                self.vanished(match.group(2))
         elif (match := re.match(rb"\* (\d+) EXPUNGE", response)):
+            if self.qresync:
+                problem(self.name, "EXPUNGE with QRESYNC enabled (RFC 7162 §3.2.10: VANISHED instead)")
             number = int(match.group(1))
             if not 1 <= number <= len(self.view):
                 problem(self.name, f"EXPUNGE {number} of {len(self.view)} messages")
@@ -108,6 +117,29 @@ class Session:
                     problem(self.name, f"UID {uid} at {number} is out of order")
             with lock:
                 counts["fetch"] += 1
+
+    def vanished(self, text):
+        """RFC 7162 §3.2.10: each UID leaves the view. A UID the session has not learnt yet
+        (its message known only from EXISTS) stands in a gap of unknown UIDs between the known
+        ones around it, as UIDs ascend: one of that gap goes."""
+        uids = []
+        for part in text.split(b","):
+            low, _, high = part.partition(b":")
+            first, last = int(low), int(high or low)
+            uids += range(min(first, last), max(first, last) + 1)
+        for uid in uids:
+            if uid in self.view:
+                self.view.remove(uid)
+                continue
+            below = max((i for i, u in enumerate(self.view) if u is not None and u < uid), default=-1)
+            above = min((i for i, u in enumerate(self.view) if u is not None and u > uid), default=len(self.view))
+            gap = [i for i in range(below + 1, above) if self.view[i] is None]
+            if not gap:
+                problem(self.name, f"VANISHED {uid}, which the session has no place for")
+                continue
+            del self.view[gap[0]]
+        with lock:
+            counts["vanished"] += len(uids)
 
     def idle(self, seconds):
         """IDLE (RFC 2177) for `seconds`, checking what is pushed meanwhile, then DONE."""
@@ -165,9 +197,11 @@ def deliverer(name, stop):
     quiet.wait()
 
 
-def checker(name, stop):
-    session = Session(name)
+def checker(name, stop, qresync=False):
+    session = Session(name, qresync)
     session.command(f"LOGIN {USER} {PASSWORD}")
+    if qresync and not session.command("ENABLE QRESYNC").startswith(b"OK"):
+        problem(name, "ENABLE QRESYNC failed")
     session.select()
     while time.time() < stop:
         count = len(session.view)
@@ -222,7 +256,8 @@ def main():
     stop = time.time() + SECONDS
     threads = [threading.Thread(target=appender, args=("append0", stop))]
     threads.append(threading.Thread(target=deliverer, args=("smtp", stop)) if SMTP_PORT else threading.Thread(target=appender, args=("append1", stop)))
-    threads += [threading.Thread(target=checker, args=(f"check{n}", stop)) for n in range(3)]
+    # The third checking session has QRESYNC enabled: it is told of expunges by VANISHED.
+    threads += [threading.Thread(target=checker, args=(f"check{n}", stop, n == 2)) for n in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
