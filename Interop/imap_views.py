@@ -6,6 +6,7 @@ Dovecot's imaptest makes of every response):
   - EXPUNGE and FETCH name a message the session has;
   - FETCH's UID for a sequence number, once known, never changes, and UIDs ascend along the
     sequence numbers;
+  - once all are quiet, every session sees the same messages with the same flags;
   - with QRESYNC enabled, expunges come as VANISHED, never EXPUNGE (RFC 7162 §3.2.10);
   - every command but an EXPUNGE that lost a race ends in OK, and a FETCH that loses messages
     to another session's expunge says so with NO [EXPUNGEISSUED] (RFC 9051 §7.1).
@@ -33,6 +34,7 @@ counts = {"commands": 0, "exists": 0, "expunge": 0, "vanished": 0, "fetch": 0, "
 lock = threading.Lock()
 # The final comparison waits until every session has stopped changing the mailbox.
 quiet = threading.Barrier(5)
+final_flags = {}  # each checking session's flags of every message, once all are quiet
 
 
 def problem(session, text):
@@ -247,6 +249,19 @@ def checker(name, stop, qresync=False):
     known = [u for u in session.view if u is not None]
     if len(session.view) != len(uids) or any(u not in uids for u in known):
         problem(name, f"after NOOP the session has {len(session.view)} messages, the mailbox {len(uids)}")
+    # Every session then sees the same flags on every message.
+    flags = {}
+    session.tag += 1
+    tag = b"v%d" % session.tag
+    session.sock.sendall(tag + b" UID FETCH 1:* (FLAGS)\r\n")
+    while not (response := session.response()).startswith(tag + b" "):
+        session.untagged(response)
+        if (uid := re.search(rb"[( ]UID (\d+)", response)) and (found := re.search(rb"FLAGS \(([^)]*)\)", response)):
+            flags[int(uid.group(1))] = set(found.group(1).split()) - {b"\\Recent"}
+    if set(flags) != set(uids):
+        problem(name, f"UID FETCH 1:* (FLAGS) gave {len(flags)} messages, UID SEARCH ALL {len(uids)}")
+    with lock:
+        final_flags[name] = flags
 
 
 def main():
@@ -262,6 +277,11 @@ def main():
         thread.start()
     for thread in threads:
         thread.join()
+    views = list(final_flags.items())
+    for name, flags in views[1:]:
+        if flags != views[0][1]:
+            differing = [uid for uid in set(flags) | set(views[0][1]) if flags.get(uid) != views[0][1].get(uid)]
+            problem(name, f"flags differ from {views[0][0]}'s on UIDs {sorted(differing)[:5]}")
     if problems:
         for text in problems[:10]:
             print(text, file=sys.stderr)
