@@ -25,6 +25,13 @@ import Testing
         #expect(try account.fileSyncer.unsyncedCount == 0)
     }
 
+    /// A delay the timer tests wait out (`waitForTheTimer`).
+    static func quickLimits() -> StoreLimits {
+        var limits = StoreLimits()
+        limits.fileSyncDelay = .milliseconds(1)
+        return limits
+    }
+
     static func octets(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
@@ -105,9 +112,7 @@ import Testing
 
     @Test func theTimerSyncsAndDropsTheCopies() async throws {
         let fixture = try Fixture()
-        var limits = StoreLimits()
-        limits.fileSyncDelay = .milliseconds(1)
-        let store = try await fixture.open(limits: limits)
+        let store = try await fixture.open(limits: Self.quickLimits())
         defer { store.close() }
         let account = try store.createAccount("a")
         for _ in 0..<3 { _ = try await Fixture.deliverPlain(store, fixture, to: ["a"]) }
@@ -175,9 +180,7 @@ import Testing
     /// get the held octets, and afterwards the file, synced like any other small one.
     @Test func appendWritesItsFileAfterTheCommit() async throws {
         let fixture = try Fixture()
-        var limits = StoreLimits()
-        limits.fileSyncDelay = .milliseconds(1)
-        let store = try await fixture.open(limits: limits)
+        let store = try await fixture.open(limits: Self.quickLimits())
         defer { store.close() }
         let account = try store.createAccount("a")
         let inbox = try await account.inbox()
@@ -235,9 +238,7 @@ import Testing
     /// database copy stays for the next open to restore the file.
     @Test func aFailedWriteKeepsTheOctets() async throws {
         let fixture = try Fixture()
-        var limits = StoreLimits()
-        limits.fileSyncDelay = .milliseconds(1)
-        let store = try await fixture.open(limits: limits)
+        let store = try await fixture.open(limits: Self.quickLimits())
         defer { store.close() }
         let account = try store.createAccount("a")
         let syncer = account.fileSyncer
