@@ -191,7 +191,8 @@ public final class Account: Sendable {
     /// thread for a large file).
     ///
     /// With `deferringWrite`, a small message given as octets is not written here: the file
-    /// syncer holds them, and `commit(adding:)` has the file written after its commit.
+    /// syncer holds them (unless it holds too much already), and `commit(adding:)` has the
+    /// file written after its commit.
     func placeFile(
         id: Int64, from source: MessageSource, known: ParsedMessage? = nil, deferringWrite: Bool = false
     ) async throws -> PlacedFile {
@@ -201,9 +202,14 @@ public final class Account: Sendable {
         case let .file(from): FileIO.fileSize(from)
         }
         let sync = (size ?? .max) > limits.maxUnsyncedFileSize
-        if deferringWrite, !sync, case let .bytes(octets) = source {
-            let parsed = if let known, known.size == octets.count { known } else { try ParsedMessage.parse(MemorySource(octets)) }
-            fileSyncer.holdUnwritten(id, octets)
+        if deferringWrite, !sync, case let .bytes(octets) = source, fileSyncer.holdUnwritten(id, octets) {
+            let parsed: ParsedMessage
+            do {
+                parsed = if let known, known.size == octets.count { known } else { try ParsedMessage.parse(MemorySource(octets)) }
+            } catch {
+                fileSyncer.forget([id])
+                throw error
+            }
             return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets, deferred: true)
         }
         let place = { @Sendable () throws -> PlacedFile in

@@ -36,7 +36,10 @@ import Synchronization
 //      writes nothing, and one that was under way removes what it wrote, so an expunge
 //      racing the writer leaves no file behind;
 //   e. a write that fails keeps the octets for readers, and the database copy stays until
-//      the account is opened again, which restores the file (the crash case below).
+//      the account is opened again, which restores the file (the crash case below);
+//   f. at most `maxUnwrittenBytes` wait at a time: when the writer falls behind (a burst of
+//      APPENDs while the disk is slow to allocate), further messages are written before
+//      their commit as before, so memory stays bounded.
 //
 // Crash: on opening an account (`FileSyncer.restore`), every remaining row is written
 // back over its file (a temporary file renamed into place), all of them are synced at
@@ -56,7 +59,19 @@ final class FileSyncer: Sendable {
         var closed = false
         /// Files committed (or being committed) whose writing is deferred, until written.
         var unwritten: [Int64: [UInt8]] = [:]
+        var unwrittenBytes = 0
+
+        /// Lets go of the octets of file `id`; whether they were held.
+        @discardableResult
+        mutating func letGo(_ id: Int64) -> Bool {
+            guard let octets = unwritten.removeValue(forKey: id) else { return false }
+            unwrittenBytes -= octets.count
+            return true
+        }
     }
+
+    /// The octets an account's writer queue may have waiting (step f above).
+    static let maxUnwrittenBytes = 8 * 1024 * 1024
 
     private let directory: String
     private let pool: DatabasePool
@@ -89,9 +104,15 @@ final class FileSyncer: Sendable {
         }
     }
 
-    /// Holds the octets of file `id`, whose writing waits for its commit (step a above).
-    func holdUnwritten(_ id: Int64, _ octets: [UInt8]) {
-        state.withLock { $0.unwritten[id] = octets }
+    /// Holds the octets of file `id`, whose writing then waits for its commit (step a
+    /// above); false, holding nothing, when that would pass `maxUnwrittenBytes` (step f).
+    func holdUnwritten(_ id: Int64, _ octets: [UInt8]) -> Bool {
+        state.withLock { state in
+            guard state.unwrittenBytes + octets.count <= Self.maxUnwrittenBytes else { return false }
+            state.unwritten[id] = octets
+            state.unwrittenBytes += octets.count
+            return true
+        }
     }
 
     /// The octets of file `id` while its commit holds them and the file is not written yet.
@@ -103,7 +124,7 @@ final class FileSyncer: Sendable {
     /// being removed (step d above).
     func forget(_ ids: [Int64]) {
         state.withLock { state in
-            for id in ids { state.unwritten[id] = nil }
+            for id in ids { state.letGo(id) }
         }
     }
 
@@ -120,7 +141,7 @@ final class FileSyncer: Sendable {
                 ])
                 return
             }
-            let wanted = state.withLock { $0.unwritten.removeValue(forKey: id) != nil }
+            let wanted = state.withLock { $0.letGo(id) }
             if wanted {
                 schedule([id])
             } else {
@@ -128,6 +149,9 @@ final class FileSyncer: Sendable {
             }
         }
     }
+
+    /// The octets held now (step f above).
+    var unwrittenBytes: Int { state.withLock { $0.unwrittenBytes } }
 
     /// Returns once every write handed to the writer queue so far is done.
     func waitForWrites() {

@@ -205,7 +205,7 @@ import Testing
         let account = try store.createAccount("a")
         let syncer = account.fileSyncer
         let path = account.path(forFile: 900)
-        syncer.holdUnwritten(900, [1, 2, 3])
+        #expect(syncer.holdUnwritten(900, [1, 2, 3]))
         #expect(try account.openMessage(fileID: 900).read(offset: 0, length: 10) == [1, 2, 3])
         syncer.forget([900])
         #expect(throws: ByteSourceError.self) { try account.openMessage(fileID: 900) }
@@ -224,7 +224,7 @@ import Testing
         let syncer = account.fileSyncer
         let path = account.path(forFile: 901)
         try FileIO.makeDirectories(FileIO.parent(of: path))
-        syncer.holdUnwritten(901, [4, 5, 6])
+        #expect(syncer.holdUnwritten(901, [4, 5, 6]))
         syncer.writeCommitted(901, at: path) { octets in
             try FileIO.write(octets, to: path, sync: false)
             syncer.forget([901])
@@ -242,12 +242,38 @@ import Testing
         defer { store.close() }
         let account = try store.createAccount("a")
         let syncer = account.fileSyncer
-        syncer.holdUnwritten(902, [7, 8])
+        #expect(syncer.holdUnwritten(902, [7, 8]))
         syncer.writeCommitted(902, at: account.path(forFile: 902)) { _ in throw FileIOError(operation: "write", path: "x", errno: ENOSPC) }
         syncer.waitForWrites()
         #expect(syncer.unwrittenOctets(902) == [7, 8])
         #expect(try account.openMessage(fileID: 902).read(offset: 0, length: 10) == [7, 8])
         syncer.forget([902])
+    }
+
+    /// The octets held at once are bounded: past `maxUnwrittenBytes`, an APPEND's file is
+    /// written before its commit, as a delivery's is, and letting go frees the room again.
+    @Test func heldOctetsAreBounded() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        let syncer = account.fileSyncer
+        let half = [UInt8](repeating: 0x41, count: FileSyncer.maxUnwrittenBytes / 2)
+        #expect(syncer.holdUnwritten(903, half) && syncer.holdUnwritten(904, half))
+        #expect(!syncer.holdUnwritten(905, [1]), "the budget is spent")
+        #expect(syncer.unwrittenOctets(905) == nil && syncer.unwrittenBytes == FileSyncer.maxUnwrittenBytes)
+        // An APPEND now places its file before the commit, and is served from it.
+        let inbox = try await account.inbox()
+        let text = Array(sampleMessage(subject: "over budget").utf8)
+        let appended = try await account.append(to: inbox.id, .bytes(text))
+        let message = try #require(try await account.message(in: inbox.id, uid: appended.uid))
+        #expect(Self.octets(message.path) == text, "written before the commit")
+        #expect(syncer.unwrittenBytes == FileSyncer.maxUnwrittenBytes)
+        syncer.forget([903])
+        #expect(syncer.unwrittenBytes == half.count)
+        #expect(syncer.holdUnwritten(905, [1]))
+        syncer.forget([904, 905])
+        #expect(syncer.unwrittenBytes == 0)
     }
 
     @Test func replaceWritesOverWhateverIsThere() throws {
