@@ -13,7 +13,6 @@ import Base64
 /// After an error the parser skips the rest of that command: the rest of its line, and the
 /// octets of any non-synchronizing literal it announces (a synchronizing literal is never
 /// sent, as no continuation was given). Then it reads the next line as a new command.
-
 public struct CommandParser: Sendable {
     public var limits: ParserLimits
     public var options: ParserOptions

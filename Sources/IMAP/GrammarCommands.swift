@@ -1,7 +1,6 @@
 import Base64
 
 /// What a command buffer parsed to.
-
 enum FrameResult: Hashable {
     case command(TaggedCommand)
     /// An APPEND whose next message literal was just announced: its octets follow the buffer.

@@ -4,7 +4,6 @@ import Base64
 /// are written as atoms, quoted strings or literals by content (`ByteWriter`), text is
 /// cleaned of line breaks, and a response that would have no valid form (an empty VANISHED
 /// set, a FETCH with no items) is written as nothing at all.
-
 public struct ResponseEncoder: Sendable {
     public var options: EncodingOptions
 

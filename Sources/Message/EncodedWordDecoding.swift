@@ -2,7 +2,6 @@ import Base64
 
 /// RFC 2047 encoded-words ("=?charset?encoding?encoded-text?="). Decoding lives here;
 /// encoding is added elsewhere in this module.
-
 public enum EncodedWord {
     /// Longest encoded-word recognised, in octets. RFC 2047 §2 allows 75, but real senders
     /// put whole subjects or file names into one word, so this is generous; longer candidates

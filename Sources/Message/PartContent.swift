@@ -2,7 +2,6 @@ import Base64
 
 /// Reading a part's content on demand: the octets as stored, with the transfer encoding
 /// undone, or as text in UTF-8. Only the part's own range of the source is read.
-
 extension MIMEPart {
     /// The body exactly as in the message.
     public func rawBody(in source: any ByteSource) throws(ByteSourceError) -> [UInt8] {

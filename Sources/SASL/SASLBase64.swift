@@ -5,7 +5,8 @@
 // challenges and responses are octet strings). SMTP (RFC 4954 §4) and IMAP (RFC 9051
 // §6.2.2) each base64-encode those octets on the wire and add their own framing ("*" to
 // cancel, "=" for an empty initial response in SMTP), so the protocol adapters encode and
-// decode, using `SASLBase64` so both accept exactly the same strings. SCRAM additionally
+// decode, both with the Base64 module's strict decoder (SMTP through `SASLBase64`, the IMAP
+// grammar directly), so both accept exactly the same strings. SCRAM additionally
 // base64-encodes some attribute values inside its messages (RFC 5802 §7: s=, c=, p=, v=);
 // the SCRAM code uses the same strict decoder for those.
 
