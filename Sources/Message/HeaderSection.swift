@@ -156,14 +156,8 @@ public struct HeaderField: Hashable, Sendable, Codable {
         guard other.utf8.count == nameEnd else { return false }
         return raw.withUnsafeBufferPointer { raw in
             var other = other
-            return other.withUTF8 { name in
-                (0..<name.count).allSatisfy { Self.asciiLowercase(raw[$0]) == Self.asciiLowercase(name[$0]) }
-            }
+            return other.withUTF8 { ASCIICase.equal(UnsafeBufferPointer(rebasing: raw[..<nameEnd]), $0) }
         }
-    }
-
-    private static func asciiLowercase(_ octet: UInt8) -> UInt8 {
-        octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
     }
 
     /// Only the raw octets are stored, as base64 (JSON's `Data` form): name and value are
@@ -195,5 +189,18 @@ public struct HeaderField: Hashable, Sendable, Codable {
     static func text(_ bytes: [UInt8]) -> String {
         if let utf8 = String(validating: bytes, as: UTF8.self) { return utf8 }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+}
+
+/// ASCII case folding, the whole rule for comparing field names (RFC 5322 §1.2.2: they are
+/// US-ASCII and case-insensitive).
+enum ASCIICase {
+    static func lower(_ octet: UInt8) -> UInt8 {
+        octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
+    }
+
+    /// Whether `a` and `b` are the same octets but for the case of ASCII letters.
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (0..<a.count).allSatisfy { lower(a[$0]) == lower(b[$0]) }
     }
 }

@@ -80,7 +80,7 @@ public struct HeaderNames: Hashable, Sendable {
     public init(_ names: some Sequence<String>) {
         var unique: [[UInt8]] = []
         for name in names {
-            let octets = Array(name.utf8).map(Self.lower)
+            let octets = Array(name.utf8).map(ASCIICase.lower)
             if !unique.contains(octets) { unique.append(octets) }
         }
         lowercased = unique
@@ -92,32 +92,24 @@ public struct HeaderNames: Hashable, Sendable {
     /// twice counts once); nil when it is none of them. One call per field tells which of
     /// several wanted fields it is, as an ENVELOPE made for every message of a FETCH needs.
     public func index(of field: HeaderField) -> Int? {
-        let length = field.nameEnd
-        return field.raw.withUnsafeBufferPointer { raw in
-            for (position, name) in lowercased.enumerated() where name.count == length {
-                let equal = name.withUnsafeBufferPointer { name in
-                    (0..<length).allSatisfy { name[$0] == Self.lower(raw[$0]) }
-                }
-                if equal { return position }
-            }
-            return nil
-        }
+        field.raw.withUnsafeBufferPointer { raw in position(of: UnsafeBufferPointer(rebasing: raw[..<field.nameEnd])) }
     }
 
     /// Whether the field whose raw octets are `raw` has one of the names: its name runs up
     /// to the colon, with white space before the colon ignored (RFC 5322 §4.5.3).
-    func matches<Octets: BidirectionalCollection<UInt8>>(_ raw: Octets) -> Bool where Octets.Index == Int {
+    func matches(_ raw: Slice<UnsafeRawBufferPointer>) -> Bool {
         guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return false }
         var end = colon
         while end > raw.startIndex, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
-        let length = end - raw.startIndex
-        return lowercased.contains { name in
-            name.count == length && zip(name, raw[raw.startIndex..<end]).allSatisfy { $0 == Self.lower($1) }
-        }
+        return UnsafeRawBufferPointer(rebasing: raw[raw.startIndex..<end]).withMemoryRebound(to: UInt8.self) { position(of: $0) } != nil
     }
 
-    private static func lower(_ octet: UInt8) -> UInt8 {
-        octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
+    /// The position of the field name `name` (as written, any case) among the names.
+    private func position(of name: UnsafeBufferPointer<UInt8>) -> Int? {
+        for (position, candidate) in lowercased.enumerated() where candidate.count == name.count {
+            if candidate.withUnsafeBufferPointer({ ASCIICase.equal($0, name) }) { return position }
+        }
+        return nil
     }
 }
 
