@@ -52,22 +52,10 @@ extension IMAPSession {
             account: account, mailbox: view.id, structure: attributes.contains(where: \.readsStructure),
             envelope: attributes.contains(.envelope), utf8: imap4rev2 || utf8Accept)
         var missing = false
-        // Messages are read from the database a batch at a time: one trip per batch rather
-        // than per message, and a FETCH 1:* of a large mailbox never holds every structure.
-        // The next batch is read (and its envelopes made) on the reader's thread while this
-        // one is written out here.
-        let batches = stride(from: 0, to: targets.count, by: Self.fetchBatch).map { targets[$0..<min($0 + Self.fetchBatch, targets.count)] }
-        var reading = Task { try await read(UIDSet(batches[0].map(\.uid))) }
-        defer { reading.cancel() }
-        for (index, batch) in batches.enumerated() {
-            let found = try await reading.value
-            if index + 1 < batches.count {
-                let next = UIDSet(batches[index + 1].map(\.uid))
-                reading = Task { try await read(next) }
-            }
-            // Both in ascending UID order (the store's, and the view's numbering), so each
-            // target finds its message by walking along, not by hashing; a UID the store no
-            // longer has was expunged meanwhile.
+        // Batches (`inBatches`), each message found by walking along: both in ascending UID
+        // order (the store's, and the view's numbering), so no hashing; a UID the store no
+        // longer has was expunged meanwhile.
+        let stopped = try await inBatches(targets, uid: { $0.uid }, read: read) { batch, found -> StatusResponse? in
             var next = found.startIndex
             for (number, uid) in batch {
                 while next < found.endIndex, found[next].summary.uid < uid { next += 1 }
@@ -95,18 +83,19 @@ extension IMAPSession {
                             continue
                         }
                         logger.error("message file unreadable", metadata: ["uid": "\(uid)", "error": "\(error)"])
-                        selected = view
                         return .no("message \(uid) cannot be read", code: .corruption)
                     }
                 }
                 let status = try await writeFetchResponse(
                     number: number, message: message, source: source, attributes: attributes,
                     recent: view.recent.contains(uid), seenChanged: seenSet.contains(uid))
-                if let status { selected = view; return status }
+                if let status { return status }
                 try await flushIfLarge()
             }
+            return nil
         }
         selected = view
+        if let stopped { return stopped }
         // A UID FETCH reports the expunge itself before its tagged OK; a FETCH may not, so
         // the client learns why data is missing (RFC 9051 §7.1 EXPUNGEISSUED).
         if missing, !command.byUID { return .no("some of the messages no longer exist", code: .expungeIssued) }
@@ -145,13 +134,13 @@ extension IMAPSession {
         return { uids in try await account.summaries(in: mailbox, uids: uids).map { FetchedMessage(summary: $0) } }
     }
 
-    /// The stored messages of `uids` (ascending), read `fetchBatch` at a time so a large
-    /// mailbox is neither read one message per trip nor held in memory whole.
+    /// The stored messages of `uids` (ascending), read in batches (`inBatches`).
     func forEachStoredMessage(
         _ uids: some RandomAccessCollection<UInt32>, in mailbox: MailboxID, account: Account, _ body: (StoredMessage) async throws -> Void
     ) async throws {
-        try await inBatches(uids) { batch in
-            for message in try await account.storedMessages(in: mailbox, uids: batch) { try await body(message) }
+        _ = try await inBatches(uids, uid: { $0 }, read: { try await account.storedMessages(in: mailbox, uids: $0) }) { _, messages -> Void? in
+            for message in messages { try await body(message) }
+            return nil
         }
     }
 
@@ -160,17 +149,42 @@ extension IMAPSession {
     func forEachStoredHeader(
         _ uids: some RandomAccessCollection<UInt32>, in mailbox: MailboxID, account: Account, only names: HeaderNames?, _ body: (StoredHeader) async throws -> Void
     ) async throws {
-        try await inBatches(uids) { batch in
-            for message in try await account.storedHeaders(in: mailbox, uids: batch, only: names) { try await body(message) }
+        _ = try await inBatches(uids, uid: { $0 }, read: { try await account.storedHeaders(in: mailbox, uids: $0, only: names) }) { _, messages -> Void? in
+            for message in messages { try await body(message) }
+            return nil
         }
     }
 
-    private func inBatches(_ uids: some RandomAccessCollection<UInt32>, _ body: (UIDSet) async throws -> Void) async throws {
-        var start = uids.startIndex
-        while start < uids.endIndex {
-            let end = uids.index(start, offsetBy: Self.fetchBatch, limitedBy: uids.endIndex) ?? uids.endIndex
-            try await body(UIDSet(uids[start..<end]))
-            start = end
+    /// Reads what `read` gives for the messages of `items` (ascending UIDs), `fetchBatch` at
+    /// a time: one database trip per batch rather than per message, and never a large
+    /// mailbox whole in memory. The next batch is read, on the reader's thread, while `body`
+    /// handles this one. Stops at the first batch for which `body` returns a value, and
+    /// returns it.
+    private func inBatches<Items: RandomAccessCollection, Found: Sendable, Outcome>(
+        _ items: Items, uid: (Items.Element) -> UInt32, read: @escaping @Sendable (UIDSet) async throws -> [Found],
+        _ body: (Items.SubSequence, [Found]) async throws -> Outcome?
+    ) async throws -> Outcome? {
+        var start = items.startIndex
+        func nextBatch() -> Items.SubSequence? {
+            guard start < items.endIndex else { return nil }
+            let end = items.index(start, offsetBy: Self.fetchBatch, limitedBy: items.endIndex) ?? items.endIndex
+            defer { start = end }
+            return items[start..<end]
+        }
+        func startReading(_ batch: Items.SubSequence) -> Task<[Found], any Error> {
+            let uids = UIDSet(batch.map(uid))
+            return Task { try await read(uids) }
+        }
+        guard var batch = nextBatch() else { return nil }
+        var reading = startReading(batch)
+        defer { reading.cancel() }
+        while true {
+            let found = try await reading.value
+            let following = nextBatch()
+            if let following { reading = startReading(following) }
+            if let outcome = try await body(batch, found) { return outcome }
+            guard let following else { return nil }
+            batch = following
         }
     }
 

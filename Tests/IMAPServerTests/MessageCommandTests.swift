@@ -246,6 +246,37 @@ let multipartMessage = """
         // RFC 7162 §3.1: from now on every FETCH response carries MODSEQ.
         #expect(try await client.send("q FETCH 1 (FLAGS)\n") == "* 1 FETCH (FLAGS (\\Recent) MODSEQ (8))\nq OK FETCH completed\n")
     }
+
+    /// FETCH, body SEARCH and SORT read a mailbox in batches, the next one read while the
+    /// current one is handled: every message comes once, in order, across the boundary, and
+    /// a FETCH that must stop in a later batch stops there.
+    @Test func commandsReadAcrossBatches() async throws {
+        let fixture = try await Fixture.make()
+        let account = try fixture.account
+        let inbox = try #require(try await account.mailboxID(named: "INBOX"))
+        let count = IMAPSession.fetchBatch + 20
+        for n in 1...count {
+            let marked = n == 10 || n == count - 5
+            let encoding = n == count - 2 ? "Content-Transfer-Encoding: x-unknown\n" : ""
+            let text = "From: a@example.com\nSubject: \(String(format: "%03d", count + 1 - n))\n\(encoding)\n\(marked ? "the marker word" : "plain")\n"
+            _ = try await account.append(to: inbox, .bytes(wire(text)))
+        }
+        let client = try await TestSession(fixture, shared: IMAPSharedState())
+        try await client.login()
+        _ = try await client.send("a SELECT INBOX\n")
+        let fetched = try await client.send("b FETCH 1:* (UID ENVELOPE)\n").split(separator: "\n")
+        let numbers = fetched.filter { $0.hasPrefix("* ") }.map { Int($0.split(separator: " ")[1])! }
+        #expect(numbers == Array(1...count))
+        #expect(fetched.last == "b OK FETCH completed")
+        #expect(try await client.send("c SEARCH BODY marker\n") == "* SEARCH 10 \(count - 5)\nc OK SEARCH completed\n")
+        let sorted = try await client.send("d SORT (SUBJECT) UTF-8 ALL\n")
+        #expect(sorted == "* SORT " + (1...count).reversed().map(String.init).joined(separator: " ") + "\nd OK SORT completed\n")
+        // BINARY of an unknown transfer encoding ends the FETCH in the second batch, after
+        // the messages before it.
+        let stopped = try await client.send("e FETCH 1:* (BINARY.SIZE[1])\n").split(separator: "\n")
+        #expect(stopped.filter { $0.hasPrefix("* ") }.count == count - 3)
+        #expect(stopped.last?.hasPrefix("e NO [UNKNOWN-CTE]") == true)
+    }
 }
 
 @Suite struct MessageEdgeTests {
