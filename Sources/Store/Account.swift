@@ -202,17 +202,15 @@ public final class Account: Sendable {
         case let .file(from): FileIO.fileSize(from)
         }
         let sync = (size ?? .max) > limits.maxUnsyncedFileSize
-        if deferringWrite, !sync, case let .bytes(octets) = source, fileSyncer.holdUnwritten(id, octets) {
-            let parsed: ParsedMessage
-            do {
-                parsed = if let known, known.size == octets.count { known } else { try ParsedMessage.parse(MemorySource(octets)) }
-            } catch {
-                fileSyncer.forget([id])
-                throw error
+        var known = known
+        if deferringWrite, !sync, case let .bytes(octets) = source {
+            let parsed = try Self.parsed(MemorySource(octets), known: known)
+            if fileSyncer.holdUnwritten(id, octets) {
+                return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets, deferred: true)
             }
-            return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets, deferred: true)
+            known = parsed  // written below after all, not parsed again
         }
-        let place = { @Sendable () throws -> PlacedFile in
+        let place = { @Sendable [known] () throws -> PlacedFile in
             try storeIO { () throws(FileIOError) in try self.putInShard(source, at: path, id: id, sync: sync) }
             var octets: [UInt8]?
             if !sync {
@@ -225,13 +223,19 @@ public final class Account: Sendable {
             }
             // A small file is read (and parsed) from its octets, a large one from the file.
             let placed: any ByteSource = try octets.map(MemorySource.init) ?? FileSource(path: path)
-            let parsed = if let known, known.size == placed.count { known } else { try ParsedMessage.parse(placed) }
-            return PlacedFile(id: id, path: path, parsed: parsed, unsyncedOctets: octets)
+            return PlacedFile(id: id, path: path, parsed: try Self.parsed(placed, known: known), unsyncedOctets: octets)
         }
         // A small file is placed right here: a link (or a write without fsync) and a read of
         // a few kilobytes, no more blocking than the caller's own writing of the received
         // message, and cheaper than the hand-off to an I/O thread and back.
         return sync ? try await blockingIO(place) : try place()
+    }
+
+    /// `known` when it is of a message of `source`'s size (an earlier placement parsed it),
+    /// else `source` parsed now.
+    private static func parsed(_ source: any ByteSource, known: ParsedMessage?) throws -> ParsedMessage {
+        if let known, known.size == source.count { return known }
+        return try ParsedMessage.parse(source)
     }
 
     /// Writes or links `source` to `path`, file `id`'s place, in its shard directory: made
