@@ -250,6 +250,22 @@ import Testing
         syncer.forget([902])
     }
 
+    /// An APPEND whose commit fails (its mailbox is gone) lets go of the octets it held and
+    /// leaves no file behind.
+    @Test func aFailedAppendCommitHoldsNothing() async throws {
+        let fixture = try Fixture()
+        let store = try await fixture.open(limits: Self.waitingLimits())
+        defer { store.close() }
+        let account = try store.createAccount("a")
+        await #expect(throws: StoreError.self) {
+            _ = try await account.append(to: MailboxID(9999), .bytes(Array(sampleMessage().utf8)))
+        }
+        account.fileSyncer.waitForWrites()
+        #expect(account.fileSyncer.unwrittenBytes == 0)
+        #expect(fixture.messageFiles("a").isEmpty)
+        #expect(try account.fileSyncer.unsyncedCount == 0)
+    }
+
     /// The octets held at once are bounded: past `maxUnwrittenBytes`, an APPEND's file is
     /// written before its commit, as a delivery's is, and letting go frees the room again.
     @Test func heldOctetsAreBounded() async throws {
