@@ -270,8 +270,14 @@ public final class Account: Sendable {
     /// so a reader needs no lock; an expunge unlinks the path but an open source keeps
     /// reading.
     public func openMessage(fileID id: Int64) throws(ByteSourceError) -> any ByteSource {
-        if let octets = fileSyncer.unwrittenOctets(id) { return MemorySource(octets) }
-        return try FileSource(path: path(forFile: id))
+        try Self.openMessage(at: path(forFile: id), unwritten: fileSyncer.unwrittenOctets(id))
+    }
+
+    /// The message whose file is at `path`, from `unwritten` when the file syncer held its
+    /// octets (the file may not be written yet), else from the file.
+    static func openMessage(at path: String, unwritten: [UInt8]?) throws(ByteSourceError) -> any ByteSource {
+        if let unwritten { return MemorySource(unwritten) }
+        return try FileSource(path: path)
     }
 
     /// Registers `changes` to be broadcast once the current transaction commits, from the

@@ -189,8 +189,7 @@ public struct StoredMessage: Sendable {
 
     /// Opens the message for reading, like `Account.openMessage(fileID:)`.
     public func open() throws(ByteSourceError) -> any ByteSource {
-        if let unwrittenOctets { return MemorySource(unwrittenOctets) }
-        return try FileSource(path: path)
+        try Account.openMessage(at: path, unwritten: unwrittenOctets)
     }
 }
 
